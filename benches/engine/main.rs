@@ -1,0 +1,78 @@
+//! Engine benchmarks: build + forward + backward + free, per node.
+//!
+//! `cargo bench --bench engine`. Each benchmark's criterion throughput is
+//! its node count, so criterion reports nodes per second; the time per node
+//! is the median time divided by the node count, printed on start.
+
+mod flat_tape;
+mod workload;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use micrograd::{Scope, Value, tape_len};
+
+use flat_tape::FlatTape;
+use workload::{Demo, Params};
+
+fn nodes_of(build: impl FnOnce() -> Value) -> u64 {
+    let _scope = Scope::new();
+    let before = tape_len();
+    build().backward();
+    (tape_len() - before) as u64
+}
+
+fn demo_step(c: &mut Criterion) {
+    let demo = Demo::new(100, &[2, 16, 16, 1]);
+    let params = Params::new(&demo);
+    let mut group = c.benchmark_group("demo step (100 points, MLP 2-16-16-1, SVM + L2)");
+
+    let unfused = nodes_of(|| workload::demo_loss_unfused(&demo, &params));
+    group.throughput(Throughput::Elements(unfused));
+    group.bench_function(format!("engine, unfused ({unfused} nodes)"), |bench| {
+        bench.iter(|| {
+            let _step = Scope::new();
+            workload::demo_loss_unfused(&demo, &params).backward();
+        })
+    });
+
+    let mut tape = FlatTape::default();
+    let flat_params = workload::flat_params(&demo, &mut tape);
+    let base = tape.data.len();
+    group.bench_function(format!("flat tape baseline ({unfused} nodes)"), |bench| {
+        bench.iter(|| {
+            let root = workload::demo_loss_flat(&demo, &mut tape, &flat_params);
+            tape.backward(base, root);
+            tape.truncate(base);
+        })
+    });
+
+    // Same work, counted in the unfused graph's nodes for comparison.
+    let fused = nodes_of(|| workload::demo_loss_fused(&demo, &params));
+    group.bench_function(format!("engine, fused affine ({fused} nodes)"), |bench| {
+        bench.iter(|| {
+            let _step = Scope::new();
+            workload::demo_loss_fused(&demo, &params).backward();
+        })
+    });
+    group.finish();
+}
+
+fn chain(c: &mut Criterion) {
+    let mut group = c.benchmark_group("chain of 1,000,000 additions");
+    group.sample_size(20);
+    let x = Value::new(0.5);
+    let nodes = nodes_of(|| workload::chain(x, 1_000_000));
+    group.throughput(Throughput::Elements(nodes));
+    group.bench_function(
+        format!("build + backward + free ({nodes} nodes)"),
+        |bench| {
+            bench.iter(|| {
+                let _scope = Scope::new();
+                workload::chain(x, 1_000_000).backward();
+            })
+        },
+    );
+    group.finish();
+}
+
+criterion_group!(benches, demo_step, chain);
+criterion_main!(benches);

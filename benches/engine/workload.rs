@@ -1,0 +1,193 @@
+//! The benchmark workloads: micrograd's demo training step (100 points
+//! through an MLP 2-16-16-1 with the SVM loss and L2 regularisation) built
+//! three ways, and a long chain of additions.
+
+use micrograd::Value;
+
+use crate::flat_tape::FlatTape;
+
+/// Deterministic stand-ins for the demo's points, labels and weights; the
+/// timing does not depend on the values.
+pub struct Demo {
+    pub points: Vec<[f64; 2]>,
+    pub labels: Vec<f64>,
+    /// `layers[l][n]` = (weights, bias) of neuron `n` of layer `l`.
+    pub layers: Vec<Vec<(Vec<f64>, f64)>>,
+}
+
+impl Demo {
+    pub fn new(n_points: usize, sizes: &[usize]) -> Demo {
+        let mut state = 0x9E37_79B9_7F4A_7C15_u64;
+        let mut uniform = move || {
+            // xorshift64*, mapped to [-1, 1)
+            state ^= state >> 12;
+            state ^= state << 25;
+            state ^= state >> 27;
+            let bits = state.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11;
+            bits as f64 / (1u64 << 52) as f64 - 1.0
+        };
+        let points = (0..n_points)
+            .map(|_| [2.0 * uniform(), uniform()])
+            .collect();
+        let labels = (0..n_points)
+            .map(|i| if i % 2 == 0 { 1.0 } else { -1.0 })
+            .collect();
+        let layers = sizes
+            .windows(2)
+            .map(|io| {
+                (0..io[1])
+                    .map(|_| ((0..io[0]).map(|_| uniform()).collect(), 0.0))
+                    .collect()
+            })
+            .collect();
+        Demo {
+            points,
+            labels,
+            layers,
+        }
+    }
+}
+
+/// The demo's parameters as engine leaves, created once.
+pub struct Params {
+    pub layers: Vec<Vec<(Vec<Value>, Value)>>,
+}
+
+impl Params {
+    pub fn new(demo: &Demo) -> Params {
+        let layers = demo
+            .layers
+            .iter()
+            .map(|layer| {
+                layer
+                    .iter()
+                    .map(|(w, b)| (w.iter().map(|&x| Value::new(x)).collect(), Value::new(*b)))
+                    .collect()
+            })
+            .collect();
+        Params { layers }
+    }
+
+    pub fn all(&self) -> impl Iterator<Item = Value> + '_ {
+        self.layers
+            .iter()
+            .flatten()
+            .flat_map(|(w, b)| w.iter().copied().chain([*b]))
+    }
+}
+
+/// The demo's loss, graph for graph as micrograd builds it: each neuron a
+/// chain of binary `*` and `+` nodes, every constant a leaf.
+pub fn demo_loss_unfused(demo: &Demo, params: &Params) -> Value {
+    let last = params.layers.len() - 1;
+    let mut losses = Vec::with_capacity(demo.points.len());
+    let mut acts = Vec::new();
+    let mut next = Vec::new();
+    for (p, &y) in demo.points.iter().zip(&demo.labels) {
+        acts.clear();
+        acts.extend(p.iter().map(|&x| Value::new(x)));
+        for (l, layer) in params.layers.iter().enumerate() {
+            next.clear();
+            for (w, b) in layer {
+                let act = w.iter().zip(&acts).fold(*b, |sum, (wi, xi)| sum + wi * xi);
+                next.push(if l == last { act } else { act.relu() });
+            }
+            std::mem::swap(&mut acts, &mut next);
+        }
+        losses.push((1.0 + -y * acts[0]).relu());
+    }
+    let data_loss = losses.iter().fold(Value::new(0.0), |s, l| s + l) * (1.0 / losses.len() as f64);
+    let reg_loss = 1e-4 * params.all().fold(Value::new(0.0), |s, p| s + p * p);
+    data_loss + reg_loss
+}
+
+/// The same loss with each neuron one `affine` node and each sum one node,
+/// as the `nn` library builds it.
+pub fn demo_loss_fused(demo: &Demo, params: &Params) -> Value {
+    let last = params.layers.len() - 1;
+    let mut losses = Vec::with_capacity(demo.points.len());
+    let mut acts = Vec::new();
+    let mut next = Vec::new();
+    for (p, &y) in demo.points.iter().zip(&demo.labels) {
+        acts.clear();
+        acts.extend(p.iter().map(|&x| Value::new(x)));
+        for (l, layer) in params.layers.iter().enumerate() {
+            next.clear();
+            for (w, b) in layer {
+                let act = Value::affine(w, &acts, *b);
+                next.push(if l == last { act } else { act.relu() });
+            }
+            std::mem::swap(&mut acts, &mut next);
+        }
+        losses.push((1.0 + -y * acts[0]).relu());
+    }
+    let data_loss = losses.iter().sum::<Value>() * (1.0 / losses.len() as f64);
+    let reg_loss = 1e-4 * params.all().map(|p| p * p).sum::<Value>();
+    data_loss + reg_loss
+}
+
+/// The unfused loss on the flat tape, node for node.
+pub fn demo_loss_flat(demo: &Demo, tape: &mut FlatTape, params: &[Vec<(Vec<u32>, u32)>]) -> u32 {
+    let last = params.len() - 1;
+    let mut losses = Vec::with_capacity(demo.points.len());
+    let mut acts = Vec::new();
+    let mut next = Vec::new();
+    for (p, &y) in demo.points.iter().zip(&demo.labels) {
+        acts.clear();
+        acts.extend(p.iter().map(|&x| tape.leaf(x)));
+        for (l, layer) in params.iter().enumerate() {
+            next.clear();
+            for (w, b) in layer {
+                let mut act = *b;
+                for (&wi, &xi) in w.iter().zip(&acts) {
+                    let prod = tape.mul(wi, xi);
+                    act = tape.add(act, prod);
+                }
+                next.push(if l == last { act } else { tape.relu(act) });
+            }
+            std::mem::swap(&mut acts, &mut next);
+        }
+        let minus_y = tape.leaf(-y);
+        let margin = tape.mul(acts[0], minus_y);
+        let one = tape.leaf(1.0);
+        let margin = tape.add(margin, one);
+        losses.push(tape.relu(margin));
+    }
+    let mut sum = tape.leaf(0.0);
+    for &l in &losses {
+        sum = tape.add(sum, l);
+    }
+    let scale = tape.leaf(1.0 / losses.len() as f64);
+    let data_loss = tape.mul(sum, scale);
+    let mut reg = tape.leaf(0.0);
+    for layer in params {
+        for (w, b) in layer {
+            for &p in w.iter().chain([b]) {
+                let sq = tape.mul(p, p);
+                reg = tape.add(reg, sq);
+            }
+        }
+    }
+    let alpha = tape.leaf(1e-4);
+    let reg_loss = tape.mul(reg, alpha);
+    tape.add(data_loss, reg_loss)
+}
+
+/// The demo's parameters as flat-tape leaves.
+pub fn flat_params(demo: &Demo, tape: &mut FlatTape) -> Vec<Vec<(Vec<u32>, u32)>> {
+    demo.layers
+        .iter()
+        .map(|layer| {
+            layer
+                .iter()
+                .map(|(w, b)| (w.iter().map(|&x| tape.leaf(x)).collect(), tape.leaf(*b)))
+                .collect()
+        })
+        .collect()
+}
+
+/// `x + 1 + 1 + ...`: `n` additions, each with a constant leaf.
+pub fn chain(x: Value, n: usize) -> Value {
+    let one = Value::new(1.0);
+    (0..n).fold(x, |acc, _| acc + one)
+}

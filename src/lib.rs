@@ -1,0 +1,41 @@
+//! micrograd in Rust: a scalar-valued reverse-mode autograd engine, after
+//! Andrej Karpathy's [micrograd](https://github.com/karpathy/micrograd).
+//!
+//! A [`Value`] is a scalar that remembers how it was computed. Build an
+//! expression with ordinary operators, call [`Value::backward`], and read
+//! every input's gradient:
+//!
+//! ```
+//! use micrograd::Value;
+//!
+//! // micrograd's README example
+//! let a = Value::new(-4.0);
+//! let b = Value::new(2.0);
+//! let mut c = a + b;
+//! let mut d = a * b + b.powf(3.0);
+//! c += c + 1.0;
+//! c += 1.0 + c + (-a);
+//! d += d * 2.0 + (b + a).relu();
+//! d += 3.0 * d + (b - a).relu();
+//! let e = c - d;
+//! let f = e.powf(2.0);
+//! let mut g = f / 2.0;
+//! g += 10.0 / f;
+//! assert!((g.data() - 24.7041).abs() < 1e-4);
+//! g.backward();
+//! assert!((a.grad() - 138.8338).abs() < 1e-4);
+//! assert!((b.grad() - 645.5773).abs() < 1e-4);
+//! ```
+//!
+//! The graph lives on a thread-local tape; a [`Scope`] frees a training
+//! step's part of it. [`gradcheck`] compares `backward` with finite
+//! differences.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod engine;
+mod gradcheck;
+
+pub use engine::{Op, Scope, Value, scope, tape_len};
+pub use gradcheck::{GradCheck, gradcheck};

@@ -1,0 +1,109 @@
+//! After its first step, a training loop allocates nothing: the tape keeps
+//! its capacity when a step's scope ends. Counted by a global allocator
+//! that tallies this thread's allocations.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+
+use micrograd::{Scope, Value};
+
+struct Counting;
+
+thread_local! {
+    static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
+}
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn allocations() -> u64 {
+    ALLOCATIONS.with(Cell::get)
+}
+
+#[test]
+fn a_training_loop_allocates_nothing_after_its_first_step() {
+    // A 2-8-1 network on 16 points, every op kind, weights persisting.
+    let w1: Vec<Vec<Value>> = (0..8)
+        .map(|j| {
+            (0..2)
+                .map(|i| Value::new(0.1 * f64::from(i + j) - 0.4))
+                .collect()
+        })
+        .collect();
+    let b1: Vec<Value> = (0..8).map(|_| Value::new(0.0)).collect();
+    let w2: Vec<Value> = (0..8)
+        .map(|j| Value::new(0.05 * f64::from(j) - 0.2))
+        .collect();
+    let b2 = Value::new(0.0);
+    let params: Vec<Value> = w1
+        .iter()
+        .flatten()
+        .chain(&b1)
+        .chain(&w2)
+        .chain([&b2])
+        .copied()
+        .collect();
+    let points: Vec<[f64; 2]> = (0..16)
+        .map(|k| [f64::from(k) / 8.0 - 1.0, f64::from(k % 4) - 1.5])
+        .collect();
+
+    let mut inputs = Vec::with_capacity(2);
+    let mut hidden = Vec::with_capacity(8);
+    let mut losses = Vec::with_capacity(points.len());
+    let mut step = || {
+        let _step = Scope::new();
+        losses.clear();
+        for (k, p) in points.iter().enumerate() {
+            inputs.clear();
+            inputs.extend(p.iter().map(|&x| Value::new(x)));
+            hidden.clear();
+            hidden.extend(
+                w1.iter()
+                    .zip(&b1)
+                    .map(|(w, &b)| Value::affine(w, &inputs, b).tanh()),
+            );
+            let score = Value::affine(&w2, &hidden, b2);
+            let y = if k % 2 == 0 { 1.0 } else { -1.0 };
+            let margin =
+                (1.0 - y * score).relu() + score.sigmoid().ln() * 1e-3 + score.exp() * 1e-6;
+            losses.push(margin / 2.0 + score.powf(2.0) * 1e-4);
+        }
+        let loss = losses.iter().sum::<Value>() * (1.0 / losses.len() as f64)
+            + 1e-4 * params.iter().map(|p| p * p).product::<Value>();
+        for p in &params {
+            p.set_grad(0.0);
+        }
+        loss.backward();
+        for p in &params {
+            p.set_data(p.data() - 0.1 * p.grad());
+        }
+        loss.data()
+    };
+
+    let first = step();
+    let before = allocations();
+    let mut last = first;
+    for _ in 0..20 {
+        last = step();
+    }
+    assert_eq!(
+        allocations() - before,
+        0,
+        "allocations in 20 steps after the first"
+    );
+    assert!(last.is_finite() && last != first);
+}
