@@ -39,3 +39,8 @@ mod gradcheck;
 
 pub use engine::{Op, Scope, Value, scope, tape_len};
 pub use gradcheck::{GradCheck, gradcheck};
+
+/// The README's examples, run as doctests so that it stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -26,7 +26,6 @@ use super::tape::with_tape;
 use super::value::Value;
 
 #[inline]
-
 fn add(a: Value, b: Value) -> Value {
     with_tape(|t| {
         let (a, b) = (t.index(a), t.index(b));
@@ -35,7 +34,6 @@ fn add(a: Value, b: Value) -> Value {
 }
 
 #[inline]
-
 fn mul(a: Value, b: Value) -> Value {
     with_tape(|t| {
         let (a, b) = (t.index(a), t.index(b));
@@ -44,19 +42,16 @@ fn mul(a: Value, b: Value) -> Value {
 }
 
 #[inline]
-
 fn neg(a: Value) -> Value {
     mul(a, Value::new(-1.0)) // a * -1
 }
 
 #[inline]
-
 fn sub(a: Value, b: Value) -> Value {
     add(a, neg(b)) // a + (-b)
 }
 
 #[inline]
-
 fn div(a: Value, b: Value) -> Value {
     mul(a, b.powf(-1.0)) // a * b**-1
 }
@@ -86,13 +81,11 @@ fn div_number(a: Value, k: f64) -> Value {
 }
 
 #[inline]
-
 fn add_number(a: Value, k: f64) -> Value {
     add(a, Value::new(k))
 }
 
 #[inline]
-
 fn mul_number(a: Value, k: f64) -> Value {
     mul(a, Value::new(k))
 }
@@ -105,7 +98,6 @@ fn radd(k: Value, a: Value) -> Value {
 }
 
 #[inline]
-
 fn rmul(k: Value, a: Value) -> Value {
     mul(a, k)
 }
