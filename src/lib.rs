@@ -37,7 +37,18 @@
 mod engine;
 mod gradcheck;
 
+#[cfg(feature = "nn")]
+pub mod data;
+#[cfg(feature = "nn")]
+mod error;
+#[cfg(feature = "nn")]
+pub mod nn;
+#[cfg(feature = "nn")]
+pub mod train;
+
 pub use engine::{Op, Scope, Value, scope, tape_len};
+#[cfg(feature = "nn")]
+pub use error::{Error, Result};
 pub use gradcheck::{GradCheck, gradcheck};
 
 /// The README's examples, run as doctests so that it stays true.

@@ -107,3 +107,46 @@ fn a_training_loop_allocates_nothing_after_its_first_step() {
     );
     assert!(last.is_finite() && last != first);
 }
+
+#[test]
+fn the_trainer_allocates_nothing_after_its_first_step() {
+    use micrograd::data;
+    use micrograd::nn::{Loss, MLP, OptimizerKind, Schedule};
+    use micrograd::train::{TrainConfig, Trainer};
+
+    let cases = [
+        (
+            data::moons(100, 0.1, 0),
+            MLP::new(2, &[16, 16, 1]),
+            TrainConfig::micrograd_demo(100),
+        ),
+        (
+            data::spiral(40, 3, 0.2, 0),
+            MLP::new(2, &[8, 3]),
+            TrainConfig {
+                loss: Loss::SoftmaxCe,
+                optimizer: OptimizerKind::Adam,
+                schedule: Schedule::Cosine {
+                    start: 0.01,
+                    end: 0.001,
+                    steps: 10,
+                },
+                l2: 1e-4,
+                batch: Some(32),
+                seed: 1,
+            },
+        ),
+    ];
+    for (data, model, config) in &cases {
+        let mut trainer = Trainer::new(model, data, config).unwrap();
+        trainer.step().unwrap();
+        let before = allocations();
+        trainer.run(10, |_| {}).unwrap();
+        assert_eq!(
+            allocations() - before,
+            0,
+            "{:?}: allocations in 10 steps after the first",
+            config.loss
+        );
+    }
+}

@@ -8,7 +8,7 @@
 //! - `math`, `pyrepr`: careful scalar functions; Python's number printing.
 
 mod arith;
-mod math;
+pub(crate) mod math;
 mod op;
 mod pyrepr;
 mod rules;

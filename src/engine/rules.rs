@@ -21,14 +21,7 @@ pub(crate) fn forward(instr: Instr, nodes: &[Node], edges: &[u32]) -> f64 {
         Instr::Mul(a, b) => x(a) * x(b),
         Instr::Powf(a, k) => x(a).powf(x(k)),
         Instr::Pow(a, b) => x(a).powf(x(b)),
-        // micrograd: `0 if self.data < 0 else self.data` (NaN stays NaN).
-        Instr::Relu(a) => {
-            if x(a) < 0.0 {
-                0.0
-            } else {
-                x(a)
-            }
-        }
+        Instr::Relu(a) => math::relu(x(a)),
         Instr::Tanh(a) => math::tanh(x(a)),
         Instr::Exp(a) => x(a).exp(),
         Instr::Ln(a) => x(a).ln(),

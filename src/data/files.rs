@@ -1,0 +1,143 @@
+//! Reading a user's dataset: CSV (`features..., label` per row, an optional
+//! header) or JSON (`{"X": [[...], ...], "y": [...]}`). Every error names
+//! the file, and where the text is at fault, its line and column.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use super::Dataset;
+use crate::error::{Error, Result};
+
+impl Dataset {
+    /// Reads a dataset from `path`: JSON if its name ends in `.json` (or its
+    /// first non-blank character is `{`), CSV otherwise.
+    pub fn load(path: impl AsRef<Path>) -> Result<Dataset> {
+        let path = path.as_ref();
+        let bytes = std::fs::read(path).map_err(|error| Error::Io {
+            path: path.into(),
+            error,
+        })?;
+        if bytes.contains(&0) || std::str::from_utf8(&bytes).is_err() {
+            return Err(Error::Data(format!("{}: not a text file", path.display())));
+        }
+        let is_json = path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("json"))
+            || bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
+        if is_json {
+            Dataset::from_json(&bytes, path)
+        } else {
+            Dataset::from_csv(&bytes, path)
+        }
+    }
+
+    /// Parses CSV text: each row `feature, ..., feature, label`. A first row
+    /// with no number in it is taken as a header. `path` names the source in
+    /// errors.
+    pub fn from_csv(text: &[u8], path: impl AsRef<Path>) -> Result<Dataset> {
+        let path = path.as_ref();
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .trim(csv::Trim::All)
+            .from_reader(text);
+        let mut x = Vec::new();
+        let mut y = Vec::new();
+        let mut width: Option<usize> = None;
+        for (i, record) in reader.byte_records().enumerate() {
+            let record = record.map_err(|e| csv_error(path, &e))?;
+            let line = record.position().map_or(i as u64 + 1, csv::Position::line);
+            if record.iter().all(|field| field.is_empty()) {
+                continue;
+            }
+            let numbers: Vec<Option<f64>> = record.iter().map(parse_number).collect();
+            if width.is_none() && numbers.iter().all(Option::is_none) {
+                width = Some(record.len()); // a header: it fixes the width only
+                continue;
+            }
+            let expected = *width.get_or_insert(record.len());
+            if expected < 2 {
+                return Err(parse_error(
+                    path,
+                    line,
+                    1,
+                    "each row needs at least one feature and a label".into(),
+                ));
+            }
+            if record.len() != expected {
+                let column = record.len().min(expected) as u64 + 1;
+                let message = format!("expected {expected} fields, found {}", record.len());
+                return Err(parse_error(path, line, column, message));
+            }
+            let mut row = Vec::with_capacity(expected - 1);
+            for (k, (field, number)) in record.iter().zip(numbers).enumerate() {
+                let Some(v) = number else {
+                    let shown = String::from_utf8_lossy(field);
+                    let message = format!("`{shown}` is not a number");
+                    return Err(parse_error(path, line, k as u64 + 1, message));
+                };
+                if !v.is_finite() {
+                    return Err(parse_error(
+                        path,
+                        line,
+                        k as u64 + 1,
+                        format!("{v} is not finite"),
+                    ));
+                }
+                row.push(v);
+            }
+            y.push(row.pop().expect("rows have at least two fields"));
+            x.push(row);
+        }
+        if x.is_empty() {
+            return Err(Error::Data(format!("{}: no data rows", path.display())));
+        }
+        Dataset::new(x, y)
+    }
+
+    /// Parses JSON text `{"X": [[...], ...], "y": [...]}`; other keys are
+    /// ignored, so micrograd's demo file (which also holds the weights) is a
+    /// dataset too. `path` names the source in errors.
+    pub fn from_json(text: &[u8], path: impl AsRef<Path>) -> Result<Dataset> {
+        #[derive(Deserialize)]
+        struct Points {
+            #[serde(rename = "X")]
+            x: Vec<Vec<f64>>,
+            y: Vec<f64>,
+        }
+        let path = path.as_ref();
+        let points: Points = serde_json::from_slice(text).map_err(|e| json_error(path, &e))?;
+        Dataset::new(points.x, points.y)
+            .map_err(|e| Error::Data(format!("{}: {e}", path.display())))
+    }
+}
+
+fn parse_number(field: &[u8]) -> Option<f64> {
+    std::str::from_utf8(field).ok()?.parse().ok()
+}
+
+fn parse_error(path: &Path, line: u64, column: u64, message: String) -> Error {
+    Error::Parse {
+        path: PathBuf::from(path),
+        line,
+        column,
+        message,
+    }
+}
+
+fn csv_error(path: &Path, e: &csv::Error) -> Error {
+    let line = e.position().map_or(0, csv::Position::line);
+    parse_error(path, line, 1, e.to_string())
+}
+
+/// serde_json's errors carry their own line and column; its message is kept
+/// without the " at line L column C" it appends.
+pub(crate) fn json_error(path: &Path, e: &serde_json::Error) -> Error {
+    let message = e.to_string();
+    let message = match message.rfind(" at line ") {
+        Some(cut) => message[..cut].to_owned(),
+        None => message,
+    };
+    parse_error(path, e.line() as u64, e.column() as u64, message)
+}

@@ -1,0 +1,12 @@
+//! micrograd's nn.py and what trains it: networks, losses, optimizers,
+//! learning-rate schedules, and weights as plain numbers.
+
+pub mod loss;
+mod mlp;
+mod optim;
+mod weights;
+
+pub use loss::Loss;
+pub use mlp::{Activation, Input, Layer, MLP, MlpBuilder, Module, Neuron, Workspace};
+pub use optim::{Adam, Optimizer, OptimizerKind, Schedule, Sgd};
+pub use weights::{LayerWeights, Weights};

@@ -1,0 +1,224 @@
+//! Optimizers (what to do with the gradients) and learning-rate schedules
+//! (how large a step to take at step k).
+
+use std::fmt;
+use std::str::FromStr;
+
+use crate::engine::Value;
+
+/// Updates parameters from their gradients.
+pub trait Optimizer {
+    /// One update of every parameter in `params` with learning rate `lr`.
+    /// The parameters must be passed in the same order at every step.
+    fn step(&mut self, params: &[Value], lr: f64);
+}
+
+/// Stochastic gradient descent, `p -= lr * g` (micrograd's update), with
+/// optional momentum as PyTorch's `SGD`: `v = μ·v + g`, `p -= lr * v`, and
+/// `v = g` on the first step.
+#[derive(Clone, Debug, Default)]
+pub struct Sgd {
+    /// μ; 0 is plain gradient descent.
+    pub momentum: f64,
+    velocity: Vec<f64>,
+}
+
+impl Sgd {
+    /// Plain gradient descent, micrograd's `p.data -= learning_rate * p.grad`.
+    pub fn new() -> Sgd {
+        Sgd::default()
+    }
+
+    /// Gradient descent with momentum μ.
+    pub fn with_momentum(momentum: f64) -> Sgd {
+        Sgd {
+            momentum,
+            velocity: Vec::new(),
+        }
+    }
+}
+
+impl Optimizer for Sgd {
+    fn step(&mut self, params: &[Value], lr: f64) {
+        if self.momentum == 0.0 {
+            for p in params {
+                p.set_data(p.data() - lr * p.grad());
+            }
+            return;
+        }
+        let first = self.velocity.is_empty();
+        self.velocity.resize(params.len(), 0.0);
+        for (p, v) in params.iter().zip(&mut self.velocity) {
+            *v = if first {
+                p.grad()
+            } else {
+                self.momentum * *v + p.grad()
+            };
+            p.set_data(p.data() - lr * *v);
+        }
+    }
+}
+
+/// Adam, with PyTorch's formula and defaults (β₁ = 0.9, β₂ = 0.999,
+/// ε = 1e-8): `m = m + (1-β₁)(g - m)`, `v = β₂v + (1-β₂)g²`,
+/// `p -= lr/(1-β₁ᵗ) · m / (√v/√(1-β₂ᵗ) + ε)`.
+#[derive(Clone, Debug)]
+pub struct Adam {
+    /// β₁, the decay of the gradient's running mean.
+    pub beta1: f64,
+    /// β₂, the decay of the squared gradient's running mean.
+    pub beta2: f64,
+    /// ε, added to the denominator.
+    pub eps: f64,
+    m: Vec<f64>,
+    v: Vec<f64>,
+    t: i32,
+}
+
+impl Default for Adam {
+    fn default() -> Adam {
+        Adam {
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            m: Vec::new(),
+            v: Vec::new(),
+            t: 0,
+        }
+    }
+}
+
+impl Adam {
+    /// Adam with PyTorch's defaults.
+    pub fn new() -> Adam {
+        Adam::default()
+    }
+}
+
+impl Optimizer for Adam {
+    fn step(&mut self, params: &[Value], lr: f64) {
+        self.m.resize(params.len(), 0.0);
+        self.v.resize(params.len(), 0.0);
+        self.t = self.t.saturating_add(1);
+        // torch/optim/adam.py, _single_tensor_adam
+        // `beta1 ** step` in Python is C's pow, as f64::powf.
+        let bias_correction1 = 1.0 - self.beta1.powf(f64::from(self.t));
+        let bias_correction2 = 1.0 - self.beta2.powf(f64::from(self.t));
+        let step_size = lr / bias_correction1;
+        let bias_correction2_sqrt = bias_correction2.sqrt();
+        for ((p, m), v) in params.iter().zip(&mut self.m).zip(&mut self.v) {
+            let g = p.grad();
+            *m += (1.0 - self.beta1) * (g - *m); // exp_avg.lerp_(grad, 1 - beta1)
+            *v = *v * self.beta2 + (1.0 - self.beta2) * g * g;
+            let denom = v.sqrt() / bias_correction2_sqrt + self.eps;
+            p.set_data(p.data() - step_size * (*m / denom));
+        }
+    }
+}
+
+/// Which optimizer to use, by name: what `micrograd train --optimizer`
+/// accepts (`sgd`, `momentum`, `adam`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum OptimizerKind {
+    /// [`Sgd`] with this momentum (0 for plain).
+    Sgd {
+        /// μ
+        momentum: f64,
+    },
+    /// [`Adam`] with PyTorch's defaults.
+    Adam,
+}
+
+impl OptimizerKind {
+    /// A fresh optimizer of this kind.
+    pub fn build(self) -> Box<dyn Optimizer> {
+        match self {
+            OptimizerKind::Sgd { momentum } => Box::new(Sgd::with_momentum(momentum)),
+            OptimizerKind::Adam => Box::new(Adam::new()),
+        }
+    }
+}
+
+impl FromStr for OptimizerKind {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<OptimizerKind, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "sgd" => Ok(OptimizerKind::Sgd { momentum: 0.0 }),
+            "momentum" => Ok(OptimizerKind::Sgd { momentum: 0.9 }),
+            "adam" => Ok(OptimizerKind::Adam),
+            _ => Err(format!(
+                "unknown optimizer `{s}` (expected sgd, momentum or adam)"
+            )),
+        }
+    }
+}
+
+impl fmt::Display for OptimizerKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            OptimizerKind::Sgd { momentum } if *momentum == 0.0 => f.write_str("sgd"),
+            OptimizerKind::Sgd { momentum } => write!(f, "sgd with momentum {momentum}"),
+            OptimizerKind::Adam => f.write_str("adam"),
+        }
+    }
+}
+
+/// The learning rate as a function of the step number `k` (from 0).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Schedule {
+    /// The same rate at every step.
+    Constant(f64),
+    /// `start - decay·k/steps`: micrograd's demo uses
+    /// `1.0 - 0.9*k/100` (start 1, decay 0.9, 100 steps).
+    Linear {
+        /// The rate at step 0.
+        start: f64,
+        /// How much it falls over `steps` steps.
+        decay: f64,
+        /// The steps the decay is spread over.
+        steps: usize,
+    },
+    /// Half a cosine from `start` at step 0 to `end` at step `steps`.
+    Cosine {
+        /// The rate at step 0.
+        start: f64,
+        /// The rate at step `steps` and after.
+        end: f64,
+        /// The steps the decay is spread over.
+        steps: usize,
+    },
+}
+
+impl Schedule {
+    /// micrograd's demo schedule over `steps` steps: `1.0 - 0.9*k/steps`.
+    pub fn micrograd_demo(steps: usize) -> Schedule {
+        Schedule::Linear {
+            start: 1.0,
+            decay: 0.9,
+            steps,
+        }
+    }
+
+    /// The learning rate at step `k`.
+    pub fn at(&self, k: usize) -> f64 {
+        match *self {
+            Schedule::Constant(lr) => lr,
+            // Written as the demo's `1.0 - 0.9*k/100`, for the same rounding.
+            Schedule::Linear {
+                start,
+                decay,
+                steps,
+            } => start - decay * k as f64 / steps.max(1) as f64,
+            Schedule::Cosine { start, end, steps } => {
+                let progress = (k as f64 / steps.max(1) as f64).min(1.0);
+                end + (start - end) * 0.5 * (1.0 + (std::f64::consts::PI * progress).cos())
+            }
+        }
+    }
+
+    /// The rate at step 0.
+    pub fn initial(&self) -> f64 {
+        self.at(0)
+    }
+}

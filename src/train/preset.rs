@@ -1,0 +1,161 @@
+//! The built-in datasets, each with settings that train it well: what
+//! `micrograd train --dataset NAME` uses unless told otherwise.
+
+use std::fmt;
+use std::str::FromStr;
+
+use super::{Task, TrainConfig};
+use crate::data::{self, Dataset};
+use crate::nn::loss::Loss;
+use crate::nn::{Activation, MLP, OptimizerKind, Schedule};
+
+/// A built-in dataset.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum BuiltIn {
+    /// micrograd's demo: 100 points of two moons, noise 0.1.
+    Moons,
+    /// 100 points on two concentric circles.
+    Circles,
+    /// 150 points in three Gaussian blobs.
+    Blobs,
+    /// 300 points on three spiral arms (CS231n).
+    Spiral,
+}
+
+/// A dataset with the network and training settings that suit it.
+#[derive(Clone, Debug)]
+pub struct Preset {
+    /// The points.
+    pub data: Dataset,
+    /// The hidden layers' widths.
+    pub hidden: Vec<usize>,
+    /// The hidden layers' activation.
+    pub activation: Activation,
+    /// Loss, optimizer, schedule, regularisation, batches.
+    pub config: TrainConfig,
+    /// How many steps to train.
+    pub steps: usize,
+}
+
+impl BuiltIn {
+    /// Every built-in dataset.
+    pub const ALL: [BuiltIn; 4] = [
+        BuiltIn::Moons,
+        BuiltIn::Circles,
+        BuiltIn::Blobs,
+        BuiltIn::Spiral,
+    ];
+
+    /// The dataset drawn from `seed`, with its settings.
+    pub fn preset(self, seed: u64) -> Preset {
+        let demo = |data: Dataset, steps: usize| Preset {
+            data,
+            hidden: vec![16, 16],
+            activation: Activation::Relu,
+            config: TrainConfig {
+                seed,
+                ..TrainConfig::micrograd_demo(steps)
+            },
+            steps,
+        };
+        let softmax = |data: Dataset, hidden: Vec<usize>, lr: f64, steps: usize| Preset {
+            data,
+            hidden,
+            activation: Activation::Relu,
+            config: TrainConfig {
+                loss: Loss::SoftmaxCe,
+                optimizer: OptimizerKind::Adam,
+                schedule: Schedule::Cosine {
+                    start: lr,
+                    end: lr / 10.0,
+                    steps,
+                },
+                l2: 0.0,
+                batch: None,
+                seed,
+            },
+            steps,
+        };
+        match self {
+            BuiltIn::Moons => demo(data::moons(100, 0.1, seed), 100),
+            BuiltIn::Circles => demo(data::circles(100, 0.05, 0.5, seed), 100),
+            BuiltIn::Blobs => softmax(data::blobs(150, 3, 1.0, seed), vec![16], 0.05, 100),
+            BuiltIn::Spiral => softmax(data::spiral(100, 3, 0.2, seed), vec![32, 32], 0.02, 400),
+        }
+    }
+}
+
+impl Preset {
+    /// Settings for a user's dataset, chosen by its targets: two classes
+    /// train as micrograd's demo does (SVM loss, SGD); up to 20 integer
+    /// classes as the spiral (softmax, Adam); anything else as regression
+    /// (mean squared error, Adam).
+    pub fn for_dataset(data: Dataset, seed: u64) -> Preset {
+        let classes = data.classes();
+        let integers = classes.iter().all(|c| c.fract() == 0.0);
+        let like = |builtin: BuiltIn| Preset {
+            data: data.clone(),
+            ..builtin.preset(seed)
+        };
+        match classes.len() {
+            2 => like(BuiltIn::Moons),
+            3..=20 if integers => like(BuiltIn::Spiral),
+            _ => Preset {
+                hidden: vec![16, 16],
+                activation: Activation::Relu,
+                config: TrainConfig {
+                    loss: Loss::Mse,
+                    optimizer: OptimizerKind::Adam,
+                    schedule: Schedule::Cosine {
+                        start: 0.01,
+                        end: 0.001,
+                        steps: 500,
+                    },
+                    l2: 0.0,
+                    batch: None,
+                    seed,
+                },
+                steps: 500,
+                data,
+            },
+        }
+    }
+
+    /// A fresh network for this preset: `hidden` layers with the preset's
+    /// activation and an output layer as the loss needs, drawn from `seed`.
+    pub fn model(&self, seed: u64) -> MLP {
+        let outputs = Task::for_loss(self.config.loss, &self.data).map_or(1, |task| task.outputs());
+        let nouts: Vec<usize> = self.hidden.iter().copied().chain([outputs]).collect();
+        MLP::builder(self.data.dim(), &nouts)
+            .activation(self.activation)
+            .seed(seed)
+            .build()
+    }
+}
+
+impl FromStr for BuiltIn {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<BuiltIn, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "moons" => Ok(BuiltIn::Moons),
+            "circles" => Ok(BuiltIn::Circles),
+            "blobs" => Ok(BuiltIn::Blobs),
+            "spiral" => Ok(BuiltIn::Spiral),
+            _ => Err(format!(
+                "unknown dataset `{s}` (expected moons, circles, blobs or spiral)"
+            )),
+        }
+    }
+}
+
+impl fmt::Display for BuiltIn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            BuiltIn::Moons => "moons",
+            BuiltIn::Circles => "circles",
+            BuiltIn::Blobs => "blobs",
+            BuiltIn::Spiral => "spiral",
+        })
+    }
+}

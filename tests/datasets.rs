@@ -1,0 +1,199 @@
+//! Built-in datasets (their geometry, checked without noise) and users'
+//! files (including every way a file can be wrong).
+
+use micrograd::Error;
+use micrograd::data::{self, Dataset};
+
+#[test]
+fn moons_lie_on_two_half_circles() {
+    let d = data::moons(100, 0.0, 7);
+    assert_eq!((d.len(), d.dim()), (100, 2));
+    assert_eq!(d.classes(), vec![-1.0, 1.0]);
+    assert_eq!(d.y.iter().filter(|&&y| y > 0.0).count(), 50);
+    for (x, &y) in d.x.iter().zip(&d.y) {
+        // outer: unit circle, upper half; inner: centred at (1, 0.5), lower half
+        let (cx, cy) = if y < 0.0 { (0.0, 0.0) } else { (1.0, 0.5) };
+        let r = ((x[0] - cx).powi(2) + (x[1] - cy).powi(2)).sqrt();
+        assert!((r - 1.0).abs() < 1e-12, "{x:?} is off its moon");
+        assert!(if y < 0.0 {
+            x[1] >= -1e-12
+        } else {
+            x[1] <= 0.5 + 1e-12
+        });
+    }
+}
+
+#[test]
+fn generators_are_deterministic_in_their_seed() {
+    assert_eq!(data::moons(50, 0.1, 3), data::moons(50, 0.1, 3));
+    assert_ne!(data::moons(50, 0.1, 3), data::moons(50, 0.1, 4));
+    assert_eq!(data::spiral(20, 3, 0.2, 1), data::spiral(20, 3, 0.2, 1));
+    // Gaussian noise of standard deviation 0.1 per coordinate moves a point
+    // off its circle by |N(0, 0.1²)| radially: 0.1·√(2/π) ≈ 0.08 on average.
+    let noisy = data::moons(2000, 0.1, 5);
+    let off: f64 = noisy
+        .x
+        .iter()
+        .zip(&noisy.y)
+        .map(|(x, &y)| {
+            let (cx, cy) = if y < 0.0 { (0.0, 0.0) } else { (1.0, 0.5) };
+            ((x[0] - cx).hypot(x[1] - cy) - 1.0).abs()
+        })
+        .sum::<f64>()
+        / 2000.0;
+    assert!(
+        (0.06..0.10).contains(&off),
+        "mean distance off the moons: {off}"
+    );
+}
+
+#[test]
+fn circles_have_the_requested_radii() {
+    let d = data::circles(60, 0.0, 0.5, 2);
+    for (x, &y) in d.x.iter().zip(&d.y) {
+        let r = (x[0] * x[0] + x[1] * x[1]).sqrt();
+        assert!((r - if y > 0.0 { 0.5 } else { 1.0 }).abs() < 1e-12);
+    }
+}
+
+#[test]
+fn blobs_and_spirals_have_their_classes() {
+    let b = data::blobs(150, 3, 1.0, 0);
+    assert_eq!(b.classes(), vec![0.0, 1.0, 2.0]);
+    assert!(
+        b.classes()
+            .iter()
+            .all(|&c| b.y.iter().filter(|&&y| y == c).count() == 50)
+    );
+    let s = data::spiral(100, 3, 0.0, 0);
+    assert_eq!((s.len(), s.classes()), (300, vec![0.0, 1.0, 2.0]));
+    // CS231n's spiral: radius from 0 to 1.
+    let radii: Vec<f64> = s.x.iter().map(|x| x[0].hypot(x[1])).collect();
+    assert!(radii.iter().all(|&r| r <= 1.0 + 1e-12));
+    assert!(radii.contains(&0.0) && radii.iter().any(|&r| (r - 1.0).abs() < 1e-12));
+}
+
+#[test]
+fn the_lectures_examples() {
+    let d = data::lecture_examples();
+    assert_eq!(
+        d.x,
+        vec![
+            vec![2.0, 3.0, -1.0],
+            vec![3.0, -1.0, 0.5],
+            vec![0.5, 1.0, 1.0],
+            vec![1.0, 1.0, -1.0]
+        ]
+    );
+    assert_eq!(d.y, vec![1.0, -1.0, -1.0, 1.0]);
+}
+
+fn csv(text: &str) -> Result<Dataset, Error> {
+    Dataset::from_csv(text.as_bytes(), "points.csv")
+}
+
+#[test]
+fn csv_with_and_without_header() {
+    let plain = csv("1.5,2,1\n-0.5, 3e-1 ,-1\n\n").unwrap();
+    assert_eq!(plain.x, vec![vec![1.5, 2.0], vec![-0.5, 0.3]]);
+    assert_eq!(plain.y, vec![1.0, -1.0]);
+    let headed = csv("x1,x2,label\n1.5,2,1\n-0.5,0.3,-1\n").unwrap();
+    assert_eq!(headed, plain);
+}
+
+#[test]
+fn csv_errors_name_line_and_column() {
+    let cases = [
+        (
+            "1,2,1\n3,oops,0\n",
+            "points.csv:2:2: `oops` is not a number",
+        ),
+        (
+            "x,y,label\n1,2,1\n3,4\n",
+            "points.csv:3:3: expected 3 fields, found 2",
+        ),
+        (
+            "1,2,1\n3,4,5,6\n",
+            "points.csv:2:4: expected 3 fields, found 4",
+        ),
+        (
+            "1\n2\n",
+            "points.csv:1:1: each row needs at least one feature and a label",
+        ),
+        ("1,inf,1\n", "points.csv:1:2: inf is not finite"),
+        ("", "points.csv: no data rows"),
+        ("x,y,label\n", "points.csv: no data rows"),
+    ];
+    for (text, message) in cases {
+        assert_eq!(csv(text).unwrap_err().to_string(), message, "for {text:?}");
+    }
+}
+
+#[test]
+fn json_datasets_and_their_errors() {
+    let d = Dataset::from_json(
+        br#"{"X": [[1, 2], [3, 4.5]], "y": [-1, 1], "other": "ignored"}"#,
+        "d.json",
+    )
+    .unwrap();
+    assert_eq!(
+        (d.x, d.y),
+        (vec![vec![1.0, 2.0], vec![3.0, 4.5]], vec![-1.0, 1.0])
+    );
+
+    let cases: [(&[u8], &str); 4] = [
+        (
+            b"{\"X\": [[1, 2]],\n \"y\": [1, ]}",
+            "d.json:2:11: trailing comma",
+        ),
+        (b"{\"X\": [[1, 2]]}", "d.json:1:15: missing field `y`"),
+        (
+            br#"{"X": [[1, 2], [3]], "y": [1, 2]}"#,
+            "d.json: sample 2 has 1 features, sample 1 has 2",
+        ),
+        (
+            br#"{"X": [[1, 2]], "y": [1, 2]}"#,
+            "d.json: the dataset has 1 rows of features but 2 targets",
+        ),
+    ];
+    for (text, message) in cases {
+        assert_eq!(
+            Dataset::from_json(text, "d.json").unwrap_err().to_string(),
+            message
+        );
+    }
+}
+
+#[test]
+fn loading_files_checks_what_they_are() {
+    let dir = std::env::temp_dir().join(format!("micrograd-datasets-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let write = |name: &str, bytes: &[u8]| {
+        let path = dir.join(name);
+        std::fs::write(&path, bytes).unwrap();
+        path
+    };
+    let csv_file = write("a.csv", b"1,2,1\n3,4,-1\n");
+    assert_eq!(Dataset::load(&csv_file).unwrap().len(), 2);
+    let json_file = write("b.txt", b"  {\"X\": [[1]], \"y\": [0]}");
+    assert_eq!(Dataset::load(&json_file).unwrap().len(), 1);
+    let binary = write("c.csv", &[0x89, b'P', b'N', b'G', 0, 1, 2]);
+    assert!(
+        Dataset::load(&binary)
+            .unwrap_err()
+            .to_string()
+            .ends_with("c.csv: not a text file")
+    );
+    let missing = dir.join("missing.csv");
+    let err = Dataset::load(&missing).unwrap_err();
+    assert!(matches!(err, Error::Io { .. }) && err.to_string().contains("missing.csv"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn datasets_are_checked_when_built() {
+    assert!(Dataset::new(vec![], vec![]).is_err());
+    assert!(Dataset::new(vec![vec![]], vec![1.0]).is_err());
+    assert!(Dataset::new(vec![vec![f64::NAN]], vec![1.0]).is_err());
+    assert!(Dataset::new(vec![vec![1.0]], vec![1.0]).is_ok());
+}

@@ -1,0 +1,214 @@
+//! The training loop: what it checks, what it records, determinism,
+//! minibatches, divergence, and the built-in datasets' settings.
+
+use micrograd::Error;
+use micrograd::data::{self, Dataset};
+use micrograd::nn::{Loss, MLP, Module, OptimizerKind, Schedule};
+use micrograd::train::{BuiltIn, Task, TrainConfig, Trainer};
+
+fn config(loss: Loss) -> TrainConfig {
+    TrainConfig {
+        loss,
+        optimizer: OptimizerKind::Adam,
+        schedule: Schedule::Constant(0.01),
+        l2: 0.0,
+        batch: None,
+        seed: 0,
+    }
+}
+
+#[test]
+fn the_data_must_fit_the_loss_and_the_model() {
+    let three = data::blobs(30, 3, 1.0, 0);
+    let model = MLP::new(2, &[4, 1]);
+    let err = Trainer::new(&model, &three, &config(Loss::Svm))
+        .err()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        err,
+        "the svm loss needs exactly two classes; the targets have 3 distinct values (0, 1, 2)"
+    );
+    let err = Trainer::new(&model, &three, &config(Loss::SoftmaxCe))
+        .err()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        err,
+        "the softmax loss on this data needs 3 outputs, the model has 1"
+    );
+    let wide = MLP::new(3, &[4, 3]);
+    let err = Trainer::new(&wide, &three, &config(Loss::SoftmaxCe))
+        .err()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        err,
+        "the data has 2 features per sample, the model takes 3 inputs"
+    );
+    let zero_batch = TrainConfig {
+        batch: Some(0),
+        ..config(Loss::SoftmaxCe)
+    };
+    assert!(Trainer::new(&MLP::new(2, &[3]), &three, &zero_batch).is_err());
+}
+
+#[test]
+fn targets_are_read_as_the_loss_needs() {
+    let d = Dataset::new(vec![vec![0.0]; 3], vec![5.0, 7.0, 5.0]).unwrap();
+    assert_eq!(
+        Task::for_loss(Loss::Svm, &d).unwrap(),
+        Task::Binary {
+            classes: [5.0, 7.0]
+        }
+    );
+    assert_eq!(Task::for_loss(Loss::Mse, &d).unwrap(), Task::Regression);
+    let task = Task::for_loss(Loss::SoftmaxCe, &d).unwrap();
+    assert_eq!(task.outputs(), 2);
+    assert_eq!(task.predict([0.1, 0.9]), 7.0);
+    assert_eq!(
+        Task::Binary {
+            classes: [5.0, 7.0]
+        }
+        .predict([-0.2]),
+        5.0
+    );
+
+    // A 5/7 labelled set trains with the SVM loss exactly as a -1/+1 one.
+    let moons = data::moons(40, 0.1, 3);
+    let relabelled = Dataset::new(
+        moons.x.clone(),
+        moons
+            .y
+            .iter()
+            .map(|&y| if y > 0.0 { 7.0 } else { 5.0 })
+            .collect(),
+    )
+    .unwrap();
+    let run = |d: &Dataset| {
+        let model = MLP::new(2, &[8, 1]);
+        let mut t = Trainer::new(&model, d, &TrainConfig::micrograd_demo(10)).unwrap();
+        t.run(10, |_| {}).unwrap()
+    };
+    assert_eq!(run(&moons), run(&relabelled));
+}
+
+#[test]
+fn a_step_records_the_loss_before_its_update() {
+    let d = data::moons(50, 0.1, 1);
+    let model = MLP::new(2, &[8, 1]);
+    let cfg = TrainConfig::micrograd_demo(5);
+    // The loss by hand, from the untrained model: micrograd's formula.
+    let scores: Vec<f64> = d.x.iter().map(|x| model.weights().predict(x)[0]).collect();
+    let data_loss = scores
+        .iter()
+        .zip(&d.y)
+        .map(|(s, y)| (1.0 - y * s).max(0.0))
+        .sum::<f64>()
+        / 50.0;
+    let reg: f64 = model.parameters().iter().map(|p| p.data() * p.data()).sum();
+    let accuracy = scores
+        .iter()
+        .zip(&d.y)
+        .filter(|(s, y)| (**s > 0.0) == (**y > 0.0))
+        .count() as f64
+        / 50.0;
+
+    let mut t = Trainer::new(&model, &d, &cfg).unwrap();
+    let r = t.step().unwrap();
+    assert!((r.loss - (data_loss + 1e-4 * reg)).abs() < 1e-12);
+    assert_eq!((r.step, r.accuracy, r.lr), (0, Some(accuracy), 1.0));
+    assert_eq!(t.steps_taken(), 1);
+    assert!(model.parameters().iter().any(|p| p.grad() != 0.0));
+}
+
+#[test]
+fn training_is_deterministic_and_minibatches_follow_the_seed() {
+    let d = data::spiral(30, 3, 0.2, 0);
+    let run = |seed: u64| {
+        let model = MLP::new(2, &[8, 3]);
+        let cfg = TrainConfig {
+            batch: Some(16),
+            seed,
+            ..config(Loss::SoftmaxCe)
+        };
+        let mut t = Trainer::new(&model, &d, &cfg).unwrap();
+        let losses: Vec<f64> = (0..20).map(|_| t.step().unwrap().loss).collect();
+        (losses, model.weights())
+    };
+    assert_eq!(run(1), run(1));
+    assert_ne!(run(1).0, run(2).0);
+}
+
+#[test]
+fn a_diverging_loss_stops_with_the_step_and_leaves_the_model() {
+    // Plain SGD at a huge rate on squared error explodes within a few steps.
+    let d = Dataset::new(
+        vec![vec![1.0], vec![2.0], vec![3.0]],
+        vec![10.0, 20.0, 30.0],
+    )
+    .unwrap();
+    let model = MLP::new(1, &[4, 1]);
+    let cfg = TrainConfig {
+        optimizer: OptimizerKind::Sgd { momentum: 0.0 },
+        schedule: Schedule::Constant(1e3),
+        ..config(Loss::Mse)
+    };
+    let mut t = Trainer::new(&model, &d, &cfg).unwrap();
+    let mut failure = None;
+    for _ in 0..50 {
+        let before = model.weights();
+        match t.step() {
+            Ok(_) => {}
+            Err(e) => {
+                failure = Some(e);
+                assert_eq!(model.weights(), before, "the failed step changed the model");
+                break;
+            }
+        }
+    }
+    let Some(Error::NonFinite { step, loss }) = failure else {
+        panic!("the loss never became non-finite")
+    };
+    assert!(!loss.is_finite());
+    assert_eq!(step, t.steps_taken());
+}
+
+#[test]
+fn every_built_in_dataset_trains_to_its_mark() {
+    for (builtin, mark) in [
+        (BuiltIn::Moons, 1.0),
+        (BuiltIn::Circles, 1.0),
+        (BuiltIn::Blobs, 0.95),
+        (BuiltIn::Spiral, 0.95),
+    ] {
+        let preset = builtin.preset(0);
+        let model = preset.model(0);
+        let mut t = Trainer::new(&model, &preset.data, &preset.config).unwrap();
+        let last = t.run(preset.steps, |_| {}).unwrap();
+        let accuracy = last.accuracy.unwrap();
+        assert!(
+            accuracy >= mark,
+            "{builtin}: accuracy {accuracy} after {} steps",
+            preset.steps
+        );
+    }
+}
+
+#[test]
+fn user_datasets_get_settings_from_their_targets() {
+    use micrograd::train::Preset;
+    let two = Preset::for_dataset(data::moons(20, 0.1, 0), 0);
+    assert_eq!(two.config.loss, Loss::Svm);
+    let three = Preset::for_dataset(data::spiral(10, 3, 0.1, 0), 0);
+    assert_eq!(
+        (three.config.loss, three.model(0).nouts().last().copied()),
+        (Loss::SoftmaxCe, Some(3))
+    );
+    let real = Dataset::new(
+        (0..30).map(|i| vec![f64::from(i)]).collect(),
+        (0..30).map(|i| f64::from(i) * 0.1).collect(),
+    )
+    .unwrap();
+    assert_eq!(Preset::for_dataset(real, 0).config.loss, Loss::Mse);
+}
