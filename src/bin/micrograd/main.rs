@@ -1,18 +1,77 @@
-//! The `micrograd` command-line program.
+//! `micrograd`: train networks, differentiate expressions, draw graphs.
+//!
+//! The thin shell around the library: it owns arguments, files, progress
+//! and exit codes. Every error ends as one line on stderr and exit code 2
+//! (usage) or 1 (at run time).
 
-use micrograd::Value;
+mod train;
 
-fn main() {
-    // The lecture's first expression, L = (a*b + c) * f, and its gradients.
-    let a = Value::new(2.0).with_label("a");
-    let b = Value::new(-3.0).with_label("b");
-    let c = Value::new(10.0).with_label("c");
-    let e = (a * b).with_label("e");
-    let d = (e + c).with_label("d");
-    let f = Value::new(-2.0).with_label("f");
-    let l = (d * f).with_label("L");
-    l.backward();
-    for v in [a, b, c, d, e, f, l] {
-        println!("{:>2} = {v}", v.label());
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// micrograd in Rust: a scalar autograd engine and the networks it trains.
+///
+/// With no command, trains micrograd's demo (an MLP 2-16-16-1 on 100 points
+/// of two moons) and reports how it went.
+#[derive(Parser, Debug)]
+#[command(name = "micrograd", version, about, long_about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Train an MLP on a built-in dataset or a file.
+    Train(train::TrainArgs),
+}
+
+fn main() -> ExitCode {
+    // Library panics are programmer errors; should one happen, say so in a
+    // line rather than with a backtrace.
+    std::panic::set_hook(Box::new(|info| {
+        let message = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".into());
+        eprintln!("micrograd: internal error: {message}");
+    }));
+
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(&e),
+    };
+    let result = match cli.command {
+        None => train::run(&train::TrainArgs::default()),
+        Some(Command::Train(args)) => train::run(&args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("micrograd: {e:#}");
+            ExitCode::from(1)
+        }
     }
+}
+
+/// Help and version go to stdout with success; a usage error is the first
+/// line of clap's message, on stderr, with exit code 2.
+fn usage_error(e: &clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+        print!("{e}");
+        return ExitCode::SUCCESS;
+    }
+    if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+        eprint!("{e}");
+        return ExitCode::from(2);
+    }
+    let rendered = e.to_string();
+    let first = rendered.lines().next().unwrap_or("invalid arguments");
+    let first = first.strip_prefix("error: ").unwrap_or(first);
+    eprintln!("micrograd: {first} (see micrograd --help)");
+    ExitCode::from(2)
 }

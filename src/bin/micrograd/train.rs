@@ -1,0 +1,320 @@
+//! `micrograd train`: the demo, a built-in dataset, or a user's file.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use micrograd::data::Dataset;
+use micrograd::nn::{Activation, Loss, MLP, Module, OptimizerKind, Schedule, Weights};
+use micrograd::train::{BuiltIn, Preset, StepRecord, Trainer};
+
+/// Unset options take the dataset's own defaults (for moons: micrograd's
+/// demo, SVM loss and SGD with lr = 1.0 - 0.9·k/100 over 100 steps).
+#[derive(Args, Debug, Default)]
+pub struct TrainArgs {
+    /// A dataset file: CSV rows `feature,...,label` or JSON {"X": [[...]], "y": [...]}
+    #[arg(long, value_name = "PATH", conflicts_with = "dataset")]
+    pub data: Option<PathBuf>,
+    /// A built-in dataset: moons, circles, blobs or spiral [default: moons]
+    #[arg(long, value_name = "NAME")]
+    pub dataset: Option<BuiltIn>,
+    /// Start from weights exported from Python micrograd: {"layers": [[[w...], b], ...], ...]}
+    #[arg(long, value_name = "PATH")]
+    pub init: Option<PathBuf>,
+    /// Hidden layer widths, comma-separated, e.g. 16,16
+    #[arg(long, value_name = "WIDTHS", value_parser = parse_widths)]
+    pub hidden: Option<Widths>,
+    /// Hidden layers' activation: relu, tanh, sigmoid or linear
+    #[arg(long, value_name = "NAME")]
+    pub activation: Option<Activation>,
+    /// Loss: svm, mse, sum-squares, bce or softmax
+    #[arg(long, value_name = "NAME")]
+    pub loss: Option<Loss>,
+    /// Optimizer: sgd, momentum or adam
+    #[arg(long, value_name = "NAME")]
+    pub optimizer: Option<OptimizerKind>,
+    /// Initial learning rate (the schedule keeps its shape)
+    #[arg(long, allow_negative_numbers = true, value_name = "RATE", value_parser = positive_number)]
+    pub lr: Option<f64>,
+    /// Learning-rate schedule: constant, linear (to a tenth) or cosine (to a tenth)
+    #[arg(long, value_name = "NAME", value_parser = ["constant", "linear", "cosine"])]
+    pub schedule: Option<String>,
+    /// Training steps
+    #[arg(long, allow_negative_numbers = true, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub steps: Option<u32>,
+    /// Samples per step, drawn at random each step [default: all]
+    #[arg(long, allow_negative_numbers = true, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub batch: Option<u32>,
+    /// Weight of the L2 penalty on the parameters
+    #[arg(long, allow_negative_numbers = true, value_name = "ALPHA", value_parser = non_negative_number)]
+    pub l2: Option<f64>,
+    /// Seed for the built-in data, the initial weights and the batches
+    #[arg(
+        long,
+        allow_negative_numbers = true,
+        value_name = "N",
+        default_value_t = 0
+    )]
+    pub seed: u64,
+    /// One JSON object per step on stdout, {"step", "loss", "accuracy", "lr"}, and nothing else
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Layer widths from `--hidden`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Widths(pub Vec<usize>);
+
+fn parse_widths(s: &str) -> Result<Widths, String> {
+    if s.trim().is_empty() {
+        return Err("expected widths like 16,16".into());
+    }
+    s.split(',')
+        .map(|w| match w.trim().parse::<usize>() {
+            Ok(0) => Err("a layer needs at least one neuron".to_owned()),
+            Ok(n) => Ok(n),
+            Err(_) if w.trim().is_empty() => Err("an empty width between commas".to_owned()),
+            Err(_) => Err(format!("`{}` is not a width", w.trim())),
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map(Widths)
+}
+
+fn positive_number(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(x) if x.is_finite() && x > 0.0 => Ok(x),
+        Ok(_) => Err("must be a positive finite number".into()),
+        Err(_) => Err("not a number".into()),
+    }
+}
+
+fn non_negative_number(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(x) if x.is_finite() && x >= 0.0 => Ok(x),
+        Ok(_) => Err("must be a finite number, 0 or more".into()),
+        Err(_) => Err("not a number".into()),
+    }
+}
+
+/// What the arguments resolve to.
+struct Plan {
+    name: String,
+    preset: Preset,
+    model: MLP,
+}
+
+fn plan(args: &TrainArgs) -> Result<Plan> {
+    let (name, mut preset) = match &args.data {
+        Some(path) => {
+            let data = Dataset::load(path)?;
+            (
+                path.display().to_string(),
+                Preset::for_dataset(data, args.seed),
+            )
+        }
+        None => {
+            let builtin = args.dataset.unwrap_or(BuiltIn::Moons);
+            (builtin.to_string(), builtin.preset(args.seed))
+        }
+    };
+    let config = &mut preset.config;
+    if let Some(loss) = args.loss {
+        config.loss = loss;
+    }
+    if let Some(optimizer) = args.optimizer {
+        config.optimizer = optimizer;
+    }
+    if let Some(steps) = args.steps {
+        preset.steps = steps as usize;
+    }
+    config.schedule = schedule(
+        config.schedule,
+        args.schedule.as_deref(),
+        args.lr,
+        preset.steps,
+    );
+    if let Some(l2) = args.l2 {
+        config.l2 = l2;
+    }
+    config.batch = args.batch.map(|b| b as usize);
+    if let Some(activation) = args.activation {
+        preset.activation = activation;
+    }
+
+    let init = match &args.init {
+        Some(path) => Some(Weights::load_micrograd_json(path)?),
+        None => None,
+    };
+    preset.hidden = match (&args.hidden, &init) {
+        (Some(Widths(widths)), _) => widths.clone(),
+        // Without --hidden, the initial weights decide.
+        (None, Some(weights)) => weights.nouts()[..weights.layers.len() - 1].to_vec(),
+        (None, None) => preset.hidden,
+    };
+    let model = preset.model(args.seed);
+    if let Some(weights) = &init {
+        let path = args
+            .init
+            .as_ref()
+            .expect("weights come from --init")
+            .display();
+        model
+            .set_weights(weights)
+            .with_context(|| format!("{path} does not fit the model"))?;
+    }
+    Ok(Plan {
+        name,
+        preset,
+        model,
+    })
+}
+
+/// The preset's schedule, reshaped by `--schedule`, scaled to `--lr`, and
+/// spread over the number of steps.
+fn schedule(base: Schedule, kind: Option<&str>, lr: Option<f64>, steps: usize) -> Schedule {
+    let start = lr.unwrap_or_else(|| base.initial());
+    let scale = start / base.initial();
+    match (kind, base) {
+        (Some("constant"), _) => Schedule::Constant(start),
+        (Some("linear"), _) => Schedule::Linear {
+            start,
+            decay: 0.9 * start,
+            steps,
+        },
+        (Some("cosine"), _) => Schedule::Cosine {
+            start,
+            end: start / 10.0,
+            steps,
+        },
+        (_, Schedule::Constant(_)) => Schedule::Constant(start),
+        // Keep the demo's numbers exact when nothing is rescaled.
+        (_, Schedule::Linear { decay, .. }) => Schedule::Linear {
+            start,
+            decay: if scale == 1.0 { decay } else { decay * scale },
+            steps,
+        },
+        (_, Schedule::Cosine { end, .. }) => Schedule::Cosine {
+            start,
+            end: end * scale,
+            steps,
+        },
+    }
+}
+
+pub fn run(args: &TrainArgs) -> Result<()> {
+    let Plan {
+        name,
+        preset,
+        model,
+    } = plan(args)?;
+    let mut trainer = Trainer::new(&model, &preset.data, &preset.config)
+        .with_context(|| format!("cannot train on {name}"))?;
+    let steps = preset.steps;
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+
+    let progress = (!args.json && std::io::stderr().is_terminal()).then(|| {
+        let bar = ProgressBar::new(steps as u64);
+        bar.set_style(
+            ProgressStyle::with_template("{bar:40} {pos}/{len} steps  {msg}")
+                .expect("a valid template")
+                .progress_chars("━╸ "),
+        );
+        bar
+    });
+    let plain = !args.json && progress.is_none();
+
+    let started = Instant::now();
+    let mut last = None;
+    for _ in 0..steps {
+        let record = trainer.step()?;
+        if args.json {
+            writeln!(out, "{}", json_line(&record))?;
+        } else if plain {
+            writeln!(out, "{}", micrograd_line(&record))?;
+        }
+        if let Some(bar) = &progress {
+            bar.set_message(format!(
+                "loss {:.6}{}",
+                record.loss,
+                percent(record.accuracy, " accuracy ")
+            ));
+            bar.inc(1);
+        }
+        last = Some(record);
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    if let Some(bar) = progress {
+        bar.finish_and_clear();
+    }
+    let Some(last) = last else {
+        bail!("no steps to take")
+    };
+    if !args.json {
+        writeln!(
+            out,
+            "trained {} ({} parameters) on {name} ({} samples) for {steps} steps in {:.3} s ({:.0} steps/s)",
+            describe(&model),
+            model.num_parameters(),
+            preset.data.len(),
+            elapsed,
+            steps as f64 / elapsed.max(1e-9),
+        )?;
+        writeln!(
+            out,
+            "final loss {}{}",
+            last.loss,
+            percent(last.accuracy, ", accuracy ")
+        )?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// `MLP 2-16-16-1 (relu)`.
+fn describe(model: &MLP) -> String {
+    let widths: Vec<String> = std::iter::once(model.nin())
+        .chain(model.nouts())
+        .map(|n| n.to_string())
+        .collect();
+    let activation = model.layers[0].neurons[0].activation;
+    format!("MLP {} ({activation})", widths.join("-"))
+}
+
+fn percent(accuracy: Option<f64>, prefix: &str) -> String {
+    accuracy.map_or(String::new(), |a| format!("{prefix}{}%", a * 100.0))
+}
+
+/// micrograd's demo prints `step 0 loss 0.8958441028683222, accuracy 50.0%`.
+fn micrograd_line(r: &StepRecord) -> String {
+    match r.accuracy {
+        Some(a) => format!(
+            "step {} loss {:?}, accuracy {:?}%",
+            r.step,
+            r.loss,
+            a * 100.0
+        ),
+        None => format!("step {} loss {:?}", r.step, r.loss),
+    }
+}
+
+/// `{"step": k, "loss": ..., "accuracy": ..., "lr": ...}`, in that order.
+fn json_line(r: &StepRecord) -> String {
+    #[derive(serde::Serialize)]
+    struct Line {
+        step: usize,
+        loss: f64,
+        accuracy: Option<f64>,
+        lr: f64,
+    }
+    let line = Line {
+        step: r.step,
+        loss: r.loss,
+        accuracy: r.accuracy,
+        lr: r.lr,
+    };
+    serde_json::to_string(&line).expect("numbers always serialize")
+}
