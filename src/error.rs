@@ -34,6 +34,9 @@ pub enum Error {
     /// Weights whose shape does not fit the model; says which layer.
     #[error("{0}")]
     Shape(String),
+    /// Drawing a picture failed.
+    #[error("{0}")]
+    Render(String),
     /// Training produced a loss that is NaN or infinite.
     #[error("the loss became {loss} at step {step}; try a smaller learning rate")]
     NonFinite {

@@ -42,14 +42,18 @@ pub mod data;
 #[cfg(feature = "nn")]
 mod error;
 #[cfg(feature = "nn")]
+pub mod files;
+#[cfg(feature = "nn")]
 pub mod nn;
 #[cfg(feature = "nn")]
 pub mod train;
+pub mod viz;
 
 pub use engine::{Op, Scope, Value, scope, tape_len};
 #[cfg(feature = "nn")]
 pub use error::{Error, Result};
 pub use gradcheck::{GradCheck, gradcheck};
+pub use viz::draw_dot;
 
 /// The README's examples, run as doctests so that it stays true.
 #[cfg(doctest)]

@@ -3,6 +3,7 @@
 
 use crate::data::Dataset;
 use crate::error::{Error, Result};
+use crate::nn::Weights;
 use crate::nn::loss::Loss;
 
 /// How targets are read and outputs interpreted.
@@ -103,6 +104,21 @@ impl Task {
             Task::Multiclass { classes } => classes[argmax(outputs)],
             Task::Regression => outputs.next().unwrap_or(f64::NAN),
         }
+    }
+
+    /// The fraction of `data` that `weights` classify right (`None` for
+    /// regression), evaluated without building graphs.
+    pub fn accuracy(&self, weights: &Weights, data: &Dataset) -> Option<f64> {
+        if !self.is_classification() || data.is_empty() {
+            return None;
+        }
+        let right = data
+            .x
+            .iter()
+            .zip(&data.y)
+            .filter(|(x, y)| self.predict(weights.predict(x)) == **y)
+            .count();
+        Some(right as f64 / data.len() as f64)
     }
 
     /// Whether the outputs classify right a sample whose target, as the loss

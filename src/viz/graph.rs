@@ -1,0 +1,230 @@
+//! micrograd's `draw_dot`: a computation graph as Graphviz DOT, one record
+//! node `{ label | data 2.0000 | grad 6.0000 }` per value and one node per
+//! operation, left to right.
+
+use std::fmt::{self, Write};
+
+use crate::engine::{Op, Value};
+
+/// Which way the graph flows.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RankDir {
+    /// Left to right (micrograd's default).
+    #[default]
+    LeftRight,
+    /// Top to bottom.
+    TopBottom,
+}
+
+/// A picture of a computation graph, as of when it was drawn: the values'
+/// data and gradients are read then.
+///
+/// ```
+/// use micrograd::{Value, draw_dot};
+/// let a = Value::new(2.0).with_label("a");
+/// let b = Value::new(-3.0).with_label("b");
+/// let e = (a * b).with_label("e");
+/// e.backward();
+/// let dot = draw_dot(e).to_string();
+/// assert!(dot.contains(r#"label="{ e | data -6.0000 | grad 1.0000 }""#));
+/// assert!(dot.contains(r#"label="*""#));
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct Graph {
+    /// Value nodes, each after the nodes it is computed from.
+    nodes: Vec<DrawnValue>,
+    /// `(from, to)`: value `from` is an operand of the operation that made
+    /// value `to`.
+    edges: Vec<(usize, usize)>,
+    rankdir: RankDir,
+    pub(crate) dpi: Option<f64>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+struct DrawnValue {
+    label: String,
+    data: f64,
+    grad: f64,
+    /// The operation that made it (micrograd's `_op`), empty for a leaf.
+    op: String,
+}
+
+/// Draws the graph that produced `root`, as micrograd's `draw_dot(root)`.
+///
+/// A neuron's `b + Σ wᵢxᵢ`, one node in the engine, is drawn as micrograd
+/// builds it: a `*` node per product and a chain of `+` nodes, with the
+/// data and gradients those nodes would have.
+///
+/// # Panics
+///
+/// If `root`'s node was freed by the end of a [`Scope`](crate::Scope).
+pub fn draw_dot(root: Value) -> Graph {
+    let topo = root.topo();
+    let mut graph = Graph {
+        nodes: Vec::new(),
+        edges: Vec::new(),
+        rankdir: RankDir::default(),
+        dpi: None,
+    };
+    let mut drawn_as = std::collections::HashMap::with_capacity(topo.len());
+    for v in topo {
+        let children: Vec<usize> = v.children().iter().map(|c| drawn_as[c]).collect();
+        let op = v.op();
+        let id = match op {
+            Op::Affine => graph.expand_affine(v, &children),
+            _ => graph.push(v.label(), v.data(), v.grad(), op_name(op), &children),
+        };
+        drawn_as.insert(v, id);
+    }
+    graph
+}
+
+fn op_name(op: Op) -> String {
+    op.to_string()
+}
+
+impl Graph {
+    fn push(
+        &mut self,
+        label: String,
+        data: f64,
+        grad: f64,
+        op: String,
+        children: &[usize],
+    ) -> usize {
+        let id = self.nodes.len();
+        self.nodes.push(DrawnValue {
+            label,
+            data,
+            grad,
+            op,
+        });
+        self.edges.extend(children.iter().map(|&c| (c, id)));
+        id
+    }
+
+    /// micrograd's neuron: `((b + w0*x0) + w1*x1) + ...`. Each product's and
+    /// each partial sum's gradient is the affine node's own (a `+` passes
+    /// its gradient through unchanged), so the drawn numbers are exactly
+    /// micrograd's.
+    fn expand_affine(&mut self, v: Value, children: &[usize]) -> usize {
+        let n = (children.len() - 1) / 2;
+        let (b, w, x) = (children[0], &children[1..=n], &children[n + 1..]);
+        let g = v.grad();
+        let mut sum = b;
+        for i in 0..n {
+            let product = self.nodes[w[i]].data * self.nodes[x[i]].data;
+            let prod = self.push(String::new(), product, g, "*".into(), &[w[i], x[i]]);
+            sum = if i + 1 == n {
+                self.push(v.label(), v.data(), g, "+".into(), &[sum, prod])
+            } else {
+                let partial = self.nodes[sum].data + product;
+                self.push(String::new(), partial, g, "+".into(), &[sum, prod])
+            };
+        }
+        if n == 0 {
+            sum = self.push(v.label(), v.data(), g, "+".into(), &[b]);
+        }
+        sum
+    }
+
+    /// Sets which way the graph flows (default left to right).
+    #[must_use]
+    pub fn rankdir(mut self, rankdir: RankDir) -> Graph {
+        self.rankdir = rankdir;
+        self
+    }
+
+    /// Sets the resolution of PNG output, in dots per inch (default 96, as
+    /// Graphviz; large graphs are reduced to about 10,000 pixels).
+    #[must_use]
+    pub fn dpi(mut self, dpi: f64) -> Graph {
+        self.dpi = Some(dpi);
+        self
+    }
+
+    /// The number of value nodes drawn.
+    pub fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// Whether nothing is drawn (never: a graph has at least its root).
+    pub fn is_empty(&self) -> bool {
+        self.nodes.is_empty()
+    }
+
+    /// The graph in Graphviz's DOT language.
+    pub fn to_dot(&self) -> String {
+        self.to_string()
+    }
+
+    #[cfg(feature = "viz")]
+    pub(crate) fn dot_with(&self, extra_graph_attrs: &str) -> String {
+        let mut out = String::new();
+        self.write_dot(&mut out, extra_graph_attrs)
+            .expect("writing to a String cannot fail");
+        out
+    }
+
+    fn write_dot(&self, out: &mut impl Write, extra: &str) -> fmt::Result {
+        let rankdir = match self.rankdir {
+            RankDir::LeftRight => "LR",
+            RankDir::TopBottom => "TB",
+        };
+        writeln!(out, "digraph {{")?;
+        writeln!(out, "  graph [rankdir={rankdir}{extra}]")?;
+        for (i, n) in self.nodes.iter().enumerate() {
+            // micrograd: "{ %s | data %.4f | grad %.4f }" % (n.label, n.data, n.grad)
+            writeln!(
+                out,
+                "  v{i} [label=\"{{ {} | data {} | grad {} }}\", shape=record]",
+                escape_record(&n.label),
+                Fixed4(n.data),
+                Fixed4(n.grad)
+            )?;
+            if !n.op.is_empty() {
+                writeln!(out, "  v{i}op [label=\"{}\"]", escape_record(&n.op))?;
+                writeln!(out, "  v{i}op -> v{i}")?;
+            }
+        }
+        for &(from, to) in &self.edges {
+            writeln!(out, "  v{from} -> v{to}op")?;
+        }
+        writeln!(out, "}}")
+    }
+}
+
+impl fmt::Display for Graph {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.write_dot(f, "")
+    }
+}
+
+/// Python's `"%.4f" % x`: `nan`, `inf`, `-inf` spelled as Python spells them.
+struct Fixed4(f64);
+
+impl fmt::Display for Fixed4 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.is_nan() {
+            f.write_str("nan")
+        } else {
+            write!(f, "{:.4}", self.0)
+        }
+    }
+}
+
+/// Escapes what a record label and a DOT string treat specially.
+fn escape_record(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for ch in text.chars() {
+        match ch {
+            '{' | '}' | '|' | '<' | '>' | '"' | '\\' => {
+                out.push('\\');
+                out.push(ch);
+            }
+            '\n' => out.push_str("\\n"),
+            _ => out.push(ch),
+        }
+    }
+    out
+}

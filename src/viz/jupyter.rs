@@ -1,0 +1,31 @@
+//! Inline pictures in Jupyter with the evcxr Rust kernel: evcxr calls a
+//! value's `evcxr_display` method, which prints its content between
+//! `EVCXR_BEGIN_CONTENT <mime type>` and `EVCXR_END_CONTENT`. That printing
+//! is the protocol, and the only printing this library does.
+
+use super::{Graph, draw_dot};
+use crate::engine::Value;
+
+impl Graph {
+    /// What [`evcxr_display`](Graph::evcxr_display) prints: the graph as
+    /// SVG, or, should drawing fail, the reason as text.
+    pub fn evcxr_content(&self) -> String {
+        match self.to_svg() {
+            Ok(svg) => format!("EVCXR_BEGIN_CONTENT image/svg+xml\n{svg}\nEVCXR_END_CONTENT"),
+            Err(e) => format!("EVCXR_BEGIN_CONTENT text/plain\n{e}\nEVCXR_END_CONTENT"),
+        }
+    }
+
+    /// Shows the graph inline in a Jupyter notebook run by evcxr.
+    pub fn evcxr_display(&self) {
+        println!("{}", self.evcxr_content());
+    }
+}
+
+impl Value {
+    /// Shows this value's computation graph inline in a Jupyter notebook
+    /// run by evcxr (a cell that ends with a `Value` draws it).
+    pub fn evcxr_display(&self) {
+        draw_dot(*self).evcxr_display();
+    }
+}

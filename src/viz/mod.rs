@@ -1,0 +1,20 @@
+//! Pictures: computation graphs as micrograd's `draw_dot` draws them, and
+//! training (decision boundary, loss and accuracy), as SVG or PNG in pure
+//! Rust with nothing needed from the system.
+
+mod graph;
+pub use graph::{Graph, RankDir, draw_dot};
+
+#[cfg(feature = "viz")]
+mod format;
+#[cfg(feature = "viz")]
+mod jupyter;
+#[cfg(feature = "viz")]
+mod plot;
+#[cfg(feature = "viz")]
+mod render;
+
+#[cfg(feature = "viz")]
+pub use plot::{DecisionBoundary, TrainingCurves};
+#[cfg(feature = "viz")]
+pub use render::MAX_PNG_SIDE;

@@ -1,0 +1,89 @@
+//! Graphs to SVG and PNG in pure Rust: layout and SVG by graphviz-pure (a
+//! port of Graphviz), PNG by its resvg-based rasterizer with bundled fonts.
+//! Nothing is needed from the system.
+
+use std::path::Path;
+
+use graphviz_pure_raster::RasterFormat;
+
+use super::Graph;
+use super::format::Format;
+use crate::error::{Error, Result};
+use crate::files::write_atomically;
+
+/// Graphviz's raster resolution.
+const DEFAULT_DPI: f64 = 96.0;
+
+/// The longest side of a PNG, in pixels: a whole MLP's graph is reduced to
+/// this (its SVG keeps every detail).
+pub const MAX_PNG_SIDE: f64 = 10_000.0;
+
+impl Graph {
+    /// The graph laid out and drawn as SVG, as Graphviz's `dot -Tsvg`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Render`] if graphviz-pure fails (it should not, on the DOT
+    /// this crate writes).
+    pub fn to_svg(&self) -> Result<String> {
+        svg(&self.to_dot())
+    }
+
+    /// The graph as PNG at 96 dpi (or [`dpi`](Graph::dpi)), reduced so that
+    /// neither side exceeds 10,000 pixels.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Render`] if laying out or rasterizing fails.
+    pub fn to_png(&self) -> Result<Vec<u8>> {
+        let requested = self.dpi.unwrap_or(DEFAULT_DPI);
+        let plain = svg(&self.to_dot())?;
+        let (width, height) = svg_size_pt(&plain).unwrap_or((0.0, 0.0));
+        // Pixels = points × dpi / 72.
+        let fits = MAX_PNG_SIDE * 72.0 / width.max(height).max(1.0);
+        let dpi = requested.min(fits);
+        let drawn = if self.dpi.is_none() && dpi == DEFAULT_DPI {
+            plain
+        } else {
+            svg(&self.dot_with(&format!(", dpi={dpi:.3}")))?
+        };
+        let explicit = !(self.dpi.is_none() && dpi == DEFAULT_DPI);
+        graphviz_pure_raster::rasterize(&drawn, RasterFormat::Png, explicit)
+            .map(graphviz_pure_raster::Rendered::into_output)
+            .map_err(|e| Error::Render(format!("rasterizing the graph: {e}")))
+    }
+
+    /// Writes the graph to `path` as SVG, PNG or DOT, chosen by the file's
+    /// extension (`.svg`, `.png`, `.dot` or `.gv`). The file is written
+    /// whole or not at all.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Data`] for another extension, [`Error::Render`] if drawing
+    /// fails, [`Error::Io`] if the file cannot be written.
+    pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
+        let path = path.as_ref();
+        let bytes = match Format::of(path, &["svg", "png", "dot", "gv"])? {
+            Format::Svg => self.to_svg()?.into_bytes(),
+            Format::Png => self.to_png()?,
+            Format::Dot => self.to_dot().into_bytes(),
+        };
+        write_atomically(path, &bytes)
+    }
+}
+
+fn svg(dot: &str) -> Result<String> {
+    graphviz_pure::render_dot(dot, "dot", "svg")
+        .map(graphviz_pure::Rendered::into_output)
+        .map_err(|e| Error::Render(format!("laying out the graph: {e}")))
+}
+
+/// The `width="…pt" height="…pt"` of Graphviz's SVG.
+fn svg_size_pt(svg: &str) -> Option<(f64, f64)> {
+    let attr = |name: &str| -> Option<f64> {
+        let start = svg.find(&format!("{name}=\""))? + name.len() + 2;
+        let rest = &svg[start..];
+        rest[..rest.find("pt\"")?].parse().ok()
+    };
+    Some((attr("width")?, attr("height")?))
+}
