@@ -6,9 +6,9 @@
 //!
 //! Run: `cargo run --example 02_manual_backprop`
 
-use micrograd::Value;
+use micrograd::{Value, draw_dot};
 
-fn main() {
+fn main() -> Result<(), Box<dyn std::error::Error>> {
     let a = Value::new(2.0).with_label("a");
     let b = Value::new(-3.0).with_label("b");
     let c = Value::new(10.0).with_label("c");
@@ -31,6 +31,11 @@ fn main() {
     for v in nodes {
         println!("{:>2}: {v}", v.label());
     }
+    // micrograd's draw_dot: each value with its data and gradient.
+    std::fs::create_dir_all("out")?;
+    draw_dot(l).save("out/02_manual_backprop.png")?;
+    draw_dot(l).save("out/02_manual_backprop.svg")?;
+    println!("drawn to out/02_manual_backprop.png and .svg");
 
     // Now let the engine do it. It recomputes the intermediate nodes'
     // gradients, but adds to the leaves' (so clear those first).
@@ -51,4 +56,5 @@ fn main() {
         "after a 0.01 step along the gradient, L = {l2} (was {})",
         l.data()
     );
+    Ok(())
 }

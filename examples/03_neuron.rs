@@ -5,9 +5,9 @@
 //!
 //! Run: `cargo run --example 03_neuron`
 
-use micrograd::Value;
+use micrograd::{Value, draw_dot};
 
-fn main() {
+fn main() -> Result<(), Box<dyn std::error::Error>> {
     let x1 = Value::new(2.0).with_label("x1");
     let x2 = Value::new(0.0).with_label("x2");
     let w1 = Value::new(-3.0).with_label("w1");
@@ -35,6 +35,9 @@ fn main() {
     for v in [x1, w1, x2, w2, b, n, o] {
         println!("{:>2}: {v}", v.label());
     }
+    std::fs::create_dir_all("out")?;
+    draw_dot(o).save("out/03_neuron.png")?;
+    println!("drawn to out/03_neuron.png");
 
     // The same, one node at a time, with micrograd's `_backward`: each
     // node adds its gradient's share to its children's, so every gradient
@@ -65,4 +68,7 @@ fn main() {
         x1.grad(),
         w1.grad()
     );
+    draw_dot(o2).save("out/03_neuron_from_exp.png")?;
+    println!("drawn to out/03_neuron_from_exp.png");
+    Ok(())
 }

@@ -7,9 +7,9 @@
 //!
 //! Run: `cargo run --example 04_backward`
 
-use micrograd::Value;
+use micrograd::{Value, draw_dot};
 
-fn main() {
+fn main() -> Result<(), Box<dyn std::error::Error>> {
     // b = a + a: db/da = 2.
     let a = Value::new(3.0).with_label("a");
     let b = (a + a).with_label("b");
@@ -48,4 +48,9 @@ fn main() {
     // backward() doubles them: zero the gradients between training steps.
     f.backward();
     println!("after a second backward(): df/da = {} (twice)", a.grad());
+
+    std::fs::create_dir_all("out")?;
+    draw_dot(f).save("out/04_backward.png")?;
+    println!("drawn to out/04_backward.png");
+    Ok(())
 }

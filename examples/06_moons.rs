@@ -10,8 +10,9 @@
 use micrograd::data::Dataset;
 use micrograd::nn::{MLP, Module, Weights};
 use micrograd::train::{TrainConfig, Trainer};
+use micrograd::viz::{DecisionBoundary, TrainingCurves};
 
-fn main() -> micrograd::Result<()> {
+fn main() -> Result<(), Box<dyn std::error::Error>> {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/data/micrograd_demo_moons.json"
@@ -24,10 +25,23 @@ fn main() -> micrograd::Result<()> {
     // The notebook's loop, step by step: loss and accuracy on all 100
     // points, zero_grad, backward, p -= lr * grad with lr = 1.0 - 0.9*k/100.
     let mut trainer = Trainer::new(&model, &data, &TrainConfig::micrograd_demo(100))?;
+    let mut history = Vec::new();
     for _ in 0..100 {
         let r = trainer.step()?;
         let accuracy = r.accuracy.unwrap_or(0.0) * 100.0;
         println!("step {} loss {:?}, accuracy {accuracy:?}%", r.step, r.loss);
+        history.push(r);
     }
+
+    // The notebook's last cell: the decision boundary, here on a mesh 25
+    // times finer, and the curves of the training.
+    std::fs::create_dir_all("out")?;
+    let weights = model.weights();
+    let boundary = DecisionBoundary::new(&weights, &data, trainer.task())?
+        .title("micrograd's demo, MLP 2-16-16-1");
+    boundary.save("out/06_moons_boundary.png")?;
+    boundary.save("out/06_moons_boundary.svg")?;
+    TrainingCurves::new(&history).save("out/06_moons_training.png")?;
+    println!("drawn to out/06_moons_boundary.png (and .svg) and out/06_moons_training.png");
     Ok(())
 }

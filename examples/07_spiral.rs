@@ -6,8 +6,9 @@
 use micrograd::data::spiral;
 use micrograd::nn::{Loss, MLP, Module, OptimizerKind, Schedule};
 use micrograd::train::{TrainConfig, Trainer};
+use micrograd::viz::{DecisionBoundary, TrainingCurves};
 
-fn main() -> micrograd::Result<()> {
+fn main() -> Result<(), Box<dyn std::error::Error>> {
     let data = spiral(100, 3, 0.2, 0); // 100 points per arm
     let model = MLP::new(2, &[32, 32, 3]); // three outputs: one score per class
     println!("{} parameters", model.num_parameters());
@@ -26,7 +27,9 @@ fn main() -> micrograd::Result<()> {
         seed: 0,
     };
     let mut trainer = Trainer::new(&model, &data, &config)?;
+    let mut history = Vec::new();
     let last = trainer.run(steps, |r| {
+        history.push(*r);
         if r.step % 50 == 0 {
             println!(
                 "step {:>3}: loss {:.4}, accuracy {:.1}%",
@@ -52,5 +55,12 @@ fn main() -> micrograd::Result<()> {
             .unwrap_or(0);
         println!("{point:?} -> class {class} (scores {scores:.2?})");
     }
+
+    std::fs::create_dir_all("out")?;
+    DecisionBoundary::new(&weights, &data, trainer.task())?
+        .title("three spirals, MLP 2-32-32-3")
+        .save("out/07_spiral_boundary.png")?;
+    TrainingCurves::new(&history).save("out/07_spiral_training.png")?;
+    println!("drawn to out/07_spiral_boundary.png and out/07_spiral_training.png");
     Ok(())
 }

@@ -109,6 +109,7 @@ fn a_training_loop_allocates_nothing_after_its_first_step() {
 }
 
 #[test]
+#[cfg(feature = "nn")]
 fn the_trainer_allocates_nothing_after_its_first_step() {
     use micrograd::data;
     use micrograd::nn::{Loss, MLP, OptimizerKind, Schedule};

@@ -1,6 +1,8 @@
 //! The `micrograd` program, run for real: its output, and one clear line on
 //! stderr with the right exit code for every bad input.
 
+#![cfg(feature = "cli")]
+
 use std::process::{Command, Output};
 
 const DEMO: &str = concat!(
@@ -8,11 +10,29 @@ const DEMO: &str = concat!(
     "/data/micrograd_demo_moons.json"
 );
 
-fn micrograd(args: &[&str]) -> Output {
+/// A fresh directory for one run of the program (it writes pictures there).
+fn fresh_dir() -> std::path::PathBuf {
+    static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("micrograd-cli-{}-{n}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn micrograd_in(dir: &std::path::Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_micrograd"))
         .args(args)
+        .current_dir(dir)
         .output()
         .expect("the binary runs")
+}
+
+/// Runs the program in a directory of its own, removed afterwards.
+fn micrograd(args: &[&str]) -> Output {
+    let dir = fresh_dir();
+    let out = micrograd_in(&dir, args);
+    std::fs::remove_dir_all(&dir).unwrap();
+    out
 }
 
 fn stdout(out: &Output) -> String {
@@ -78,7 +98,50 @@ fn the_main_job_trains_the_demo_and_summarises() {
     assert!(text.contains(
         "trained MLP 2-16-16-1 (relu) (337 parameters) on moons (100 samples) for 100 steps"
     ));
-    assert!(text.lines().last().unwrap().starts_with("final loss "));
+    assert!(text.contains("\nfinal loss "), "{text}");
+    assert_eq!(
+        text.lines().last().unwrap(),
+        "pictures: out/training.png, out/training.svg, out/decision-boundary.png, out/decision-boundary.svg"
+    );
+}
+
+#[test]
+fn demo_prints_the_seed_example_and_draws_it() {
+    let dir = fresh_dir();
+    let out = micrograd_in(&dir, &["demo"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    // The lecture's values and gradients, by hand: L = (ab + c)f.
+    for line in [
+        "a = Value(data=2.0, grad=6.0)",
+        "b = Value(data=-3.0, grad=-4.0)",
+        "c = Value(data=10.0, grad=-2.0)",
+        "d = Value(data=4.0, grad=-2.0)",
+        "e = Value(data=-6.0, grad=-2.0)",
+        "f = Value(data=-2.0, grad=4.0)",
+        "L = Value(data=-8.0, grad=1.0)",
+    ] {
+        assert!(text.contains(line), "{line} missing from:\n{text}");
+    }
+    let png = std::fs::read(dir.join("image/manual-backpropagation.png")).unwrap();
+    assert_eq!(&png[1..4], b"PNG");
+    let svg = std::fs::read_to_string(dir.join("image/manual-backpropagation.svg")).unwrap();
+    assert!(svg.contains(">grad 6.0000<"));
+    // The training pictures of the main job, where it says.
+    let out = micrograd_in(&dir, &["train", "--steps", "5"]);
+    assert!(out.status.success());
+    for name in [
+        "training.png",
+        "training.svg",
+        "decision-boundary.png",
+        "decision-boundary.svg",
+    ] {
+        assert!(
+            dir.join("out").join(name).is_file(),
+            "out/{name} was not written"
+        );
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]

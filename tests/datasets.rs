@@ -1,6 +1,8 @@
 //! Built-in datasets (their geometry, checked without noise) and users'
 //! files (including every way a file can be wrong).
 
+#![cfg(feature = "nn")]
+
 use micrograd::Error;
 use micrograd::data::{self, Dataset};
 

@@ -3,6 +3,8 @@
 //! data/micrograd_demo_moons.json), the same loss, the same schedule. The
 //! expected losses and accuracies are what the notebook prints.
 
+#![cfg(feature = "nn")]
+
 use micrograd::data::Dataset;
 use micrograd::nn::{MLP, Module, Weights};
 use micrograd::train::{TrainConfig, Trainer};

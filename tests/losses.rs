@@ -1,6 +1,8 @@
 //! Losses: values and gradients worked out by hand, and against PyTorch
 //! (float64; tools/reference/torch_losses_optim.py printed the numbers).
 
+#![cfg(feature = "nn")]
+
 mod common;
 
 use common::assert_close;

@@ -1,6 +1,8 @@
 //! micrograd's nn.py in Rust: construction, initialisation, forward passes,
 //! printing, and weights as numbers.
 
+#![cfg(feature = "nn")]
+
 use micrograd::Value;
 use micrograd::nn::{Activation, Layer, LayerWeights, MLP, Module, Neuron, Weights};
 

@@ -1,6 +1,8 @@
 //! Optimizers and schedules: by hand, against the Adam paper's algorithm,
 //! and against PyTorch (float64; tools/reference/torch_losses_optim.py).
 
+#![cfg(feature = "nn")]
+
 mod common;
 
 use common::assert_close;

@@ -1,6 +1,8 @@
 //! The training loop: what it checks, what it records, determinism,
 //! minibatches, divergence, and the built-in datasets' settings.
 
+#![cfg(feature = "nn")]
+
 use micrograd::Error;
 use micrograd::data::{self, Dataset};
 use micrograd::nn::{Loss, MLP, Module, OptimizerKind, Schedule};

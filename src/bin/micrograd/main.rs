@@ -4,6 +4,7 @@
 //! and exit codes. Every error ends as one line on stderr and exit code 2
 //! (usage) or 1 (at run time).
 
+mod demo;
 mod train;
 
 use std::process::ExitCode;
@@ -25,6 +26,8 @@ struct Cli {
 enum Command {
     /// Train an MLP on a built-in dataset or a file.
     Train(train::TrainArgs),
+    /// The seed notebook's example: L = (a*b + c) * f, backpropagated by hand, drawn to image/.
+    Demo,
 }
 
 fn main() -> ExitCode {
@@ -47,6 +50,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         None => train::run(&train::TrainArgs::default()),
         Some(Command::Train(args)) => train::run(&args),
+        Some(Command::Demo) => demo::run(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

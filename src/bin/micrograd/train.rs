@@ -9,7 +9,8 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use micrograd::data::Dataset;
 use micrograd::nn::{Activation, Loss, MLP, Module, OptimizerKind, Schedule, Weights};
-use micrograd::train::{BuiltIn, Preset, StepRecord, Trainer};
+use micrograd::train::{BuiltIn, Preset, StepRecord, Task, Trainer};
+use micrograd::viz::{DecisionBoundary, TrainingCurves};
 
 /// Unset options take the dataset's own defaults (for moons: micrograd's
 /// demo, SVM loss and SGD with lr = 1.0 - 0.9·k/100 over 100 steps).
@@ -62,6 +63,9 @@ pub struct TrainArgs {
     /// One JSON object per step on stdout, {"step", "loss", "accuracy", "lr"}, and nothing else
     #[arg(long)]
     pub json: bool,
+    /// Where to write the pictures of the training [default: out]
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
 /// Layer widths from `--hidden`.
@@ -213,8 +217,7 @@ pub fn run(args: &TrainArgs) -> Result<()> {
     let mut trainer = Trainer::new(&model, &preset.data, &preset.config)
         .with_context(|| format!("cannot train on {name}"))?;
     let steps = preset.steps;
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
+    let mut out = std::io::stdout().lock();
 
     let progress = (!args.json && std::io::stderr().is_terminal()).then(|| {
         let bar = ProgressBar::new(steps as u64);
@@ -228,7 +231,7 @@ pub fn run(args: &TrainArgs) -> Result<()> {
     let plain = !args.json && progress.is_none();
 
     let started = Instant::now();
-    let mut last = None;
+    let mut records = Vec::with_capacity(steps);
     for _ in 0..steps {
         let record = trainer.step()?;
         if args.json {
@@ -244,18 +247,25 @@ pub fn run(args: &TrainArgs) -> Result<()> {
             ));
             bar.inc(1);
         }
-        last = Some(record);
+        records.push(record);
     }
     let elapsed = started.elapsed().as_secs_f64();
     if let Some(bar) = progress {
         bar.finish_and_clear();
     }
-    let Some(last) = last else {
+    let Some(last) = records.last().copied() else {
         bail!("no steps to take")
+    };
+
+    // Reports go to stdout, or to stderr when stdout is for JSON.
+    let mut report: Box<dyn Write> = if args.json {
+        Box::new(std::io::stderr())
+    } else {
+        Box::new(out)
     };
     if !args.json {
         writeln!(
-            out,
+            report,
             "trained {} ({} parameters) on {name} ({} samples) for {steps} steps in {:.3} s ({:.0} steps/s)",
             describe(&model),
             model.num_parameters(),
@@ -264,14 +274,61 @@ pub fn run(args: &TrainArgs) -> Result<()> {
             steps as f64 / elapsed.max(1e-9),
         )?;
         writeln!(
-            out,
+            report,
             "final loss {}{}",
             last.loss,
             percent(last.accuracy, ", accuracy ")
         )?;
     }
-    out.flush()?;
+    let weights = model.weights();
+    let title = format!(
+        "{name}: {}{}",
+        describe(&model),
+        percent(
+            trainer.task().accuracy(&weights, &preset.data),
+            ", accuracy "
+        )
+    );
+    let dir = args.out.clone().unwrap_or_else(|| PathBuf::from("out"));
+    let pictures = pictures(
+        &dir,
+        &weights,
+        &preset.data,
+        trainer.task(),
+        &records,
+        &title,
+    )?;
+    writeln!(report, "pictures: {}", pictures.join(", "))?;
+    report.flush()?;
     Ok(())
+}
+
+/// Writes the loss and accuracy curves, and for a classifier of points in
+/// the plane its decision boundary, as PNG and SVG; returns their paths.
+fn pictures(
+    dir: &std::path::Path,
+    weights: &Weights,
+    data: &Dataset,
+    task: &Task,
+    records: &[StepRecord],
+    title: &str,
+) -> Result<Vec<String>> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let mut written = Vec::new();
+    for ext in ["png", "svg"] {
+        let path = dir.join(format!("training.{ext}"));
+        TrainingCurves::new(records).save(&path)?;
+        written.push(path.display().to_string());
+    }
+    if let Ok(boundary) = DecisionBoundary::new(weights, data, task) {
+        let boundary = boundary.title(title);
+        for ext in ["png", "svg"] {
+            let path = dir.join(format!("decision-boundary.{ext}"));
+            boundary.save(&path)?;
+            written.push(path.display().to_string());
+        }
+    }
+    Ok(written)
 }
 
 /// `MLP 2-16-16-1 (relu)`.
