@@ -35,6 +35,7 @@
 #![warn(missing_docs)]
 
 mod engine;
+pub mod expr;
 mod gradcheck;
 
 #[cfg(feature = "nn")]

@@ -1,0 +1,469 @@
+//! Expressions as text, `tanh(x1*w1 + x2*w2 + b)`, parsed into a graph of
+//! `Value`s: what `micrograd grad` differentiates.
+//!
+//! The grammar is Python's, for what it covers:
+//!
+//! ```text
+//! sum     = product (("+" | "-") product)*
+//! product = unary (("*" | "/") unary)*
+//! unary   = "-" unary | power
+//! power   = atom (("**" | "^") unary)?      right associative; binds tighter
+//!                                           than a unary minus on its left,
+//!                                           so -x**2 is -(x**2)
+//! atom    = number | name | name "(" sum ")" | "(" sum ")"
+//! ```
+//!
+//! Numbers are decimal or scientific (`2`, `0.5`, `.5`, `1e-3`); names are
+//! `[A-Za-z_][A-Za-z0-9_]*`; the functions are `tanh`, `exp`, `log`
+//! (natural), `relu` and `sigmoid`. A number becomes a constant leaf, as
+//! micrograd wraps a Python number in `Value`; `x**2` with a number as
+//! exponent is micrograd's `**2`, any other exponent is a node too.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use crate::engine::Value;
+
+/// A parsed expression.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Expr {
+    /// A number.
+    Number(f64),
+    /// A variable, by name.
+    Variable(String),
+    /// `-a`
+    Neg(Box<Expr>),
+    /// `a + b`, `a - b`, `a * b`, `a / b`, `a ** b`
+    Binary(BinaryOp, Box<Expr>, Box<Expr>),
+    /// `f(a)`
+    Call(Function, Box<Expr>),
+}
+
+/// A binary operator.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BinaryOp {
+    /// `+`
+    Add,
+    /// `-`
+    Sub,
+    /// `*`
+    Mul,
+    /// `/`
+    Div,
+    /// `**` or `^`
+    Pow,
+}
+
+/// A function an expression may call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Function {
+    /// `tanh`
+    Tanh,
+    /// `exp`
+    Exp,
+    /// `log`, the natural logarithm
+    Log,
+    /// `relu`
+    Relu,
+    /// `sigmoid`
+    Sigmoid,
+}
+
+impl Function {
+    const ALL: [(&'static str, Function); 5] = [
+        ("tanh", Function::Tanh),
+        ("exp", Function::Exp),
+        ("log", Function::Log),
+        ("relu", Function::Relu),
+        ("sigmoid", Function::Sigmoid),
+    ];
+}
+
+/// A syntax error: what is wrong and where (a byte offset into the text).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParseError {
+    /// What is wrong.
+    pub message: String,
+    /// Where, as a byte offset into the text.
+    pub position: usize,
+    /// The text that was parsed.
+    pub text: String,
+}
+
+/// `message`, then the expression with a caret under the position:
+///
+/// ```text
+/// expected a closing `)`
+///   tanh(x + 1
+///             ^
+/// ```
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let column = self.text[..self.position.min(self.text.len())]
+            .chars()
+            .count();
+        write!(
+            f,
+            "{}\n  {}\n  {}^",
+            self.message,
+            self.text,
+            " ".repeat(column)
+        )
+    }
+}
+
+impl std::error::Error for ParseError {}
+
+/// Parses `text` into an [`Expr`].
+///
+/// ```
+/// use micrograd::expr::{parse, Expr};
+/// let e = parse("-x**2").unwrap();
+/// assert_eq!(e.variables(), vec!["x"]);
+/// assert!(matches!(e, Expr::Neg(_))); // -(x**2), as in Python
+/// let err = parse("tanh(x + ").unwrap_err();
+/// assert_eq!(err.to_string(), "expected a number, a name or `(`, found the end\n  tanh(x + \n           ^");
+/// ```
+///
+/// # Errors
+///
+/// A [`ParseError`] at the first thing that does not fit the grammar, an
+/// unknown function included.
+pub fn parse(text: &str) -> Result<Expr, ParseError> {
+    let tokens = lex(text)?;
+    let mut parser = Parser {
+        text,
+        tokens,
+        next: 0,
+    };
+    let expr = parser.sum()?;
+    match parser.peek() {
+        (Token::End, _) => Ok(expr),
+        (token, at) => Err(parser.error(at, format!("unexpected {}", token.describe()))),
+    }
+}
+
+impl Expr {
+    /// The variables the expression uses, in order of first appearance.
+    pub fn variables(&self) -> Vec<&str> {
+        let mut names = Vec::new();
+        self.collect_variables(&mut names);
+        names
+    }
+
+    fn collect_variables<'a>(&'a self, names: &mut Vec<&'a str>) {
+        match self {
+            Expr::Number(_) => {}
+            Expr::Variable(name) => {
+                if !names.contains(&name.as_str()) {
+                    names.push(name);
+                }
+            }
+            Expr::Neg(a) | Expr::Call(_, a) => a.collect_variables(names),
+            Expr::Binary(_, a, b) => {
+                a.collect_variables(names);
+                b.collect_variables(names);
+            }
+        }
+    }
+
+    /// Builds the expression's graph, each variable a leaf labelled with its
+    /// name and taken from `inputs`.
+    ///
+    /// # Errors
+    ///
+    /// The name of the first variable that `inputs` does not hold.
+    pub fn build(&self, inputs: &HashMap<String, Value>) -> Result<Value, String> {
+        Ok(match self.build_node(inputs)? {
+            Node::Value(v) => v,
+            Node::Number(x) => Value::new(x),
+        })
+    }
+
+    fn build_node(&self, inputs: &HashMap<String, Value>) -> Result<Node, String> {
+        Ok(match self {
+            Expr::Number(x) => Node::Number(*x),
+            Expr::Variable(name) => Node::Value(*inputs.get(name).ok_or_else(|| name.clone())?),
+            Expr::Neg(a) => match a.build_node(inputs)? {
+                Node::Number(x) => Node::Number(-x),
+                Node::Value(v) => Node::Value(-v),
+            },
+            Expr::Call(f, a) => {
+                let v = match a.build_node(inputs)? {
+                    Node::Number(x) => Value::new(x),
+                    Node::Value(v) => v,
+                };
+                Node::Value(match f {
+                    Function::Tanh => v.tanh(),
+                    Function::Exp => v.exp(),
+                    Function::Log => v.ln(),
+                    Function::Relu => v.relu(),
+                    Function::Sigmoid => v.sigmoid(),
+                })
+            }
+            Expr::Binary(op, a, b) => binary(*op, a.build_node(inputs)?, b.build_node(inputs)?),
+        })
+    }
+}
+
+/// A built subexpression: arithmetic on numbers alone happens before any
+/// node exists, as in Python (`2*3*x` has one constant, 6).
+enum Node {
+    Number(f64),
+    Value(Value),
+}
+
+fn binary(op: BinaryOp, a: Node, b: Node) -> Node {
+    use BinaryOp::{Add, Div, Mul, Pow, Sub};
+    use Node::{Number as N, Value as V};
+    match (op, a, b) {
+        (Add, N(x), N(y)) => N(x + y),
+        (Sub, N(x), N(y)) => N(x - y),
+        (Mul, N(x), N(y)) => N(x * y),
+        (Div, N(x), N(y)) => N(x / y),
+        (Pow, N(x), N(y)) => N(x.powf(y)),
+        (Add, V(x), N(y)) => V(x + y),
+        (Sub, V(x), N(y)) => V(x - y),
+        (Mul, V(x), N(y)) => V(x * y),
+        (Div, V(x), N(y)) => V(x / y),
+        (Pow, V(x), N(y)) => V(x.powf(y)),
+        (Add, N(x), V(y)) => V(x + y),
+        (Sub, N(x), V(y)) => V(x - y),
+        (Mul, N(x), V(y)) => V(x * y),
+        (Div, N(x), V(y)) => V(x / y),
+        (Pow, N(x), V(y)) => V(Value::new(x).pow(y)),
+        (Add, V(x), V(y)) => V(x + y),
+        (Sub, V(x), V(y)) => V(x - y),
+        (Mul, V(x), V(y)) => V(x * y),
+        (Div, V(x), V(y)) => V(x / y),
+        (Pow, V(x), V(y)) => V(x.pow(y)),
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+enum Token {
+    Number(f64),
+    Name(String),
+    Plus,
+    Minus,
+    Star,
+    Slash,
+    Power,
+    Open,
+    Close,
+    End,
+}
+
+impl Token {
+    fn describe(&self) -> String {
+        match self {
+            Token::Number(x) => format!("number {x}"),
+            Token::Name(n) => format!("name `{n}`"),
+            Token::Plus => "`+`".into(),
+            Token::Minus => "`-`".into(),
+            Token::Star => "`*`".into(),
+            Token::Slash => "`/`".into(),
+            Token::Power => "`**`".into(),
+            Token::Open => "`(`".into(),
+            Token::Close => "`)`".into(),
+            Token::End => "the end".into(),
+        }
+    }
+}
+
+fn lex(text: &str) -> Result<Vec<(Token, usize)>, ParseError> {
+    let error = |position: usize, message: String| ParseError {
+        message,
+        position,
+        text: text.to_owned(),
+    };
+    let bytes = text.as_bytes();
+    let mut tokens = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        let c = bytes[i];
+        let start = i;
+        let token = match c {
+            b' ' | b'\t' | b'\n' | b'\r' => {
+                i += 1;
+                continue;
+            }
+            b'+' => Token::Plus,
+            b'-' => Token::Minus,
+            b'/' => Token::Slash,
+            b'^' => Token::Power,
+            b'(' => Token::Open,
+            b')' => Token::Close,
+            b'*' if bytes.get(i + 1) == Some(&b'*') => {
+                i += 1;
+                Token::Power
+            }
+            b'*' => Token::Star,
+            b'0'..=b'9' | b'.' => {
+                let mut end = i;
+                while end < bytes.len() && (bytes[end].is_ascii_digit() || bytes[end] == b'.') {
+                    end += 1;
+                }
+                if end < bytes.len() && (bytes[end] == b'e' || bytes[end] == b'E') {
+                    let mut exp = end + 1;
+                    if exp < bytes.len() && (bytes[exp] == b'+' || bytes[exp] == b'-') {
+                        exp += 1;
+                    }
+                    if exp < bytes.len() && bytes[exp].is_ascii_digit() {
+                        while exp < bytes.len() && bytes[exp].is_ascii_digit() {
+                            exp += 1;
+                        }
+                        end = exp;
+                    }
+                }
+                let literal = &text[i..end];
+                let value = literal
+                    .parse::<f64>()
+                    .map_err(|_| error(start, format!("`{literal}` is not a number")))?;
+                i = end - 1;
+                Token::Number(value)
+            }
+            b'A'..=b'Z' | b'a'..=b'z' | b'_' => {
+                let mut end = i;
+                while end < bytes.len()
+                    && (bytes[end].is_ascii_alphanumeric() || bytes[end] == b'_')
+                {
+                    end += 1;
+                }
+                let name = text[i..end].to_owned();
+                i = end - 1;
+                Token::Name(name)
+            }
+            _ => {
+                let ch = text[i..].chars().next().unwrap_or('?');
+                return Err(error(start, format!("unexpected character `{ch}`")));
+            }
+        };
+        tokens.push((token, start));
+        i += 1;
+    }
+    tokens.push((Token::End, text.len()));
+    Ok(tokens)
+}
+
+struct Parser<'t> {
+    text: &'t str,
+    tokens: Vec<(Token, usize)>,
+    next: usize,
+}
+
+impl Parser<'_> {
+    fn peek(&self) -> (Token, usize) {
+        self.tokens[self.next].clone()
+    }
+
+    fn advance(&mut self) -> (Token, usize) {
+        let token = self.peek();
+        if token.0 != Token::End {
+            self.next += 1;
+        }
+        token
+    }
+
+    fn error(&self, position: usize, message: String) -> ParseError {
+        ParseError {
+            message,
+            position,
+            text: self.text.to_owned(),
+        }
+    }
+
+    fn sum(&mut self) -> Result<Expr, ParseError> {
+        let mut left = self.product()?;
+        loop {
+            let op = match self.peek().0 {
+                Token::Plus => BinaryOp::Add,
+                Token::Minus => BinaryOp::Sub,
+                _ => return Ok(left),
+            };
+            self.advance();
+            left = Expr::Binary(op, Box::new(left), Box::new(self.product()?));
+        }
+    }
+
+    fn product(&mut self) -> Result<Expr, ParseError> {
+        let mut left = self.unary()?;
+        loop {
+            let op = match self.peek().0 {
+                Token::Star => BinaryOp::Mul,
+                Token::Slash => BinaryOp::Div,
+                _ => return Ok(left),
+            };
+            self.advance();
+            left = Expr::Binary(op, Box::new(left), Box::new(self.unary()?));
+        }
+    }
+
+    fn unary(&mut self) -> Result<Expr, ParseError> {
+        if self.peek().0 == Token::Minus {
+            self.advance();
+            return Ok(Expr::Neg(Box::new(self.unary()?)));
+        }
+        self.power()
+    }
+
+    fn power(&mut self) -> Result<Expr, ParseError> {
+        let base = self.atom()?;
+        if self.peek().0 == Token::Power {
+            self.advance();
+            // Python: the exponent is a unary expression, so 2**-1 and
+            // 2**3**2 (= 2**9) parse.
+            let exponent = self.unary()?;
+            return Ok(Expr::Binary(
+                BinaryOp::Pow,
+                Box::new(base),
+                Box::new(exponent),
+            ));
+        }
+        Ok(base)
+    }
+
+    fn atom(&mut self) -> Result<Expr, ParseError> {
+        match self.advance() {
+            (Token::Number(x), _) => Ok(Expr::Number(x)),
+            (Token::Open, _) => {
+                let inner = self.sum()?;
+                self.close()?;
+                Ok(inner)
+            }
+            (Token::Name(name), at) => {
+                if self.peek().0 != Token::Open {
+                    return Ok(Expr::Variable(name));
+                }
+                let Some(&(_, function)) = Function::ALL.iter().find(|(n, _)| *n == name) else {
+                    let known: Vec<&str> = Function::ALL.iter().map(|(n, _)| *n).collect();
+                    return Err(self.error(
+                        at,
+                        format!("unknown function `{name}` (known: {})", known.join(", ")),
+                    ));
+                };
+                self.advance();
+                let argument = self.sum()?;
+                self.close()?;
+                Ok(Expr::Call(function, Box::new(argument)))
+            }
+            (token, at) => Err(self.error(
+                at,
+                format!(
+                    "expected a number, a name or `(`, found {}",
+                    token.describe()
+                ),
+            )),
+        }
+    }
+
+    fn close(&mut self) -> Result<(), ParseError> {
+        match self.advance() {
+            (Token::Close, _) => Ok(()),
+            (token, at) => Err(self.error(
+                at,
+                format!("expected a closing `)`, found {}", token.describe()),
+            )),
+        }
+    }
+}

@@ -1,0 +1,158 @@
+//! Expressions as text: Python's precedence, errors that point at the
+//! problem, and graphs micrograd would build.
+
+use std::collections::HashMap;
+
+use micrograd::expr::{BinaryOp, Expr, parse};
+use micrograd::{Op, Value};
+
+/// Evaluates `text` with the given variables; returns the value and each
+/// variable's derivative.
+fn eval(text: &str, vars: &[(&str, f64)]) -> (f64, Vec<f64>) {
+    let inputs: HashMap<String, Value> = vars
+        .iter()
+        .map(|&(n, v)| (n.to_owned(), Value::new(v).with_label(n)))
+        .collect();
+    let root = parse(text).unwrap().build(&inputs).unwrap();
+    root.backward();
+    (
+        root.data(),
+        vars.iter().map(|(n, _)| inputs[*n].grad()).collect(),
+    )
+}
+
+#[test]
+fn precedence_and_associativity_are_pythons() {
+    // -x**2 is -(x**2); ** is right associative; ^ is **; * before +.
+    assert_eq!(eval("-x**2", &[("x", 3.0)]).0, -9.0);
+    assert_eq!(eval("2**3**2", &[]).0, 512.0);
+    assert_eq!(eval("2^3^2", &[]).0, 512.0);
+    assert_eq!(eval("(2**3)**2", &[]).0, 64.0);
+    assert_eq!(eval("2**-1", &[]).0, 0.5);
+    assert_eq!(eval("1 + 2 * 3 - 4 / 2", &[]).0, 5.0);
+    assert_eq!(eval("10 - 4 - 3", &[]).0, 3.0); // left associative
+    assert_eq!(eval("--x", &[("x", 2.0)]).0, 2.0);
+    assert_eq!(eval("2*-x", &[("x", 2.0)]).0, -4.0);
+    assert_eq!(eval("1.5e2 + .5 + 2E-1", &[]).0, 150.7);
+}
+
+#[test]
+fn derivatives_worked_out_by_hand() {
+    // d/dx (x·y + x³) = y + 3x², d/dy = x
+    let (v, g) = eval("x*y + x**3", &[("x", 2.0), ("y", -1.0)]);
+    assert_eq!((v, g), (6.0, vec![11.0, 2.0]));
+    // d/dx log(x) = 1/x; d/dx exp(2x) = 2e^(2x); relu'(-1) = 0
+    let (_, g) = eval(
+        "log(x) + exp(2*y) + relu(z)",
+        &[("x", 4.0), ("y", 0.0), ("z", -1.0)],
+    );
+    assert_eq!(g, vec![0.25, 2.0, 0.0]);
+    // sigmoid'(0) = 1/4; tanh'(0) = 1
+    let (v, g) = eval("sigmoid(x) + tanh(y)", &[("x", 0.0), ("y", 0.0)]);
+    assert_eq!((v, g), (0.5, vec![0.25, 1.0]));
+    // x**y with both variables: d/dy = x^y ln x
+    let (v, g) = eval("x**y", &[("x", 2.0), ("y", 3.0)]);
+    assert_eq!(v, 8.0);
+    assert_eq!(g[0], 12.0);
+    assert!((g[1] - 8.0 * std::f64::consts::LN_2).abs() < 1e-15);
+}
+
+#[test]
+fn the_lectures_neuron() {
+    #[allow(clippy::excessive_precision)]
+    let b = 6.8813735870195432;
+    let vars = [
+        ("x1", 2.0),
+        ("x2", 0.0),
+        ("w1", -3.0),
+        ("w2", 1.0),
+        ("b", b),
+    ];
+    let (v, g) = eval("tanh(x1*w1 + x2*w2 + b)", &vars);
+    // What the lecture's Python prints (tools/reference/lecture.py).
+    assert_eq!(v, std::f64::consts::FRAC_1_SQRT_2); // printed 0.7071067811865476
+    assert_eq!(
+        g,
+        vec![
+            -1.4999999999999996,
+            0.4999999999999999,
+            0.9999999999999998,
+            0.0,
+            0.4999999999999999
+        ]
+    );
+}
+
+#[test]
+fn graphs_are_micrograds() {
+    let x = Value::new(3.0).with_label("x");
+    let inputs = HashMap::from([("x".to_owned(), x)]);
+    let build = |text: &str| parse(text).unwrap().build(&inputs).unwrap();
+    // A number exponent is micrograd's **k.
+    assert_eq!(build("x**2").op(), Op::Powf(2.0));
+    assert_eq!(build("x**-1").op(), Op::Powf(-1.0));
+    // Numbers combine before any node exists, as in Python: 2*3*x has one
+    // constant, 6.
+    let y = build("2*3*x");
+    assert_eq!(y.op(), Op::Mul);
+    let constants: Vec<f64> = y
+        .children()
+        .iter()
+        .filter(|c| *c != &x)
+        .map(|c| c.data())
+        .collect();
+    assert_eq!(constants, vec![6.0]);
+    // x - 2 is micrograd's x + (-2).
+    let y = build("x - 2");
+    assert_eq!(y.op(), Op::Add);
+    assert_eq!(y.children()[1].data(), -2.0);
+}
+
+#[test]
+fn variables_in_order_of_appearance() {
+    assert_eq!(
+        parse("b*a + c*a + b").unwrap().variables(),
+        vec!["b", "a", "c"]
+    );
+    assert_eq!(parse("2 + 3").unwrap().variables(), Vec::<&str>::new());
+    let e = parse("a^b").unwrap();
+    assert!(matches!(e, Expr::Binary(BinaryOp::Pow, _, _)));
+}
+
+#[test]
+fn errors_point_at_the_problem() {
+    let cases = [
+        (
+            "tanh(x + ",
+            9,
+            "expected a number, a name or `(`, found the end",
+        ),
+        ("x + * y", 4, "expected a number, a name or `(`, found `*`"),
+        ("(x + 1", 6, "expected a closing `)`, found the end"),
+        ("x y", 2, "unexpected name `y`"),
+        (
+            "sin(x)",
+            0,
+            "unknown function `sin` (known: tanh, exp, log, relu, sigmoid)",
+        ),
+        ("x # 2", 2, "unexpected character `#`"),
+        ("1.2.3 + x", 0, "`1.2.3` is not a number"),
+        ("", 0, "expected a number, a name or `(`, found the end"),
+        ("x)", 1, "unexpected `)`"),
+    ];
+    for (text, position, message) in cases {
+        let err = parse(text).unwrap_err();
+        assert_eq!(
+            (err.position, err.message.as_str()),
+            (position, message),
+            "for {text:?}"
+        );
+        // The display: the message, the text, a caret under the position.
+        let shown = err.to_string();
+        let lines: Vec<&str> = shown.lines().collect();
+        assert_eq!(lines.len(), 3, "{shown}");
+        assert_eq!(lines[2].find('^'), Some(position + 2), "{shown}");
+    }
+    let inputs = HashMap::new();
+    assert_eq!(parse("x * y").unwrap().build(&inputs), Err("x".to_owned()));
+}
