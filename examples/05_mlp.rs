@@ -40,6 +40,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             loss: loss.data(),
             accuracy: None,
             lr: 0.1,
+            nodes: 0,
         });
     }
 

@@ -336,6 +336,7 @@ fn plots_have_their_text_without_any_system_font() {
             loss: 1.0 / (1.0 + k as f64),
             accuracy: Some(0.5 + k as f64 / 100.0),
             lr: 0.1,
+            nodes: 0,
         })
         .collect();
     let curves = dir.join("curves.png");

@@ -19,6 +19,15 @@ pub struct Dataset {
     pub y: Vec<f64>,
 }
 
+/// Points to predict: features, and labels if the file has them.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Points {
+    /// One row of features per point.
+    pub x: Vec<Vec<f64>>,
+    /// One label per point, if the file has labels.
+    pub y: Option<Vec<f64>>,
+}
+
 impl Dataset {
     /// A dataset from rows and targets, after checking that it is not empty,
     /// that there is one target per row, that every row has the same number

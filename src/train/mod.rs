@@ -3,9 +3,11 @@
 //! the first step.
 
 mod preset;
+mod saved;
 mod task;
 
 pub use preset::{BuiltIn, Preset};
+pub use saved::SavedModel;
 pub use task::Task;
 
 use rand::SeedableRng;
@@ -13,7 +15,7 @@ use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
 use crate::data::Dataset;
-use crate::engine::{Scope, Value};
+use crate::engine::{Scope, Value, tape_len};
 use crate::error::{Error, Result};
 use crate::nn::loss::{self, Loss};
 use crate::nn::{MLP, Module, Optimizer, OptimizerKind, Schedule, Workspace};
@@ -62,6 +64,8 @@ pub struct StepRecord {
     pub accuracy: Option<f64>,
     /// The learning rate the step's update used.
     pub lr: f64,
+    /// The nodes the step's graph had on the tape.
+    pub nodes: usize,
 }
 
 /// Trains a model step by step.
@@ -163,6 +167,7 @@ impl<'a> Trainer<'a> {
     /// then left as it was before the step.
     pub fn step(&mut self) -> Result<StepRecord> {
         let _graph = Scope::new();
+        let first_node = tape_len();
         let k = self.step;
         let lr = self.config.schedule.at(k);
         let n = self
@@ -225,11 +230,13 @@ impl<'a> Trainer<'a> {
         total.backward();
         self.optimizer.step(&self.params, lr);
         self.step += 1;
+        let nodes = tape_len() - first_node;
         Ok(StepRecord {
             step: k,
             loss,
             accuracy,
             lr,
+            nodes,
         })
     }
 
@@ -250,6 +257,7 @@ impl<'a> Trainer<'a> {
             loss: f64::NAN,
             accuracy: None,
             lr: f64::NAN,
+            nodes: 0,
         };
         for _ in 0..steps {
             last = self.step()?;

@@ -1,0 +1,221 @@
+//! A trained model on disk: its weights as safetensors (one `weight` and
+//! one `bias` tensor per layer, float64, PyTorch's `nn.Linear` layout), and
+//! in the metadata the architecture, the activations and what the outputs
+//! mean. PyTorch (`safetensors.torch.load_file`) and candle read it as is.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use safetensors::tensor::{Dtype, SafeTensors, TensorView};
+
+use super::Task;
+use crate::error::{Error, Result};
+use crate::files::write_atomically;
+use crate::nn::{Activation, LayerWeights, Weights};
+
+const FORMAT: &str = "micrograd-mlp";
+
+/// A trained network and how to read its outputs.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SavedModel {
+    /// The parameters and activations.
+    pub weights: Weights,
+    /// What the outputs predict.
+    pub task: Task,
+}
+
+impl SavedModel {
+    /// The model as safetensors bytes: tensors `layers.{i}.weight`
+    /// (`[nout, nin]`) and `layers.{i}.bias` (`[nout]`), float64, and the
+    /// metadata `format`, `nin`, `nouts`, `activations`, `task`, `classes`.
+    pub fn to_safetensors(&self) -> Vec<u8> {
+        let to_bytes =
+            |xs: &mut dyn Iterator<Item = f64>| xs.flat_map(f64::to_le_bytes).collect::<Vec<u8>>();
+        let buffers: Vec<(String, Vec<usize>, Vec<u8>)> = self
+            .weights
+            .layers
+            .iter()
+            .enumerate()
+            .flat_map(|(i, l)| {
+                [
+                    (
+                        format!("layers.{i}.weight"),
+                        vec![l.nout(), l.nin()],
+                        to_bytes(&mut l.w.iter().flatten().copied()),
+                    ),
+                    (
+                        format!("layers.{i}.bias"),
+                        vec![l.nout()],
+                        to_bytes(&mut l.b.iter().copied()),
+                    ),
+                ]
+            })
+            .collect();
+        let views = buffers.iter().map(|(name, shape, bytes)| {
+            let view =
+                TensorView::new(Dtype::F64, shape.clone(), bytes).expect("shape and bytes agree");
+            (name.clone(), view)
+        });
+        let join = |xs: Vec<String>| xs.join(",");
+        let (task, classes) = match &self.task {
+            Task::Binary { classes } => ("binary", classes.to_vec()),
+            Task::Multiclass { classes } => ("multiclass", classes.clone()),
+            Task::Regression => ("regression", Vec::new()),
+        };
+        let metadata = HashMap::from([
+            ("format".to_owned(), FORMAT.to_owned()),
+            ("nin".to_owned(), self.weights.nin().to_string()),
+            (
+                "nouts".to_owned(),
+                join(self.weights.nouts().iter().map(usize::to_string).collect()),
+            ),
+            (
+                "activations".to_owned(),
+                join(
+                    self.weights
+                        .layers
+                        .iter()
+                        .map(|l| l.activation.to_string())
+                        .collect(),
+                ),
+            ),
+            ("task".to_owned(), task.to_owned()),
+            (
+                "classes".to_owned(),
+                join(classes.iter().map(f64::to_string).collect()),
+            ),
+        ]);
+        safetensors::tensor::serialize(views, Some(metadata))
+            .expect("small float64 tensors always serialize")
+    }
+
+    /// Reads a model from safetensors bytes; `path` names the source in
+    /// errors.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Data`] if the bytes are not a safetensors file written by
+    /// [`to_safetensors`](SavedModel::to_safetensors) (truncated, corrupted,
+    /// another model's), [`Error::Shape`] naming the first layer whose
+    /// tensors do not fit the architecture in the metadata.
+    pub fn from_safetensors(bytes: &[u8], path: impl AsRef<Path>) -> Result<SavedModel> {
+        let path = path.as_ref().display();
+        let not_a_model =
+            |why: String| Error::Data(format!("{path}: not a micrograd model ({why})"));
+        let file = SafeTensors::deserialize(bytes)
+            .map_err(|e| not_a_model(format!("safetensors: {e}")))?;
+        let (_, header) = SafeTensors::read_metadata(bytes)
+            .map_err(|e| not_a_model(format!("safetensors: {e}")))?;
+        let metadata = header.metadata().clone().unwrap_or_default();
+        let field = |key: &str| {
+            metadata
+                .get(key)
+                .map(String::as_str)
+                .ok_or_else(|| not_a_model(format!("no `{key}` in its metadata")))
+        };
+        if field("format")? != FORMAT {
+            return Err(not_a_model(format!("its format is `{}`", field("format")?)));
+        }
+        let list = |key: &str| -> Result<Vec<String>> {
+            let text = field(key)?;
+            Ok(if text.is_empty() {
+                Vec::new()
+            } else {
+                text.split(',').map(str::to_owned).collect()
+            })
+        };
+        let bad = |key: &str| not_a_model(format!("its `{key}` cannot be read"));
+        let nin: usize = field("nin")?.parse().map_err(|_| bad("nin"))?;
+        let nouts: Vec<usize> = list("nouts")?
+            .iter()
+            .map(|n| n.parse())
+            .collect::<Result<_, _>>()
+            .map_err(|_| bad("nouts"))?;
+        let activations: Vec<Activation> = list("activations")?
+            .iter()
+            .map(|a| a.parse())
+            .collect::<Result<_, _>>()
+            .map_err(|_| bad("activations"))?;
+        let classes: Vec<f64> = list("classes")?
+            .iter()
+            .map(|c| c.parse())
+            .collect::<Result<_, _>>()
+            .map_err(|_| bad("classes"))?;
+        if nouts.is_empty() || activations.len() != nouts.len() {
+            return Err(bad("activations"));
+        }
+        let task = match (field("task")?, &classes[..]) {
+            ("binary", &[a, b]) => Task::Binary { classes: [a, b] },
+            ("multiclass", _) if classes.len() >= 2 => Task::Multiclass { classes },
+            ("regression", []) => Task::Regression,
+            _ => return Err(bad("task")),
+        };
+
+        let mut layers = Vec::with_capacity(nouts.len());
+        let mut inputs = nin;
+        for (i, (&nout, &activation)) in nouts.iter().zip(&activations).enumerate() {
+            let read = |name: &str, shape: Vec<usize>| -> Result<Vec<f64>> {
+                let key = format!("layers.{i}.{name}");
+                let tensor = file.tensor(&key).map_err(|_| {
+                    Error::Shape(format!("{path}: layer {}: no `{key}` tensor", i + 1))
+                })?;
+                if tensor.dtype() != Dtype::F64 || tensor.shape() != shape.as_slice() {
+                    return Err(Error::Shape(format!(
+                        "{path}: layer {}: `{key}` is {:?} {:?}, expected F64 {shape:?}",
+                        i + 1,
+                        tensor.dtype(),
+                        tensor.shape()
+                    )));
+                }
+                Ok(tensor
+                    .data()
+                    .chunks_exact(8)
+                    .map(|b| f64::from_le_bytes(b.try_into().expect("8 bytes")))
+                    .collect())
+            };
+            let w = read("weight", vec![nout, inputs])?;
+            let b = read("bias", vec![nout])?;
+            let w = if inputs == 0 {
+                vec![Vec::new(); nout]
+            } else {
+                w.chunks_exact(inputs).map(<[f64]>::to_vec).collect()
+            };
+            layers.push(LayerWeights { w, b, activation });
+            inputs = nout;
+        }
+        let weights = Weights { layers };
+        weights
+            .check()
+            .map_err(|e| Error::Shape(format!("{path}: {e}")))?;
+        if task.outputs() != weights.nouts().last().copied().unwrap_or(0) {
+            return Err(bad("task"));
+        }
+        Ok(SavedModel { weights, task })
+    }
+
+    /// Writes the model to `path`: to a temporary file first, renamed over
+    /// `path` once complete, so an interrupted save never leaves a broken
+    /// model.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`] if the file cannot be written.
+    pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
+        write_atomically(path.as_ref(), &self.to_safetensors())
+    }
+
+    /// Reads a model saved by [`save`](SavedModel::save).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`] if the file cannot be read, then as
+    /// [`from_safetensors`](SavedModel::from_safetensors).
+    pub fn load(path: impl AsRef<Path>) -> Result<SavedModel> {
+        let path = path.as_ref();
+        let bytes = std::fs::read(path).map_err(|error| Error::Io {
+            path: path.into(),
+            error,
+        })?;
+        SavedModel::from_safetensors(&bytes, path)
+    }
+}
