@@ -99,9 +99,13 @@ fn the_main_job_trains_the_demo_and_summarises() {
         "trained MLP 2-16-16-1 (relu) (337 parameters) on moons (100 samples) for 100 steps"
     ));
     assert!(text.contains("\nfinal loss "), "{text}");
+    let last: Vec<&str> = text.lines().rev().take(2).collect();
     assert_eq!(
-        text.lines().last().unwrap(),
-        "pictures: out/training.png, out/training.svg, out/decision-boundary.png, out/decision-boundary.svg"
+        last,
+        [
+            "model: out/model.safetensors",
+            "pictures: out/training.png, out/training.svg, out/decision-boundary.png, out/decision-boundary.svg"
+        ]
     );
 }
 
@@ -144,51 +148,197 @@ fn demo_prints_the_seed_example_and_draws_it() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// Files for the error table, in a directory of their own.
+fn fixtures() -> std::path::PathBuf {
+    let dir = fresh_dir();
+    let files: [(&str, &[u8]); 7] = [
+        ("empty.csv", b""),
+        ("binary.csv", &[0x89, b'P', b'N', b'G', 0, 0, 1, 2]),
+        ("bad-cell.csv", b"x,y,label\n1,2,1\n3,oops,-1\n"),
+        ("short-row.csv", b"1,2,1\n3,4\n"),
+        ("malformed.json", b"{\"X\": [[1, 2]],\n \"y\": [1,]}"),
+        ("three-features.csv", b"1,2,3,1\n4,5,6,-1\n"),
+        (
+            "not-a-model.safetensors",
+            b"\x10\x00\x00\x00\x00\x00\x00\x00{\"a\": broken}",
+        ),
+    ];
+    for (name, bytes) in files {
+        std::fs::write(dir.join(name), bytes).unwrap();
+    }
+    // A real model, then the same file cut short.
+    let out = micrograd_in(
+        &dir,
+        &["train", "--steps", "2", "--save", "model.safetensors"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let model = std::fs::read(dir.join("model.safetensors")).unwrap();
+    std::fs::write(dir.join("truncated.safetensors"), &model[..model.len() / 2]).unwrap();
+    dir
+}
+
 #[test]
-fn bad_input_is_one_line_and_an_exit_code() {
-    let missing = std::env::temp_dir().join("micrograd-no-such-file.csv");
-    let missing = missing.to_str().unwrap();
-    // (arguments, exit code, what the one line says)
-    let cases: &[(&[&str], i32, &str)] = &[
+fn bad_input_is_one_clear_message_and_an_exit_code() {
+    let dir = fixtures();
+    let at = |name: &str| dir.join(name).to_str().unwrap().to_owned();
+    let (empty, binary, bad_cell, short_row) = (
+        at("empty.csv"),
+        at("binary.csv"),
+        at("bad-cell.csv"),
+        at("short-row.csv"),
+    );
+    let (malformed, three, model) = (
+        at("malformed.json"),
+        at("three-features.csv"),
+        at("model.safetensors"),
+    );
+    let (truncated, not_model, missing) = (
+        at("truncated.safetensors"),
+        at("not-a-model.safetensors"),
+        at("missing.csv"),
+    );
+    // (arguments, exit code, what the message says)
+    let cases: Vec<(Vec<&str>, i32, String)> = vec![
+        // usage: the command line itself
         (
-            &["train", "--steps", "-5"],
+            vec!["train", "--steps", "-5"],
             2,
-            "invalid value '-5' for '--steps <N>'",
+            "invalid value '-5' for '--steps <N>'".into(),
         ),
         (
-            &["train", "--hidden", "16,,16"],
+            vec!["train", "--steps", "many"],
             2,
-            "an empty width between commas",
+            "invalid value 'many' for '--steps <N>'".into(),
         ),
         (
-            &["train", "--lr", "nan"],
+            vec!["train", "--hidden", "16,,16"],
             2,
-            "must be a positive finite number",
-        ),
-        (&["train", "--bogus"], 2, "unexpected argument '--bogus'"),
-        (&["frobnicate"], 2, "unrecognized subcommand 'frobnicate'"),
-        (
-            &["train", "--dataset", "mnist"],
-            2,
-            "unknown dataset `mnist`",
+            "an empty width between commas".into(),
         ),
         (
-            &["train", "--data", missing],
+            vec!["train", "--hidden", "16,0"],
+            2,
+            "a layer needs at least one neuron".into(),
+        ),
+        (
+            vec!["train", "--lr", "nan"],
+            2,
+            "must be a positive finite number".into(),
+        ),
+        (
+            vec!["train", "--l2", "-1"],
+            2,
+            "must be a finite number, 0 or more".into(),
+        ),
+        (
+            vec!["train", "--bogus"],
+            2,
+            "unexpected argument '--bogus'".into(),
+        ),
+        (
+            vec!["frobnicate"],
+            2,
+            "unrecognized subcommand 'frobnicate'".into(),
+        ),
+        (
+            vec!["train", "--dataset", "mnist"],
+            2,
+            "unknown dataset `mnist`".into(),
+        ),
+        (vec!["train", "--loss", "l1"], 2, "unknown loss `l1`".into()),
+        (
+            vec!["train", "--data", &empty, "--dataset", "moons"],
+            2,
+            "cannot be used with".into(),
+        ),
+        (
+            vec!["grad", "x", "x=abc"],
+            2,
+            "`abc` is not a finite number".into(),
+        ),
+        (
+            vec!["grad", "x", "1x=2"],
+            2,
+            "`1x` is not a variable name".into(),
+        ),
+        (
+            vec!["grad", "x", "x=1", "x=2"],
+            2,
+            "`x` is given twice".into(),
+        ),
+        (
+            vec!["grad", "x*y", "x=1"],
+            2,
+            "no value for `y`: add y=VALUE".into(),
+        ),
+        (
+            vec!["grad", "x", "x=1", "--png", "a.png", "--svg", "a.svg"],
+            2,
+            "cannot be used with".into(),
+        ),
+        (
+            vec!["bench", "--workload", "C"],
+            2,
+            "invalid value 'C' for '--workload".into(),
+        ),
+        (
+            vec!["bench", "--seconds", "0"],
+            2,
+            "expected a number of seconds".into(),
+        ),
+        (
+            vec!["predict", "--data", &three],
+            2,
+            "the following required arguments were not provided".into(),
+        ),
+        // run time: files and what is in them
+        (
+            vec!["train", "--data", &missing],
             1,
-            "micrograd-no-such-file.csv: No such file or directory",
+            "missing.csv: No such file or directory".into(),
         ),
         (
-            &["train", "--data", DEMO, "--init", DEMO, "--hidden", "8,8"],
+            vec!["train", "--data", &empty],
             1,
-            "layer 1 has 8 neurons, the weights have 16",
+            "empty.csv: no data rows".into(),
         ),
         (
-            &["train", "--dataset", "spiral", "--loss", "svm"],
+            vec!["train", "--data", &binary],
             1,
-            "the svm loss needs exactly two classes",
+            "binary.csv: not a text file".into(),
         ),
         (
-            &[
+            vec!["train", "--data", &bad_cell],
+            1,
+            "bad-cell.csv:3:2: `oops` is not a number".into(),
+        ),
+        (
+            vec!["train", "--data", &short_row],
+            1,
+            "short-row.csv:2:3: expected 3 fields, found 2".into(),
+        ),
+        (
+            vec!["train", "--data", &malformed],
+            1,
+            "malformed.json:2:10: trailing comma".into(),
+        ),
+        (
+            vec!["train", "--data", DEMO, "--init", DEMO, "--hidden", "8,8"],
+            1,
+            "layer 1 has 8 neurons, the weights have 16".into(),
+        ),
+        (
+            vec!["train", "--data", &three, "--init", DEMO],
+            1,
+            "layer 1: the model's neurons take 3 inputs, the weights' neuron 1 takes 2".into(),
+        ),
+        (
+            vec!["train", "--dataset", "spiral", "--loss", "svm"],
+            1,
+            "the svm loss needs exactly two classes".into(),
+        ),
+        (
+            vec![
                 "train",
                 "--loss",
                 "mse",
@@ -200,10 +350,30 @@ fn bad_input_is_one_line_and_an_exit_code() {
                 "constant",
             ],
             1,
-            "the loss became",
+            "the loss became inf at step".into(),
+        ),
+        (
+            vec!["predict", "--model", &truncated, "--data", DEMO],
+            1,
+            "not a micrograd model".into(),
+        ),
+        (
+            vec!["predict", "--model", &not_model, "--data", DEMO],
+            1,
+            "not a micrograd model".into(),
+        ),
+        (
+            vec!["predict", "--model", &missing, "--data", DEMO],
+            1,
+            "missing.csv: No such file or directory".into(),
+        ),
+        (
+            vec!["predict", "--model", &model, "--data", &three],
+            1,
+            "4 fields, expected 2 features (and perhaps a label)".into(),
         ),
     ];
-    for (args, code, message) in cases {
+    for (args, code, message) in &cases {
         let out = micrograd(args);
         let err = stderr(&out);
         assert_eq!(out.status.code(), Some(*code), "{args:?}: {err}");
@@ -212,11 +382,173 @@ fn bad_input_is_one_line_and_an_exit_code() {
             1,
             "{args:?} printed more than one line:\n{err}"
         );
-        assert!(err.contains(message), "{args:?}: {err}");
+        assert!(err.contains(message.as_str()), "{args:?}: {err}");
         assert!(err.starts_with("micrograd: "), "{args:?}: {err}");
-        assert!(
-            !err.contains("panicked") && !err.contains("RUST_BACKTRACE"),
-            "{args:?}: {err}"
-        );
+        if *code == 2 {
+            assert!(out.stdout.is_empty(), "{args:?} printed to stdout");
+        }
     }
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn a_malformed_expression_is_shown_with_a_caret() {
+    let out = micrograd(&["grad", "tanh(x * ) + 1", "x=1"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        stderr(&out),
+        "micrograd: expected a number, a name or `(`, found `)`\n  tanh(x * ) + 1\n           ^\n"
+    );
+    let out = micrograd(&["grad", "sin(x)", "x=1"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).starts_with(
+            "micrograd: unknown function `sin` (known: tanh, exp, log, relu, sigmoid)\n"
+        )
+    );
+}
+
+#[test]
+fn grad_prints_the_lectures_neuron() {
+    let args = [
+        "grad",
+        "tanh(x1*w1 + x2*w2 + b)",
+        "x1=2",
+        "x2=0",
+        "w1=-3",
+        "w2=1",
+        "b=6.8813735870195432",
+    ];
+    let out = micrograd(&args);
+    assert!(out.status.success(), "{}", stderr(&out));
+    // The lecture's numbers (its Python prints these, tools/reference/lecture.py).
+    assert_eq!(
+        stdout(&out),
+        "tanh(x1*w1 + x2*w2 + b) = 0.7071067811865476\n\
+         d/dx1 = -1.4999999999999996\nd/dx2 = 0.4999999999999999\nd/dw1 = 0.9999999999999998\n\
+         d/dw2 = 0.0\nd/db = 0.4999999999999999\n"
+    );
+    let out = micrograd(&[&args[..], &["--json"]].concat());
+    assert_eq!(
+        stdout(&out),
+        "{\"value\": 0.7071067811865476, \"grads\": {\"x1\": -1.4999999999999996, \"x2\": 0.4999999999999999, \
+         \"w1\": 0.9999999999999998, \"w2\": 0.0, \"b\": 0.4999999999999999}}\n"
+    );
+    let parsed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(parsed["grads"]["x1"].as_f64(), Some(-1.4999999999999996));
+}
+
+#[test]
+fn grad_warns_of_unused_variables_and_draws() {
+    let dir = fresh_dir();
+    let out = micrograd_in(&dir, &["grad", "-x**2", "x=3", "y=1", "--dot", "g.dot"]);
+    assert!(out.status.success());
+    assert_eq!(
+        stderr(&out),
+        "micrograd: warning: `y` is given but not used\n"
+    );
+    // -(x**2): value -9, derivative -2x = -6; y unused: 0.
+    assert_eq!(
+        stdout(&out),
+        "-x**2 = -9.0\nd/dx = -6.0\nd/dy = 0.0\ngraph: g.dot\n"
+    );
+    let dot = std::fs::read_to_string(dir.join("g.dot")).unwrap();
+    assert!(
+        dot.contains("label=\"**2\"") && dot.contains("{ x | data 3.0000 | grad -6.0000 }"),
+        "{dot}"
+    );
+    for picture in ["--png", "--svg"] {
+        let file = format!("g{picture}").replace("--", ".");
+        let out = micrograd_in(&dir, &["grad", "x*y", "x=3", "y=1", picture, &file]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert!(std::fs::metadata(dir.join(&file)).unwrap().len() > 100);
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn predict_with_and_without_labels() {
+    let dir = fresh_dir();
+    let out = micrograd_in(
+        &dir,
+        &[
+            "train",
+            "--data",
+            DEMO,
+            "--init",
+            DEMO,
+            "--save",
+            "demo.safetensors",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    // The notebook's model after 100 steps classifies all 100 points.
+    let out = micrograd_in(
+        &dir,
+        &["predict", "--model", "demo.safetensors", "--data", DEMO],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert_eq!(text.lines().count(), 101);
+    assert_eq!(text.lines().last(), Some("accuracy 100% (100 of 100)"));
+    // Without labels: outputs and predictions only.
+    std::fs::write(dir.join("points.csv"), "0.0,1.0\n1.0,-0.5\n").unwrap();
+    let out = micrograd_in(
+        &dir,
+        &[
+            "predict",
+            "--model",
+            "demo.safetensors",
+            "--data",
+            "points.csv",
+            "--json",
+        ],
+    );
+    let lines: Vec<serde_json::Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    // (0, 1) lies on the upper moon (label -1), (1, -0.5) on the lower (+1).
+    assert_eq!(
+        (
+            lines[0]["prediction"].as_f64(),
+            lines[1]["prediction"].as_f64()
+        ),
+        (Some(-1.0), Some(1.0))
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn bench_reports_json_per_workload() {
+    let out = micrograd(&["bench", "--workload", "A", "--json", "--seconds", "0.05"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let lines: Vec<serde_json::Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 1);
+    let r = &lines[0];
+    // Keys in this order (serde_json's Value would sort them).
+    let text = stdout(&out);
+    let order: Vec<usize> = [
+        "workload",
+        "step_us_median",
+        "nodes_per_step",
+        "ns_per_node",
+    ]
+    .iter()
+    .map(|key| text.find(&format!("\"{key}\"")).unwrap())
+    .collect();
+    assert!(order.windows(2).all(|w| w[0] < w[1]), "{text}");
+    assert_eq!(r["workload"], "A");
+    // micrograd's demo step: 100 × (2 inputs + 80 + 528 + 32 + 5 loss nodes)
+    // + 103 for the mean + 677 for the L2 term + 1, worked out from nn.py.
+    assert_eq!(r["nodes_per_step"], 100 * 647 + 103 + 677 + 1);
+    let (us, ns) = (
+        r["step_us_median"].as_f64().unwrap(),
+        r["ns_per_node"].as_f64().unwrap(),
+    );
+    assert!((ns - us * 1e3 / 65481.0).abs() < 1e-9 * ns);
 }

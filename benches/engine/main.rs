@@ -4,6 +4,7 @@
 //! its node count, so criterion reports nodes per second; the time per node
 //! is the median time divided by the node count, printed on start.
 
+#[path = "../../src/bin/micrograd/bench/flat_tape.rs"]
 mod flat_tape;
 mod workload;
 
@@ -35,11 +36,12 @@ fn demo_step(c: &mut Criterion) {
     });
 
     let mut tape = FlatTape::default();
-    let flat_params = workload::flat_params(&demo, &mut tape);
+    let flat_params = flat_tape::flat_params(&mut tape, &demo.layers);
+    let points: Vec<Vec<f64>> = demo.points.iter().map(|p| p.to_vec()).collect();
     let base = tape.data.len();
     group.bench_function(format!("flat tape baseline ({unfused} nodes)"), |bench| {
         bench.iter(|| {
-            let root = workload::demo_loss_flat(&demo, &mut tape, &flat_params);
+            let root = flat_tape::demo_loss(&mut tape, &flat_params, &points, &demo.labels);
             tape.backward(base, root);
             tape.truncate(base);
         })

@@ -4,8 +4,6 @@
 
 use micrograd::Value;
 
-use crate::flat_tape::FlatTape;
-
 /// Deterministic stand-ins for the demo's points, labels and weights; the
 /// timing does not depend on the values.
 pub struct Demo {
@@ -124,66 +122,6 @@ pub fn demo_loss_fused(demo: &Demo, params: &Params) -> Value {
     let data_loss = losses.iter().sum::<Value>() * (1.0 / losses.len() as f64);
     let reg_loss = 1e-4 * params.all().map(|p| p * p).sum::<Value>();
     data_loss + reg_loss
-}
-
-/// The unfused loss on the flat tape, node for node.
-pub fn demo_loss_flat(demo: &Demo, tape: &mut FlatTape, params: &[Vec<(Vec<u32>, u32)>]) -> u32 {
-    let last = params.len() - 1;
-    let mut losses = Vec::with_capacity(demo.points.len());
-    let mut acts = Vec::new();
-    let mut next = Vec::new();
-    for (p, &y) in demo.points.iter().zip(&demo.labels) {
-        acts.clear();
-        acts.extend(p.iter().map(|&x| tape.leaf(x)));
-        for (l, layer) in params.iter().enumerate() {
-            next.clear();
-            for (w, b) in layer {
-                let mut act = *b;
-                for (&wi, &xi) in w.iter().zip(&acts) {
-                    let prod = tape.mul(wi, xi);
-                    act = tape.add(act, prod);
-                }
-                next.push(if l == last { act } else { tape.relu(act) });
-            }
-            std::mem::swap(&mut acts, &mut next);
-        }
-        let minus_y = tape.leaf(-y);
-        let margin = tape.mul(acts[0], minus_y);
-        let one = tape.leaf(1.0);
-        let margin = tape.add(margin, one);
-        losses.push(tape.relu(margin));
-    }
-    let mut sum = tape.leaf(0.0);
-    for &l in &losses {
-        sum = tape.add(sum, l);
-    }
-    let scale = tape.leaf(1.0 / losses.len() as f64);
-    let data_loss = tape.mul(sum, scale);
-    let mut reg = tape.leaf(0.0);
-    for layer in params {
-        for (w, b) in layer {
-            for &p in w.iter().chain([b]) {
-                let sq = tape.mul(p, p);
-                reg = tape.add(reg, sq);
-            }
-        }
-    }
-    let alpha = tape.leaf(1e-4);
-    let reg_loss = tape.mul(reg, alpha);
-    tape.add(data_loss, reg_loss)
-}
-
-/// The demo's parameters as flat-tape leaves.
-pub fn flat_params(demo: &Demo, tape: &mut FlatTape) -> Vec<Vec<(Vec<u32>, u32)>> {
-    demo.layers
-        .iter()
-        .map(|layer| {
-            layer
-                .iter()
-                .map(|(w, b)| (w.iter().map(|&x| tape.leaf(x)).collect(), tape.leaf(*b)))
-                .collect()
-        })
-        .collect()
 }
 
 /// `x + 1 + 1 + ...`: `n` additions, each with a constant leaf.

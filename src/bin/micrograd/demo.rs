@@ -3,10 +3,13 @@
 
 use std::path::Path;
 
+use std::io::Write;
+
 use anyhow::{Context, Result};
 use micrograd::{Value, draw_dot};
 
 pub fn run() -> Result<()> {
+    let mut out = std::io::stdout().lock();
     let a = Value::new(2.0).with_label("a");
     let b = Value::new(-3.0).with_label("b");
     let c = Value::new(10.0).with_label("c");
@@ -25,9 +28,9 @@ pub fn run() -> Result<()> {
     a.set_grad(b.data() * e.grad());
     b.set_grad(a.data() * e.grad());
 
-    println!("L = (a*b + c) * f, backpropagated by hand:");
+    writeln!(out, "L = (a*b + c) * f, backpropagated by hand:")?;
     for v in [a, b, c, d, e, f, l] {
-        println!("  {:>2} = {v}", v.label());
+        writeln!(out, "  {:>2} = {v}", v.label())?;
     }
     let dir = Path::new("image");
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
@@ -38,6 +41,6 @@ pub fn run() -> Result<()> {
         graph.save(&path)?;
         written.push(path.display().to_string());
     }
-    println!("pictures: {}", written.join(", "));
+    writeln!(out, "pictures: {}", written.join(", "))?;
     Ok(())
 }

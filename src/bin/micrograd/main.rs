@@ -4,8 +4,12 @@
 //! and exit codes. Every error ends as one line on stderr and exit code 2
 //! (usage) or 1 (at run time).
 
+mod bench;
 mod demo;
+mod grad;
+mod predict;
 mod train;
+mod usage;
 
 use std::process::ExitCode;
 
@@ -26,8 +30,14 @@ struct Cli {
 enum Command {
     /// Train an MLP on a built-in dataset or a file.
     Train(train::TrainArgs),
+    /// Evaluate an expression, backpropagate, print its value and every derivative.
+    Grad(grad::GradArgs),
     /// The seed notebook's example: L = (a*b + c) * f, backpropagated by hand, drawn to image/.
     Demo,
+    /// A saved model's outputs for some points, and its accuracy where they have labels.
+    Predict(predict::PredictArgs),
+    /// The engine's speed on fixed training workloads, beside a flat tape.
+    Bench(bench::BenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -51,14 +61,28 @@ fn main() -> ExitCode {
         None => train::run(&train::TrainArgs::default()),
         Some(Command::Train(args)) => train::run(&args),
         Some(Command::Demo) => demo::run(),
+        Some(Command::Grad(args)) => grad::run(&args),
+        Some(Command::Predict(args)) => predict::run(&args),
+        Some(Command::Bench(args)) => bench::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        // A closed stdout (`micrograd ... | head`) ends the program quietly.
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("micrograd: {e:#}");
-            ExitCode::from(1)
+            // A usage error found after parsing (a malformed expression)
+            // exits as clap's own do.
+            let usage = e.downcast_ref::<usage::Usage>().is_some();
+            ExitCode::from(if usage { 2 } else { 1 })
         }
     }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain()
+        .filter_map(|cause| cause.downcast_ref::<std::io::Error>())
+        .any(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
 }
 
 /// Help and version go to stdout with success; a usage error is the first

@@ -9,7 +9,7 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use micrograd::data::Dataset;
 use micrograd::nn::{Activation, Loss, MLP, Module, OptimizerKind, Schedule, Weights};
-use micrograd::train::{BuiltIn, Preset, StepRecord, Task, Trainer};
+use micrograd::train::{BuiltIn, Preset, SavedModel, StepRecord, Task, Trainer};
 use micrograd::viz::{DecisionBoundary, TrainingCurves};
 
 /// Unset options take the dataset's own defaults (for moons: micrograd's
@@ -66,6 +66,9 @@ pub struct TrainArgs {
     /// Where to write the pictures of the training [default: out]
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    /// Where to save the trained model (safetensors) [default: DIR/model.safetensors]
+    #[arg(long, value_name = "PATH")]
+    pub save: Option<PathBuf>,
 }
 
 /// Layer widths from `--hidden`.
@@ -299,6 +302,16 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         &title,
     )?;
     writeln!(report, "pictures: {}", pictures.join(", "))?;
+    let model_path = args
+        .save
+        .clone()
+        .unwrap_or_else(|| dir.join("model.safetensors"));
+    let saved = SavedModel {
+        weights,
+        task: trainer.task().clone(),
+    };
+    saved.save(&model_path)?;
+    writeln!(report, "model: {}", model_path.display())?;
     report.flush()?;
     Ok(())
 }
