@@ -29,7 +29,13 @@
 //!
 //! The graph lives on a thread-local tape; a [`Scope`] frees a training
 //! step's part of it. [`gradcheck`] compares `backward` with finite
-//! differences.
+//! differences, and [`draw_dot`] draws the graph as micrograd does.
+//!
+//! Around the engine (default features): `nn` (micrograd's `Neuron`,
+//! `Layer`, `MLP`, losses, optimizers), `data` (datasets and files), `train`
+//! (the training loop and saved models), [`viz`] (SVG and PNG pictures of
+//! graphs and training), and [`expr`] (expressions as text). The
+//! `micrograd` program is a thin shell over them.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -43,7 +49,7 @@ pub mod data;
 #[cfg(feature = "nn")]
 mod error;
 #[cfg(feature = "nn")]
-pub mod files;
+mod files;
 #[cfg(feature = "nn")]
 pub mod nn;
 #[cfg(feature = "nn")]
@@ -57,6 +63,6 @@ pub use gradcheck::{GradCheck, gradcheck};
 pub use viz::draw_dot;
 
 /// The README's examples, run as doctests so that it stays true.
-#[cfg(doctest)]
+#[cfg(all(doctest, feature = "viz"))]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
