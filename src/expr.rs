@@ -114,6 +114,11 @@ impl fmt::Display for ParseError {
 
 impl std::error::Error for ParseError {}
 
+/// The longest expression accepted, in tokens. It bounds the depth of the
+/// parse and of the tree, so that no expression a user types can exhaust
+/// the stack.
+pub const MAX_TOKENS: usize = 2_000;
+
 /// Parses `text` into an [`Expr`].
 ///
 /// ```
@@ -128,9 +133,17 @@ impl std::error::Error for ParseError {}
 /// # Errors
 ///
 /// A [`ParseError`] at the first thing that does not fit the grammar, an
-/// unknown function included.
+/// unknown function included, or at the first token past [`MAX_TOKENS`].
 pub fn parse(text: &str) -> Result<Expr, ParseError> {
     let tokens = lex(text)?;
+    if let Some(&(_, at)) = tokens.get(MAX_TOKENS) {
+        let message = format!("the expression is too long (more than {MAX_TOKENS} tokens)");
+        return Err(ParseError {
+            message,
+            position: at,
+            text: text.to_owned(),
+        });
+    }
     let mut parser = Parser {
         text,
         tokens,

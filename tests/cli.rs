@@ -221,6 +221,12 @@ fn bad_input_is_one_clear_message_and_an_exit_code() {
             "a layer needs at least one neuron".into(),
         ),
         (
+            vec!["train", "--hidden", "100000,100000"],
+            2,
+            "a network 2-100000-100000-1 would have 10000500001 parameters; the most is 50000000"
+                .into(),
+        ),
+        (
             vec!["train", "--lr", "nan"],
             2,
             "must be a positive finite number".into(),

@@ -156,3 +156,24 @@ fn errors_point_at_the_problem() {
     let inputs = HashMap::new();
     assert_eq!(parse("x * y").unwrap().build(&inputs), Err("x".to_owned()));
 }
+
+#[test]
+fn no_expression_can_exhaust_the_stack() {
+    // Deep nesting and long chains are refused past the token limit,
+    // before anything recurses that deep.
+    let deep = format!("{}x{}", "(".repeat(100_000), ")".repeat(100_000));
+    let err = parse(&deep).unwrap_err();
+    assert_eq!(
+        err.message,
+        "the expression is too long (more than 2000 tokens)"
+    );
+    let long = vec!["x"; 50_000].join("+");
+    assert!(parse(&long).is_err());
+    let minus = format!("{}x", "-".repeat(50_000));
+    assert!(parse(&minus).is_err());
+    // Up to the limit, they work: 999 nested parentheses, a 500-term sum.
+    let nested = format!("{}x{}", "(".repeat(999), ")".repeat(999));
+    assert_eq!(eval(&nested, &[("x", 2.0)]).0, 2.0);
+    let sum = vec!["x"; 500].join("+");
+    assert_eq!(eval(&sum, &[("x", 1.0)]), (500.0, vec![500.0]));
+}

@@ -364,3 +364,19 @@ fn plots_have_their_text_without_any_system_font() {
     std::fs::remove_dir_all(dir).unwrap();
     std::fs::remove_dir_all(fonts).unwrap();
 }
+
+#[test]
+fn a_boundary_over_a_huge_range_keeps_its_mesh_small() {
+    let (weights, _, task) = linear();
+    let data = Dataset::new(vec![vec![-1e6, 0.0], vec![1e6, 1.0]], vec![-1.0, 1.0]).unwrap();
+    let (mesh, [x0, x1, ..]) = DecisionBoundary::new(&weights, &data, &task)
+        .unwrap()
+        .mesh();
+    assert!(
+        mesh.len() <= 1000 && mesh[0].len() <= 1000,
+        "{} x {}",
+        mesh.len(),
+        mesh[0].len()
+    );
+    assert!(x0 < -1e6 && x1 > 1e6);
+}

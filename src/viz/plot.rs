@@ -19,6 +19,9 @@ use crate::train::{StepRecord, Task};
 
 const FONT: &str = "sans-serif";
 
+/// The most cells a decision-boundary mesh has on a side.
+const MAX_CELLS: f64 = 1_000.0;
+
 /// Registers DejaVu Sans as plotters' `sans-serif`, once per process.
 fn embedded_font() {
     static REGISTER: Once = Once::new();
@@ -154,7 +157,9 @@ impl<'a> DecisionBoundary<'a> {
     }
 
     /// The class index the network predicts at every mesh point: rows from
-    /// the bottom (`y0`), each from the left (`x0`); with the box.
+    /// the bottom (`y0`), each from the left (`x0`); with the box. The step
+    /// grows as needed to keep the mesh within 1,000 cells a side, so data
+    /// spread over thousands of units still draws in a moment.
     pub fn mesh(&self) -> (Vec<Vec<usize>>, [f64; 4]) {
         let (mut x0, mut x1, mut y0, mut y1) = (
             f64::INFINITY,
@@ -166,15 +171,16 @@ impl<'a> DecisionBoundary<'a> {
             (x0, x1, y0, y1) = (x0.min(p[0]), x1.max(p[0]), y0.min(p[1]), y1.max(p[1]));
         }
         let (x0, x1, y0, y1) = (x0 - 0.5, x1 + 0.5, y0 - 0.5, y1 + 0.5);
-        let columns = ((x1 - x0) / self.step).ceil() as usize;
-        let rows = ((y1 - y0) / self.step).ceil() as usize;
+        let step = self.step.max((x1 - x0).max(y1 - y0) / MAX_CELLS);
+        let columns = ((x1 - x0) / step).ceil() as usize;
+        let rows = ((y1 - y0) / step).ceil() as usize;
         let classes = self.classes();
         let mesh = (0..rows)
             .map(|r| {
-                let y = y0 + (r as f64 + 0.5) * self.step;
+                let y = y0 + (r as f64 + 0.5) * step;
                 (0..columns)
                     .map(|c| {
-                        let x = x0 + (c as f64 + 0.5) * self.step;
+                        let x = x0 + (c as f64 + 0.5) * step;
                         let label = self.task.predict(self.weights.predict(&[x, y]));
                         classes.iter().position(|&k| k == label).unwrap_or(0)
                     })
@@ -183,12 +189,7 @@ impl<'a> DecisionBoundary<'a> {
             .collect();
         (
             mesh,
-            [
-                x0,
-                x0 + columns as f64 * self.step,
-                y0,
-                y0 + rows as f64 * self.step,
-            ],
+            [x0, x0 + columns as f64 * step, y0, y0 + rows as f64 * step],
         )
     }
 
@@ -235,7 +236,7 @@ impl Drawing for DecisionBoundary<'_> {
             .map_err(render_error)?;
         // One rectangle per run of equal cells in a row: the same picture as
         // a cell each, at a fraction of the SVG's size.
-        let h = self.step;
+        let h = (x1 - x0) / mesh.first().map_or(1, Vec::len) as f64;
         let runs = mesh.iter().enumerate().flat_map(|(r, row)| {
             let y = y0 + r as f64 * h;
             let mut runs = Vec::new();

@@ -5,6 +5,8 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
+
+use crate::usage::usage;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use micrograd::data::Dataset;
@@ -161,6 +163,7 @@ fn plan(args: &TrainArgs) -> Result<Plan> {
         (None, Some(weights)) => weights.nouts()[..weights.layers.len() - 1].to_vec(),
         (None, None) => preset.hidden,
     };
+    check_size(&preset)?;
     let model = preset.model(args.seed);
     if let Some(weights) = &init {
         let path = args
@@ -177,6 +180,32 @@ fn plan(args: &TrainArgs) -> Result<Plan> {
         preset,
         model,
     })
+}
+
+/// The most parameters a network may have: past this, allocating it would
+/// take gigabytes.
+const MAX_PARAMETERS: usize = 50_000_000;
+
+fn check_size(preset: &Preset) -> Result<()> {
+    let outputs = Task::for_loss(preset.config.loss, &preset.data).map_or(1, |t| t.outputs());
+    let widths: Vec<usize> = std::iter::once(preset.data.dim())
+        .chain(preset.hidden.iter().copied())
+        .chain([outputs])
+        .collect();
+    let parameters = widths.windows(2).fold(0usize, |n, w| {
+        n.saturating_add((w[0] + 1).saturating_mul(w[1]))
+    });
+    if parameters > MAX_PARAMETERS {
+        return usage(format!(
+            "a network {} would have {parameters} parameters; the most is {MAX_PARAMETERS}",
+            widths
+                .iter()
+                .map(usize::to_string)
+                .collect::<Vec<_>>()
+                .join("-")
+        ));
+    }
+    Ok(())
 }
 
 /// The preset's schedule, reshaped by `--schedule`, scaled to `--lr`, and
