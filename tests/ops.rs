@@ -480,3 +480,15 @@ fn reference_operands_work_like_values() {
     // ulps check of one identity through f64: (1.5 / -2) computed as 1.5 * (-2)**-1.
     assert_eq!(ulps_apart((ra / rb).data(), 1.5 / -2.0), 0);
 }
+
+#[test]
+fn a_zero_exponent_has_a_zero_gradient_even_at_zero() {
+    // d(x^0)/dx = 0 everywhere; 0·0^-1 would be NaN (PyTorch gives 0 too).
+    let x = Value::new(0.0);
+    let y = x.powf(0.0);
+    y.backward();
+    assert_eq!((y.data(), x.grad()), (1.0, 0.0));
+    let (a, b) = (Value::new(0.0), Value::new(0.0));
+    a.pow(b).backward();
+    assert_eq!((a.grad(), b.grad()), (0.0, 0.0));
+}

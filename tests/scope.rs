@@ -97,3 +97,54 @@ fn memory_stays_flat_across_steps() {
     }
     assert_eq!(tape_len(), base);
 }
+
+#[test]
+fn scopes_dropped_out_of_order_do_not_cut_into_later_nodes() {
+    // Dropping the outer scope first ends the inner one too; the inner
+    // guard's own drop must then do nothing, not truncate nodes (or sum
+    // operands) built after the outer scope ended.
+    let outer = Scope::new();
+    let inner = Scope::new();
+    drop(outer);
+    let (a, b) = (Value::new(1.0), Value::new(2.0));
+    let before = tape_len();
+    drop(inner);
+    assert_eq!(tape_len(), before);
+    let s: Value = [a, b, a, b, a].iter().sum();
+    s.backward();
+    assert_eq!((s.data(), a.grad(), b.grad()), (7.0, 3.0, 2.0));
+}
+
+#[test]
+#[should_panic(expected = "was freed")]
+fn a_sum_whose_operand_was_freed_mid_iteration_panics() {
+    let mut step = Some(Scope::new());
+    let _: Value = (0..2)
+        .map(|i| {
+            if i == 1 {
+                drop(step.take()); // frees the first item
+            }
+            Value::new(10.0 + f64::from(i))
+        })
+        .sum();
+}
+
+#[test]
+fn a_panicking_inner_sum_leaves_nothing_for_the_outer_one() {
+    let a = Value::new(1.0);
+    let outer: Value = (0..2)
+        .map(|i| {
+            if i == 1 {
+                let _ = std::panic::catch_unwind(|| {
+                    let _: Value = (0..3)
+                        .map(|k| if k == 2 { panic!("inner") } else { a })
+                        .sum();
+                });
+            }
+            a
+        })
+        .sum();
+    // Two operands, both `a`: the inner sum's collected `a`s are forgotten.
+    assert_eq!(outer.data(), 2.0);
+    assert_eq!(outer.children().len(), 2);
+}

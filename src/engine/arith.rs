@@ -22,7 +22,7 @@ use std::iter::{Product, Sum};
 use std::ops::{Add, AddAssign, Div, DivAssign, Mul, MulAssign, Neg, Sub, SubAssign};
 
 use super::op::Instr;
-use super::tape::with_tape;
+use super::tape::{try_with_tape, with_tape};
 use super::value::Value;
 
 #[inline]
@@ -218,15 +218,29 @@ impl Neg for &Value {
 
 /// One `+` node over all the items, summed left to right as Python's
 /// `sum`; the constant 0 for an empty iterator.
+///
+/// # Panics
+///
+/// If producing an item ends a [`Scope`](crate::Scope) that freed an
+/// earlier item.
 impl Sum for Value {
-    #[inline]
     fn sum<I: Iterator<Item = Value>>(iter: I) -> Value {
-        let mark = with_tape(|t| t.sum_begin());
+        /// Forgets this sum's operands if the iterator panics, so that an
+        /// enclosing sum never sees them.
+        struct Pending(usize);
+        impl Drop for Pending {
+            fn drop(&mut self) {
+                try_with_tape(|t| t.sum_abandon(self.0));
+            }
+        }
+        let pending = Pending(with_tape(|t| t.sum_begin()));
         // The tape is released between items: producing one may build nodes.
         for v in iter {
             with_tape(|t| t.sum_operand(v));
         }
-        with_tape(|t| t.sum_end(mark))
+        let sum = with_tape(|t| t.sum_end(pending.0));
+        drop(pending);
+        sum
     }
 }
 

@@ -27,7 +27,7 @@ pub(crate) fn forward(instr: Instr, nodes: &[Node], edges: &[u32]) -> f64 {
         Instr::Ln(a) => x(a).ln(),
         Instr::Sigmoid(a) => math::sigmoid(x(a)),
         // Left to right, as Python's `sum`.
-        Instr::Sum { start, len } => sum(nodes, &edges[start as usize..(start + len) as usize]),
+        Instr::Sum { start, len } => sum(nodes, operands(edges, start, len)),
         // micrograd's Neuron: `sum((wi*xi for wi, xi in zip(self.w, x)), self.b)`.
         Instr::Affine { start, len } => {
             let (b, w, x) = affine_operands(edges, start, len);
@@ -82,17 +82,27 @@ pub(crate) fn backward(i: usize, nodes: &mut [Node], edges: &[u32], sink: &mut i
             sink.add(nodes, a, da);
             sink.add(nodes, b, db);
         }
-        // d(a^k)/da = k·a^(k-1); the exponent is a constant and gets nothing.
+        // d(a^k)/da = k·a^(k-1), and 0 for k = 0 (PyTorch's pow_backward;
+        // 0·0^-1 would be NaN); the exponent is a constant and gets nothing.
         Instr::Powf(a, k) => {
             let k = x(nodes, k);
-            let da = (k * x(nodes, a).powf(k - 1.0)) * g;
+            let da = if k == 0.0 {
+                0.0
+            } else {
+                (k * x(nodes, a).powf(k - 1.0)) * g
+            };
             sink.add(nodes, a, da);
         }
-        // d(a^b)/da = b·a^(b-1), d(a^b)/db = a^b·ln(a), taken as 0 where
-        // a = 0 and b >= 0 (PyTorch's pow_backward_exponent).
+        // d(a^b)/da = b·a^(b-1), 0 for b = 0 (PyTorch's pow_backward_self);
+        // d(a^b)/db = a^b·ln(a), 0 where a = 0 and b >= 0
+        // (pow_backward_exponent).
         Instr::Pow(a, b) => {
             let (base, exponent) = (x(nodes, a), x(nodes, b));
-            let da = (exponent * base.powf(exponent - 1.0)) * g;
+            let da = if exponent == 0.0 {
+                0.0
+            } else {
+                (exponent * base.powf(exponent - 1.0)) * g
+            };
             let db = if base == 0.0 && exponent >= 0.0 {
                 0.0
             } else {
@@ -116,7 +126,7 @@ pub(crate) fn backward(i: usize, nodes: &mut [Node], edges: &[u32], sink: &mut i
         Instr::Sigmoid(a) => sink.add(nodes, a, g * (1.0 - out) * out),
         // d(Σ cᵢ)/dcᵢ = 1
         Instr::Sum { start, len } => {
-            for &c in &edges[start as usize..(start + len) as usize] {
+            for &c in operands(edges, start, len) {
                 sink.add(nodes, c, g);
             }
         }
@@ -151,16 +161,20 @@ pub(crate) fn for_each_operand(instr: Instr, edges: &[u32], mut f: impl FnMut(u3
         | Instr::Ln(a)
         | Instr::Sigmoid(a) => f(a),
         Instr::Sum { start, len } => {
-            edges[start as usize..(start + len) as usize]
-                .iter()
-                .for_each(|&c| f(c));
+            operands(edges, start, len).iter().for_each(|&c| f(c));
         }
         Instr::Affine { start, len } => {
-            edges[start as usize..(start + 1 + 2 * len) as usize]
-                .iter()
-                .for_each(|&c| f(c));
+            let (b, w, x) = affine_operands(edges, start, len);
+            f(b);
+            w.iter().chain(x).for_each(|&c| f(c));
         }
     }
+}
+
+/// A `Sum` node's operands (ranges in usize: no u32 overflow).
+#[inline]
+fn operands(edges: &[u32], start: u32, len: u32) -> &[u32] {
+    &edges[start as usize..start as usize + len as usize]
 }
 
 /// An `Affine` node's operands: its bias, weights and inputs.

@@ -25,11 +25,11 @@ use super::tape::{try_with_tape, with_tape};
 ///
 /// A [`Value`](crate::Value) made inside a scope must not be used after it
 /// ends: that panics with a message saying so, and never reads the node that
-/// took its place. Scopes nest, and end in reverse order of creation (as
-/// guards in nested blocks do).
+/// took its place. Scopes nest: ending one ends every scope opened inside
+/// it, and a scope so ended does nothing when it is dropped.
 #[must_use = "a Scope frees its nodes when dropped: bind it with `let _step = Scope::new();`"]
 pub struct Scope {
-    mark: (u32, u32),
+    id: u64,
     _not_send: PhantomData<*const ()>,
 }
 
@@ -37,7 +37,7 @@ impl Scope {
     /// Opens a scope at the current end of this thread's tape.
     pub fn new() -> Scope {
         Scope {
-            mark: with_tape(|t| t.mark()),
+            id: with_tape(|t| t.open_scope()),
             _not_send: PhantomData,
         }
     }
@@ -51,7 +51,7 @@ impl Default for Scope {
 
 impl Drop for Scope {
     fn drop(&mut self) {
-        try_with_tape(|t| t.truncate(self.mark));
+        try_with_tape(|t| t.close_scope(self.id));
     }
 }
 

@@ -38,7 +38,13 @@ pub(crate) struct Tape {
     generation: u32,
     /// Operands of sums still being collected from an iterator. Sums nest (an
     /// item of one sum may itself be a sum), so this is used as a stack.
-    scratch: Vec<u32>,
+    /// Handles, not indices: a scope may end while an iterator runs.
+    scratch: Vec<Value>,
+    /// The open scopes, oldest first: their ids and the marks they
+    /// truncate back to.
+    scopes: Vec<(u64, (u32, u32))>,
+    /// The id the next scope gets.
+    next_scope: u64,
     /// The stamp of the latest sweep: a node whose `stamp` equals it has
     /// been reached by that sweep. Stamps make "reached" free to reset.
     stamp: u32,
@@ -89,6 +95,8 @@ impl Tape {
             labels: BTreeMap::new(),
             generation: 0,
             scratch: Vec::new(),
+            scopes: Vec::new(),
+            next_scope: 0,
             stamp: 0,
         }
     }
@@ -131,7 +139,11 @@ impl Tape {
 
     #[inline]
     fn push_node(&mut self, data: f64, instr: Instr) -> Value {
-        let Ok(index) = u32::try_from(self.nodes.len()) else {
+        // u32::MAX itself is never an index, so a tape's length always fits.
+        let Some(index) = u32::try_from(self.nodes.len())
+            .ok()
+            .filter(|&i| i < u32::MAX)
+        else {
             panic!(
                 "micrograd: the tape is full ({} nodes); free graphs with a Scope",
                 u32::MAX
@@ -161,6 +173,7 @@ impl Tape {
         edges.push(checked_index(nodes, b));
         edges.extend(w.iter().map(|&v| checked_index(nodes, v)));
         edges.extend(x.iter().map(|&v| checked_index(nodes, v)));
+        self.check_edges();
         self.push(Instr::Affine { start, len })
     }
 
@@ -169,27 +182,49 @@ impl Tape {
             .expect("micrograd: the tape's operand list is full; free graphs with a Scope")
     }
 
+    /// Keeps the operand list's length within u32, so that every range into
+    /// it (`start + len`) fits too.
+    fn check_edges(&self) {
+        self.edge_mark();
+    }
+
     /// Starts collecting the operands of a sum; returns the stack mark.
     pub(crate) fn sum_begin(&self) -> usize {
         self.scratch.len()
     }
 
     pub(crate) fn sum_operand(&mut self, v: Value) {
-        let i = self.index(v);
-        self.scratch.push(i);
+        self.index(v);
+        self.scratch.push(v);
+    }
+
+    /// Drops the operands collected since `mark` (a sum that did not finish).
+    pub(crate) fn sum_abandon(&mut self, mark: usize) {
+        self.scratch.truncate(mark);
     }
 
     /// Ends the sum begun at `mark`: the operands collected since become one
     /// `Sum` node (or the constant 0 when there are none, like Python's `sum`).
+    ///
+    /// # Panics
+    ///
+    /// If a scope ended while the operands were collected and freed one.
     pub(crate) fn sum_end(&mut self, mark: usize) -> Value {
         let count = self.scratch.len() - mark;
         if count == 0 {
             return self.leaf(0.0);
         }
         let start = self.edge_mark();
-        self.edges.extend_from_slice(&self.scratch[mark..]);
-        self.scratch.truncate(mark);
         let len = u32::try_from(count).expect("micrograd: too many operands for one node");
+        let Tape {
+            nodes,
+            edges,
+            scratch,
+            ..
+        } = self;
+        edges.extend(scratch[mark..].iter().map(|&v| checked_index(nodes, v)));
+        scratch.truncate(mark);
+        self.check_edges();
         self.push(Instr::Sum { start, len })
     }
 
@@ -207,16 +242,32 @@ impl Tape {
         }
     }
 
-    /// The current length of the tape and of its operand list.
-    pub(crate) fn mark(&self) -> (u32, u32) {
+    /// Opens a scope at the current end of the tape; returns its id.
+    pub(crate) fn open_scope(&mut self) -> u64 {
+        let id = self.next_scope;
+        self.next_scope += 1;
         // The node count fits in u32: push_node refuses to grow past it.
-        (self.nodes.len() as u32, self.edge_mark())
+        let mark = (self.nodes.len() as u32, self.edge_mark());
+        self.scopes.push((id, mark));
+        id
+    }
+
+    /// Ends scope `id`, and with it every scope opened after it (they are
+    /// inside it): frees what they built. A scope already ended that way
+    /// does nothing, so scopes dropped out of order cannot cut into nodes
+    /// built after them.
+    pub(crate) fn close_scope(&mut self, id: u64) {
+        if let Some(at) = self.scopes.iter().rposition(|&(open, _)| open == id) {
+            let mark = self.scopes[at].1;
+            self.scopes.truncate(at);
+            self.truncate(mark);
+        }
     }
 
     /// Frees every node created since `mark`. Handles to the freed nodes
     /// stay invalid forever: the nodes that later take their slots belong to
     /// a new generation.
-    pub(crate) fn truncate(&mut self, (nodes, edges): (u32, u32)) {
+    fn truncate(&mut self, (nodes, edges): (u32, u32)) {
         if (nodes as usize) < self.nodes.len() {
             self.nodes.truncate(nodes as usize);
             // Wrapping after 2^32 scopes could in principle revive a handle
