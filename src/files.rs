@@ -4,40 +4,53 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::error::{Error, Result};
 
-/// A temporary name beside `path`, with the same extension.
+/// A temporary name beside `path`, with the same extension, unique within
+/// this process (threads saving the same path do not collide).
 pub fn temporary_path(path: &Path) -> PathBuf {
-    let stem = path
-        .file_stem()
-        .and_then(|s| s.to_str())
-        .unwrap_or("picture");
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let unique = format!(
+        "{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    );
+    let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("file");
     let name = match path.extension().and_then(|e| e.to_str()) {
-        Some(ext) => format!(".{stem}.{}.tmp.{ext}", std::process::id()),
-        None => format!(".{stem}.{}.tmp", std::process::id()),
+        Some(ext) => format!(".{stem}.{unique}.tmp.{ext}"),
+        None => format!(".{stem}.{unique}.tmp"),
     };
     path.with_file_name(name)
+}
+
+/// Makes the complete file at `temporary` the file at `path`: flushes it to
+/// disk and renames it over `path`. The temporary file is removed if that
+/// fails.
+pub fn commit(temporary: &Path, path: &Path) -> Result<()> {
+    let moved = std::fs::File::open(temporary)
+        .and_then(|f| f.sync_all())
+        .and_then(|()| std::fs::rename(temporary, path));
+    moved.map_err(|error| {
+        let _ = std::fs::remove_file(temporary);
+        Error::Io {
+            path: path.into(),
+            error,
+        }
+    })
 }
 
 /// Writes `bytes` to a temporary file beside `path` and renames it over
 /// `path`, so that `path` is never left half written.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     let temporary = temporary_path(path);
-    let io = |error| Error::Io {
-        path: path.into(),
-        error,
-    };
-    let written = std::fs::File::create(&temporary).and_then(|mut f| {
-        f.write_all(bytes)?;
-        f.sync_all()
-    });
-    if let Err(error) = written {
+    if let Err(error) = std::fs::File::create(&temporary).and_then(|mut f| f.write_all(bytes)) {
         let _ = std::fs::remove_file(&temporary);
-        return Err(io(error));
+        return Err(Error::Io {
+            path: path.into(),
+            error,
+        });
     }
-    std::fs::rename(&temporary, path).map_err(|error| {
-        let _ = std::fs::remove_file(&temporary);
-        io(error)
-    })
+    commit(&temporary, path)
 }

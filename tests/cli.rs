@@ -463,6 +463,10 @@ fn grad_warns_of_unused_variables_and_draws() {
         dot.contains("label=\"**2\"") && dot.contains("{ x | data 3.0000 | grad -6.0000 }"),
         "{dot}"
     );
+    // The flag names the format, whatever the file is called.
+    let out = micrograd_in(&dir, &["grad", "x*y", "x=3", "y=1", "--png", "graph"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(&std::fs::read(dir.join("graph")).unwrap()[1..4], b"PNG");
     for picture in ["--png", "--svg"] {
         let file = format!("g{picture}").replace("--", ".");
         let out = micrograd_in(&dir, &["grad", "x*y", "x=3", "y=1", picture, &file]);

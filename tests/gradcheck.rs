@@ -43,3 +43,12 @@ fn leaves_the_tape_as_it_was() {
     let empty = gradcheck(|_| Value::new(1.0), &[]);
     assert_eq!((empty.max_rel_error, empty.worst), (0.0, 0));
 }
+
+#[test]
+fn nan_on_both_sides_is_a_failure_not_a_pass() {
+    // powf(0.5) at -1: the value, its finite differences and backward are
+    // all NaN, so nothing was checked.
+    let check = gradcheck(|v| v[0].powf(0.5), &[-1.0]);
+    assert!(check.analytic[0].is_nan() && check.numeric[0].is_nan());
+    assert!(!check.passes(1.0));
+}

@@ -159,6 +159,11 @@ fn weights_that_do_not_fit_name_the_layer() {
     assert_eq!(message, "layer 2 has 3 neurons, the weights have 2");
 
     let mut weights = model.weights();
+    weights.layers[0].b.pop();
+    let message = model.set_weights(&weights).unwrap_err().to_string();
+    assert_eq!(message, "layer 1: the weights have 4 neurons but 3 biases");
+
+    let mut weights = model.weights();
     weights.layers[2].w[0].push(0.5);
     let message = model.set_weights(&weights).unwrap_err().to_string();
     assert_eq!(

@@ -102,6 +102,8 @@ fn schedules() {
         assert_eq!(demo.at(k), 1.0 - 0.9 * k as f64 / 100.0);
     }
     assert_eq!(Schedule::Constant(0.3).at(1000), 0.3);
+    // Past its steps the linear schedule stays at its end, never negative.
+    assert_eq!((demo.at(100), demo.at(500)), (1.0 - 0.9, 1.0 - 0.9));
     let cosine = Schedule::Cosine {
         start: 1.0,
         end: 0.1,

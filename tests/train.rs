@@ -75,6 +75,8 @@ fn targets_are_read_as_the_loss_needs() {
         .predict([-0.2]),
         5.0
     );
+    // An output beyond the classes predicts no class.
+    assert!(task.predict([0.1, 0.2, 0.9]).is_nan());
 
     // A 5/7 labelled set trains with the SVM loss exactly as a -1/+1 one.
     let moons = data::moons(40, 0.1, 3);

@@ -294,6 +294,14 @@ fn the_decision_boundary_mesh_follows_the_model() {
     }
     let three_d = Dataset::new(vec![vec![0.0, 0.0, 0.0]], vec![1.0]).unwrap();
     assert!(DecisionBoundary::new(&weights, &three_d, &task).is_err());
+    // One output cannot score three classes.
+    let three_classes = Task::Multiclass {
+        classes: vec![0.0, 1.0, 2.0],
+    };
+    assert!(DecisionBoundary::new(&weights, &data, &three_classes).is_err());
+    // Points too far apart to draw are an error, not an endless mesh.
+    let far = Dataset::new(vec![vec![-1e308, 0.0], vec![1e308, 0.0]], vec![-1.0, 1.0]).unwrap();
+    assert!(DecisionBoundary::new(&weights, &far, &task).is_err());
 }
 
 /// The fraction of non-white pixels in a band of rows.

@@ -78,7 +78,7 @@ impl Activation {
 impl FromStr for Activation {
     type Err = String;
 
-    /// `relu`, `tanh`, `sigmoid` or `linear`, in any case.
+    /// `relu`, `tanh`, `sigmoid` or `linear` (also `none`), in any case.
     fn from_str(s: &str) -> Result<Activation, String> {
         match s.to_ascii_lowercase().as_str() {
             "relu" => Ok(Activation::Relu),
@@ -86,7 +86,7 @@ impl FromStr for Activation {
             "sigmoid" => Ok(Activation::Sigmoid),
             "linear" | "none" => Ok(Activation::Linear),
             _ => Err(format!(
-                "unknown activation `{s}` (expected relu, tanh, sigmoid or linear)"
+                "unknown activation `{s}` (expected relu, tanh, sigmoid, or linear or none)"
             )),
         }
     }
@@ -280,7 +280,7 @@ impl MLP {
     ///
     /// # Panics
     ///
-    /// If `nouts` is empty or has a 0.
+    /// If `nin` is 0, or `nouts` is empty or has a 0.
     pub fn new(nin: usize, nouts: &[usize]) -> MLP {
         MLP::builder(nin, nouts).build()
     }

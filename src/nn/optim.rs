@@ -169,8 +169,9 @@ impl fmt::Display for OptimizerKind {
 pub enum Schedule {
     /// The same rate at every step.
     Constant(f64),
-    /// `start - decay·k/steps`: micrograd's demo uses
-    /// `1.0 - 0.9*k/100` (start 1, decay 0.9, 100 steps).
+    /// `start - decay·k/steps`, and `start - decay` from step `steps` on:
+    /// micrograd's demo uses `1.0 - 0.9*k/100` (start 1, decay 0.9, 100
+    /// steps).
     Linear {
         /// The rate at step 0.
         start: f64,
@@ -204,12 +205,13 @@ impl Schedule {
     pub fn at(&self, k: usize) -> f64 {
         match *self {
             Schedule::Constant(lr) => lr,
-            // Written as the demo's `1.0 - 0.9*k/100`, for the same rounding.
+            // Written as the demo's `1.0 - 0.9*k/100`, for the same rounding;
+            // from step `steps` on it stays at `start - decay`.
             Schedule::Linear {
                 start,
                 decay,
                 steps,
-            } => start - decay * k as f64 / steps.max(1) as f64,
+            } => start - decay * k.min(steps) as f64 / steps.max(1) as f64,
             Schedule::Cosine { start, end, steps } => {
                 let progress = (k as f64 / steps.max(1) as f64).min(1.0);
                 end + (start - end) * 0.5 * (1.0 + (std::f64::consts::PI * progress).cos())

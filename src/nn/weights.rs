@@ -50,7 +50,9 @@ struct MicrogradJson {
 impl Weights {
     /// The network's outputs for input `x`, computed as the graph computes
     /// them (the same sums in the same order, so the same numbers to the
-    /// bit), without building a graph.
+    /// bit), without building a graph. The weights are assumed to fit
+    /// together, as [`check`](Weights::check) makes sure (weights from an
+    /// [`MLP`], a micrograd export or a saved model always do).
     ///
     /// # Panics
     ///
@@ -245,11 +247,18 @@ impl MLP {
         }
         for (i, (layer, given)) in self.layers.iter().zip(&weights.layers).enumerate() {
             let n = i + 1;
-            if layer.nout() != given.nout() || given.b.len() != given.nout() {
+            if layer.nout() != given.nout() {
                 return Err(Error::Shape(format!(
                     "layer {n} has {} neurons, the weights have {}",
                     layer.nout(),
                     given.nout()
+                )));
+            }
+            if given.b.len() != given.nout() {
+                return Err(Error::Shape(format!(
+                    "layer {n}: the weights have {} neurons but {} biases",
+                    given.nout(),
+                    given.b.len()
                 )));
             }
             if let Some(k) = given.w.iter().position(|w| w.len() != layer.nin()) {

@@ -48,6 +48,21 @@ impl BuiltIn {
 
     /// The dataset drawn from `seed`, with its settings.
     pub fn preset(self, seed: u64) -> Preset {
+        self.settings_for(self.data(seed), seed)
+    }
+
+    /// The dataset alone, drawn from `seed`.
+    pub fn data(self, seed: u64) -> Dataset {
+        match self {
+            BuiltIn::Moons => data::moons(100, 0.1, seed),
+            BuiltIn::Circles => data::circles(100, 0.05, 0.5, seed),
+            BuiltIn::Blobs => data::blobs(150, 3, 1.0, seed),
+            BuiltIn::Spiral => data::spiral(100, 3, 0.2, seed),
+        }
+    }
+
+    /// This dataset's settings, applied to `data`.
+    fn settings_for(self, data: Dataset, seed: u64) -> Preset {
         let demo = |data: Dataset, steps: usize| Preset {
             data,
             hidden: vec![16, 16],
@@ -77,10 +92,9 @@ impl BuiltIn {
             steps,
         };
         match self {
-            BuiltIn::Moons => demo(data::moons(100, 0.1, seed), 100),
-            BuiltIn::Circles => demo(data::circles(100, 0.05, 0.5, seed), 100),
-            BuiltIn::Blobs => softmax(data::blobs(150, 3, 1.0, seed), vec![16], 0.05, 100),
-            BuiltIn::Spiral => softmax(data::spiral(100, 3, 0.2, seed), vec![32, 32], 0.02, 400),
+            BuiltIn::Moons | BuiltIn::Circles => demo(data, 100),
+            BuiltIn::Blobs => softmax(data, vec![16], 0.05, 100),
+            BuiltIn::Spiral => softmax(data, vec![32, 32], 0.02, 400),
         }
     }
 }
@@ -93,13 +107,9 @@ impl Preset {
     pub fn for_dataset(data: Dataset, seed: u64) -> Preset {
         let classes = data.classes();
         let integers = classes.iter().all(|c| c.fract() == 0.0);
-        let like = |builtin: BuiltIn| Preset {
-            data: data.clone(),
-            ..builtin.preset(seed)
-        };
         match classes.len() {
-            2 => like(BuiltIn::Moons),
-            3..=20 if integers => like(BuiltIn::Spiral),
+            2 => BuiltIn::Moons.settings_for(data, seed),
+            3..=20 if integers => BuiltIn::Spiral.settings_for(data, seed),
             _ => Preset {
                 hidden: vec![16, 16],
                 activation: Activation::Relu,

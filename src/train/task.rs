@@ -90,7 +90,8 @@ impl Task {
         }
     }
 
-    /// The label the outputs predict (the value itself, for regression).
+    /// The label the outputs predict (the value itself, for regression; NaN
+    /// where the outputs fit no class).
     pub fn predict(&self, outputs: impl IntoIterator<Item = f64>) -> f64 {
         let mut outputs = outputs.into_iter();
         match self {
@@ -101,7 +102,10 @@ impl Task {
                     classes[0]
                 }
             }
-            Task::Multiclass { classes } => classes[argmax(outputs)],
+            // More outputs than classes: the extra ones predict no class.
+            Task::Multiclass { classes } => {
+                classes.get(argmax(outputs)).copied().unwrap_or(f64::NAN)
+            }
             Task::Regression => outputs.next().unwrap_or(f64::NAN),
         }
     }

@@ -72,15 +72,11 @@ pub fn draw_dot(root: Value) -> Graph {
         let op = v.op();
         let id = match op {
             Op::Affine => graph.expand_affine(v, &children),
-            _ => graph.push(v.label(), v.data(), v.grad(), op_name(op), &children),
+            _ => graph.push(v.label(), v.data(), v.grad(), op.to_string(), &children),
         };
         drawn_as.insert(v, id);
     }
     graph
-}
-
-fn op_name(op: Op) -> String {
-    op.to_string()
 }
 
 impl Graph {

@@ -13,7 +13,7 @@ use plotters::style::FontStyle;
 use super::format::Format;
 use crate::data::Dataset;
 use crate::error::{Error, Result};
-use crate::files::{temporary_path, write_atomically};
+use crate::files::{commit, temporary_path, write_atomically};
 use crate::nn::Weights;
 use crate::train::{StepRecord, Task};
 
@@ -124,6 +124,25 @@ impl<'a> DecisionBoundary<'a> {
             return Err(Error::Data(
                 "a decision boundary needs classes; the targets are real values".into(),
             ));
+        }
+        if weights.nouts().last() != Some(&task.outputs()) {
+            return Err(Error::Data(format!(
+                "the network has {:?} outputs, its task needs {}",
+                weights.nouts().last(),
+                task.outputs()
+            )));
+        }
+        let spread = |k: usize| {
+            let (lo, hi) = data
+                .x
+                .iter()
+                .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), p| {
+                    (lo.min(p[k]), hi.max(p[k]))
+                });
+            hi - lo
+        };
+        if !(spread(0).is_finite() && spread(1).is_finite()) {
+            return Err(Error::Data("the points are spread too far to draw".into()));
         }
         Ok(DecisionBoundary {
             weights,
@@ -399,10 +418,7 @@ fn save_plot(path: &Path, size: (u32, u32), drawing: &impl Drawing) -> Result<()
                 let _ = std::fs::remove_file(&temporary);
                 return Err(e);
             }
-            std::fs::rename(&temporary, path).map_err(|error| Error::Io {
-                path: path.into(),
-                error,
-            })
+            commit(&temporary, path)
         }
         Format::Svg => {
             let mut svg = String::new();

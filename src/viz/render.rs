@@ -42,12 +42,14 @@ impl Graph {
         // Pixels = points × dpi / 72.
         let fits = MAX_PNG_SIDE * 72.0 / width.max(height).max(1.0);
         let dpi = requested.min(fits);
-        let drawn = if self.dpi.is_none() && dpi == DEFAULT_DPI {
-            plain
-        } else {
+        // Graphviz's default needs no `dpi`; any other resolution is drawn
+        // into the SVG, which is then rasterized at one pixel per point.
+        let explicit = self.dpi.is_some() || dpi != DEFAULT_DPI;
+        let drawn = if explicit {
             svg(&self.dot_with(&format!(", dpi={dpi:.3}")))?
+        } else {
+            plain
         };
-        let explicit = !(self.dpi.is_none() && dpi == DEFAULT_DPI);
         graphviz_pure_raster::rasterize(&drawn, RasterFormat::Png, explicit)
             .map(graphviz_pure_raster::Rendered::into_output)
             .map_err(|e| Error::Render(format!("rasterizing the graph: {e}")))

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use std::io::Write;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::Args;
 use micrograd::{Value, draw_dot, expr};
 
@@ -24,13 +24,13 @@ pub struct GradArgs {
     /// Print exactly {"value": v, "grads": {"x": dx, ...}}
     #[arg(long)]
     pub json: bool,
-    /// Draw the expression's graph to a PNG file
+    /// Draw the expression's graph as PNG to FILE
     #[arg(long, value_name = "FILE", group = "picture")]
     pub png: Option<PathBuf>,
-    /// Draw the expression's graph to an SVG file
+    /// Draw the expression's graph as SVG to FILE
     #[arg(long, value_name = "FILE", group = "picture")]
     pub svg: Option<PathBuf>,
-    /// Write the expression's graph as Graphviz DOT
+    /// Write the expression's graph as Graphviz DOT to FILE
     #[arg(long, value_name = "FILE", group = "picture")]
     pub dot: Option<PathBuf>,
 }
@@ -104,13 +104,16 @@ pub fn run(args: &GradArgs) -> Result<()> {
             writeln!(out, "d/d{name} = {g:?}")?;
         }
     }
-    let picture = args
-        .png
-        .as_ref()
-        .or(args.svg.as_ref())
-        .or(args.dot.as_ref());
-    if let Some(path) = picture {
-        draw_dot(root).save(path)?;
+    // Each flag names its format, whatever the file is called.
+    let graph = draw_dot(root);
+    let picture = match (&args.png, &args.svg, &args.dot) {
+        (Some(path), _, _) => Some((path, graph.to_png()?)),
+        (_, Some(path), _) => Some((path, graph.to_svg()?.into_bytes())),
+        (_, _, Some(path)) => Some((path, graph.to_dot().into_bytes())),
+        _ => None,
+    };
+    if let Some((path, bytes)) = picture {
+        std::fs::write(path, bytes).with_context(|| format!("cannot write {}", path.display()))?;
         if !args.json {
             writeln!(out, "graph: {}", path.display())?;
         }

@@ -263,7 +263,7 @@ pub fn run(args: &TrainArgs) -> Result<()> {
     let plain = !args.json && progress.is_none();
 
     let started = Instant::now();
-    let mut records = Vec::with_capacity(steps);
+    let mut records = Vec::with_capacity(steps.min(1 << 16));
     for _ in 0..steps {
         let record = trainer.step()?;
         if args.json {
