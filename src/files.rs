@@ -25,6 +25,14 @@ pub fn temporary_path(path: &Path) -> PathBuf {
     path.with_file_name(name)
 }
 
+/// The bytes of the file at `path`, or an [`Error::Io`] naming it.
+pub fn read(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(|error| Error::Io {
+        path: path.into(),
+        error,
+    })
+}
+
 /// Makes the complete file at `temporary` the file at `path`: flushes it to
 /// disk and renames it over `path`. The temporary file is removed if that
 /// fails.

@@ -153,10 +153,7 @@ fn non_empty(points: Points, path: &Path) -> Result<Points> {
 /// The file's bytes, checked to be text, and whether it is JSON (by its
 /// extension, or a first non-blank `{`).
 fn read_text(path: &Path) -> Result<(Vec<u8>, bool)> {
-    let bytes = std::fs::read(path).map_err(|error| Error::Io {
-        path: path.into(),
-        error,
-    })?;
+    let bytes = crate::files::read(path)?;
     if bytes.contains(&0) || std::str::from_utf8(&bytes).is_err() {
         return Err(Error::Data(format!("{}: not a text file", path.display())));
     }

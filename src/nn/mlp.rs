@@ -247,14 +247,7 @@ impl Module for Layer {
 /// micrograd's repr: `Layer of [ReLUNeuron(2), ReLUNeuron(2)]`.
 impl fmt::Display for Layer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Layer of [")?;
-        for (i, neuron) in self.neurons.iter().enumerate() {
-            if i > 0 {
-                f.write_str(", ")?;
-            }
-            write!(f, "{neuron}")?;
-        }
-        f.write_str("]")
+        write_list(f, "Layer", &self.neurons)
     }
 }
 
@@ -375,15 +368,20 @@ impl Module for MLP {
 /// micrograd's repr: `MLP of [Layer of [...], ...]`.
 impl fmt::Display for MLP {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("MLP of [")?;
-        for (i, layer) in self.layers.iter().enumerate() {
-            if i > 0 {
-                f.write_str(", ")?;
-            }
-            write!(f, "{layer}")?;
-        }
-        f.write_str("]")
+        write_list(f, "MLP", &self.layers)
     }
+}
+
+/// micrograd's `f"{name} of [{', '.join(str(x) for x in items)}]"`.
+fn write_list(f: &mut fmt::Formatter<'_>, name: &str, items: &[impl fmt::Display]) -> fmt::Result {
+    write!(f, "{name} of [")?;
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            f.write_str(", ")?;
+        }
+        write!(f, "{item}")?;
+    }
+    f.write_str("]")
 }
 
 /// Buffers for [`MLP::forward_with`].

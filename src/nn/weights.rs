@@ -99,11 +99,7 @@ impl Weights {
     /// [`from_micrograd_json`](Weights::from_micrograd_json)).
     pub fn load_micrograd_json(path: impl AsRef<Path>) -> Result<Weights> {
         let path = path.as_ref();
-        let text = std::fs::read(path).map_err(|error| Error::Io {
-            path: path.into(),
-            error,
-        })?;
-        Weights::from_micrograd_json(&text, path)
+        Weights::from_micrograd_json(&crate::files::read(path)?, path)
     }
 
     /// Parses weights exported from Python micrograd as

@@ -212,10 +212,6 @@ impl SavedModel {
     /// [`from_safetensors`](SavedModel::from_safetensors).
     pub fn load(path: impl AsRef<Path>) -> Result<SavedModel> {
         let path = path.as_ref();
-        let bytes = std::fs::read(path).map_err(|error| Error::Io {
-            path: path.into(),
-            error,
-        })?;
-        SavedModel::from_safetensors(&bytes, path)
+        SavedModel::from_safetensors(&crate::files::read(path)?, path)
     }
 }
