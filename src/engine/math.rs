@@ -36,3 +36,16 @@ pub(crate) fn tanh(x: f64) -> f64 {
 pub(crate) fn sigmoid(x: f64) -> f64 {
     1.0 / (1.0 + (-x).exp())
 }
+
+/// `ln(1 + e^x)`, as PyTorch's softplus computes it stably: `x + ln(1 +
+/// e^-x)` for positive `x` (so e^x never overflows), `ln(1 + e^x)`
+/// otherwise, each through `ln_1p`; never NaN for a non-NaN input, and
+/// `softplus(1000) = 1000`.
+#[inline]
+pub(crate) fn softplus(x: f64) -> f64 {
+    if x > 0.0 {
+        x + (-x).exp().ln_1p()
+    } else {
+        x.exp().ln_1p()
+    }
+}

@@ -1,13 +1,20 @@
 //! The autograd engine: an arena of nodes (the tape), an op enum, one match.
 //!
 //! - `tape`: the thread-local arena and the reverse sweep.
+//! - `lanes`: the batched nodes' numbers, and the loops over them.
 //! - `rules`: each primitive's forward value and local derivative.
+//! - `kernels`: a layer over a batch, as one matrix product.
 //! - `value`: the `Value` handle and its methods.
 //! - `arith`: the operators, as micrograd's identities.
 //! - `scope`: freeing a training step's graph.
+//! - `bulk`: many values at once, for the `nn` library.
 //! - `math`, `pyrepr`: careful scalar functions; Python's number printing.
 
 mod arith;
+#[cfg(feature = "nn")]
+mod bulk;
+mod kernels;
+mod lanes;
 pub(crate) mod math;
 mod op;
 mod pyrepr;
@@ -16,6 +23,11 @@ mod scope;
 mod tape;
 mod value;
 
+#[cfg(feature = "nn")]
+pub(crate) use bulk::{
+    dense_into, read_data, read_lanes, read_lanes_onto, set_grads, take_grads, update, write_data,
+    zero_grads,
+};
 pub use op::Op;
 pub use scope::{Scope, scope};
 pub use value::{Value, tape_len};

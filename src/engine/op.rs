@@ -29,11 +29,24 @@ pub(crate) enum Instr {
     Ln(u32),
     /// `1 / (1 + e^-a)`
     Sigmoid(u32),
+    /// `ln(1 + e^a)`
+    Softplus(u32),
+    /// `Σₙ a[n]`: a batch's lanes summed into a single value, in lane order.
+    SumLanes(u32),
     /// `Σ edges[start..start + len]`, summed left to right.
     Sum { start: u32, len: u32 },
+    /// `Σ cᵢ·cᵢ` over `edges[start..start + len]`, left to right: micrograd's
+    /// `sum((p*p for p in params))` in one node.
+    SumSquares { start: u32, len: u32 },
     /// `b + Σ wᵢ·xᵢ` with `b = edges[start]`, then the `len` weights, then
     /// the `len` inputs.
     Affine { start: u32, len: u32 },
+    /// Neuron `j` of a layer over a batch: `b[j] + Σₖ w[j][k]·x[k]`. A
+    /// layer's `J` neurons are made together, as consecutive nodes with
+    /// consecutive lane rows, and differentiated together; their operand
+    /// list at `edges[start..]` is `J, K`, the `J` biases, the `J×K`
+    /// weights row by row, then the `K` inputs.
+    Dense { start: u32, j: u32 },
 }
 
 /// The operation that produced a [`Value`](crate::Value): micrograd's `_op`.
@@ -71,9 +84,17 @@ pub enum Op {
     Ln,
     /// [`Value::sigmoid`](crate::Value::sigmoid)
     Sigmoid,
+    /// [`Value::softplus`](crate::Value::softplus)
+    Softplus,
     /// A sum of any number of values (`Iterator::sum`).
     Sum,
-    /// `b + Σ wᵢ·xᵢ` in one node ([`Value::affine`](crate::Value::affine)).
+    /// `Σ cᵢ·cᵢ` in one node ([`Value::sum_squares`](crate::Value::sum_squares)).
+    SumSquares,
+    /// A batch's lanes summed into one value
+    /// ([`Value::sum_lanes`](crate::Value::sum_lanes)).
+    SumLanes,
+    /// `b + Σ wᵢ·xᵢ` in one node ([`Value::affine`](crate::Value::affine)),
+    /// or one neuron of a layer over a batch ([`Value::dense`](crate::Value::dense)).
     Affine,
 }
 
@@ -81,7 +102,7 @@ impl fmt::Display for Op {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Op::Leaf => Ok(()),
-            Op::Add | Op::Sum => f.write_str("+"),
+            Op::Add | Op::Sum | Op::SumSquares => f.write_str("+"),
             Op::Mul => f.write_str("*"),
             // micrograd writes f'**{other}': `**2`, `**-1`, `**0.5`.
             Op::Powf(k) => write!(f, "**{k}"),
@@ -91,6 +112,8 @@ impl fmt::Display for Op {
             Op::Exp => f.write_str("exp"),
             Op::Ln => f.write_str("log"),
             Op::Sigmoid => f.write_str("sigmoid"),
+            Op::Softplus => f.write_str("softplus"),
+            Op::SumLanes => f.write_str("sum lanes"),
             Op::Affine => f.write_str("affine"),
         }
     }

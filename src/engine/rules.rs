@@ -5,15 +5,21 @@
 //! version of it) defines an op, the arithmetic is written exactly as there,
 //! operand for operand, so results agree bit for bit; where it does not, the
 //! rule follows PyTorch's derivatives.yaml.
+//!
+//! Each rule is written once, for one number, and applied either to single
+//! values or lane by lane to batches: a single value broadcasts to every
+//! lane, and what it receives back is summed over the lanes in lane order.
 
+use super::kernels::{self, Rows};
+use super::lanes::{self, Arg, LaneSlab, SINGLE, Shape};
 use super::math;
 use super::op::Instr;
 use super::tape::Node;
 
-/// The forward value of `instr`, whose operands already exist. Inlined into
-/// each constructor, where the `match` folds away.
+/// The forward value of a single-valued node, whose operands already
+/// exist. Inlined into each constructor, where the `match` folds away.
 #[inline(always)]
-pub(crate) fn forward(instr: Instr, nodes: &[Node], edges: &[u32]) -> f64 {
+pub(crate) fn forward(instr: Instr, nodes: &[Node], edges: &[u32], slab: &LaneSlab) -> f64 {
     let x = |i: u32| nodes[i as usize].data;
     match instr {
         Instr::Leaf => unreachable!("leaves are created with their data"),
@@ -26,23 +32,120 @@ pub(crate) fn forward(instr: Instr, nodes: &[Node], edges: &[u32]) -> f64 {
         Instr::Exp(a) => x(a).exp(),
         Instr::Ln(a) => x(a).ln(),
         Instr::Sigmoid(a) => math::sigmoid(x(a)),
+        Instr::Softplus(a) => math::softplus(x(a)),
+        // Lane order, from 0, as Python's `sum` over the points.
+        Instr::SumLanes(a) => sum_row(&slab.data[slab.span(nodes[a as usize].lanes)]),
         // Left to right, as Python's `sum`.
-        Instr::Sum { start, len } => sum(nodes, operands(edges, start, len)),
+        Instr::Sum { start, len } => sum_of(nodes, operands(edges, start, len)),
+        // micrograd's demo: `sum((p*p for p in model.parameters()))`.
+        Instr::SumSquares { start, len } => sum_of_squares(nodes, operands(edges, start, len)),
         // micrograd's Neuron: `sum((wi*xi for wi, xi in zip(self.w, x)), self.b)`.
         Instr::Affine { start, len } => {
             let (b, w, x) = affine_operands(edges, start, len);
             affine(nodes, b, w, x)
         }
+        Instr::Dense { .. } => unreachable!("a layer's neurons are made together, over a batch"),
+    }
+}
+
+/// Whether `instr`'s node holds a batch: it does when an operand does,
+/// but for a sum over the lanes, which makes one number of a batch.
+#[inline(always)]
+pub(crate) fn is_batched(instr: Instr, nodes: &[Node], edges: &[u32]) -> bool {
+    let batched = |i: u32| nodes[i as usize].lanes != SINGLE;
+    match instr {
+        Instr::Leaf | Instr::SumLanes(_) => false,
+        Instr::Add(a, b) | Instr::Mul(a, b) | Instr::Pow(a, b) => batched(a) || batched(b),
+        Instr::Powf(a, _)
+        | Instr::Relu(a)
+        | Instr::Tanh(a)
+        | Instr::Exp(a)
+        | Instr::Ln(a)
+        | Instr::Sigmoid(a)
+        | Instr::Softplus(a) => batched(a),
+        Instr::Sum { start, len } | Instr::SumSquares { start, len } => {
+            operands(edges, start, len).iter().any(|&c| batched(c))
+        }
+        Instr::Affine { start, len } => {
+            let (b, w, x) = affine_operands(edges, start, len);
+            batched(b) || w.iter().chain(x).any(|&c| batched(c))
+        }
+        Instr::Dense { .. } => true,
+    }
+}
+
+/// The lanes of a batched node: `out[n]` is `forward` of the operands'
+/// numbers in lane `n`, computed the same way, so every lane holds the bits
+/// its point's own graph would. `slab` holds the rows below `out`'s.
+pub(crate) fn forward_lanes(
+    instr: Instr,
+    nodes: &[Node],
+    edges: &[u32],
+    slab: &[f64],
+    shape: Shape,
+    out: &mut [f64],
+) {
+    let arg = |i: u32| operand(nodes, slab, shape, i);
+    let data = |i: u32| nodes[i as usize].data;
+    match instr {
+        Instr::Leaf => unreachable!("leaves are created with their data"),
+        Instr::Add(a, b) => lanes::map2(out, arg(a), arg(b), |x, y| x + y),
+        Instr::Mul(a, b) => lanes::map2(out, arg(a), arg(b), |x, y| x * y),
+        Instr::Powf(a, k) => {
+            let k = data(k);
+            lanes::map1(out, arg(a), |x| x.powf(k));
+        }
+        Instr::Pow(a, b) => lanes::map2(out, arg(a), arg(b), f64::powf),
+        Instr::Relu(a) => lanes::map1(out, arg(a), math::relu),
+        Instr::Tanh(a) => lanes::map1(out, arg(a), math::tanh),
+        Instr::Exp(a) => lanes::map1(out, arg(a), f64::exp),
+        Instr::Ln(a) => lanes::map1(out, arg(a), f64::ln),
+        Instr::Sigmoid(a) => lanes::map1(out, arg(a), math::sigmoid),
+        Instr::Softplus(a) => lanes::map1(out, arg(a), math::softplus),
+        Instr::SumLanes(_) => unreachable!("a sum over the lanes is a single value"),
+        Instr::Sum { start, len } => {
+            out.fill(0.0);
+            for &c in operands(edges, start, len) {
+                lanes::add_into(out, arg(c));
+            }
+        }
+        Instr::SumSquares { start, len } => {
+            out.fill(0.0);
+            for &c in operands(edges, start, len) {
+                lanes::add_product(out, arg(c), arg(c));
+            }
+        }
+        Instr::Affine { start, len } => {
+            let (b, w, x) = affine_operands(edges, start, len);
+            lanes::map1(out, arg(b), |v| v);
+            for (&wi, &xi) in w.iter().zip(x) {
+                lanes::add_product(out, arg(wi), arg(xi));
+            }
+        }
+        Instr::Dense { .. } => unreachable!("a layer's neurons are made together, by Tape::dense"),
     }
 }
 
 // The loops of the n-ary instructions stay out of line so that their
 // accumulator lives in a register rather than on the caller's stack.
 #[inline(never)]
-fn sum(nodes: &[Node], operands: &[u32]) -> f64 {
+fn sum_of(nodes: &[Node], operands: &[u32]) -> f64 {
     operands
         .iter()
         .fold(0.0, |acc, &c| acc + nodes[c as usize].data)
+}
+
+#[inline(never)]
+fn sum_of_squares(nodes: &[Node], operands: &[u32]) -> f64 {
+    operands.iter().fold(0.0, |acc, &c| {
+        let x = nodes[c as usize].data;
+        acc + x * x
+    })
+}
+
+#[inline(never)]
+fn sum_row(lanes: &[f64]) -> f64 {
+    lanes::sum(lanes)
 }
 
 #[inline(never)]
@@ -53,51 +156,128 @@ fn affine(nodes: &[Node], b: u32, w: &[u32], x: &[u32]) -> f64 {
         .fold(data(b), |acc, (&wi, &xi)| acc + data(wi) * data(xi))
 }
 
+/// Operand `i` as a lane kernel reads it.
+#[inline(always)]
+fn operand<'a>(nodes: &[Node], slab: &'a [f64], shape: Shape, i: u32) -> Arg<'a> {
+    let node = &nodes[i as usize];
+    if node.lanes == SINGLE {
+        Arg::One(node.data)
+    } else {
+        Arg::Lanes(&slab[shape.span(node.lanes)])
+    }
+}
+
 /// Where `backward` sends each local contribution d(root)/d(child).
 pub(crate) trait GradSink {
+    /// Adds `contribution` to single value `child`'s gradient.
     fn add(&mut self, nodes: &mut [Node], child: u32, contribution: f64);
+
+    /// Adds `contribution[n]` to lane `n` of batched `child`'s gradient,
+    /// `grad` (its row).
+    fn add_lanes(&mut self, nodes: &mut [Node], grad: &mut [f64], child: u32, contribution: &[f64]);
+
+    /// Which neurons of a layer (nodes `first..first + count`) take part
+    /// when node `this`, one of them, is differentiated; `None` for none,
+    /// when another neuron already did the layer's work.
+    fn layer_part(
+        &mut self,
+        nodes: &[Node],
+        first: usize,
+        count: usize,
+        this: usize,
+    ) -> Option<Part>;
+}
+
+/// The neurons of a layer whose gradients a layer's backward uses.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Part {
+    /// Those reached by the sweep with this stamp.
+    Reached(u32),
+    /// Just this node.
+    Only(usize),
+}
+
+/// What a node's backward rule reads and writes.
+pub(crate) struct Grads<'a> {
+    pub(crate) nodes: &'a mut [Node],
+    pub(crate) edges: &'a [u32],
+    /// Every row's forward lanes.
+    pub(crate) data: &'a [f64],
+    /// The gradient rows below the node's own: its operands'.
+    pub(crate) below: &'a mut [f64],
+    /// The node's own gradient rows (a layer's: its neurons' rows, one
+    /// after the other), padding included; empty for a single value.
+    pub(crate) own: &'a [f64],
+    pub(crate) shape: Shape,
+}
+
+/// Buffers a layer's backward reuses from call to call.
+#[derive(Default)]
+pub(crate) struct Scratch {
+    pub(crate) w: Vec<f64>,
+    pub(crate) b: Vec<f64>,
+    pub(crate) g: Vec<f64>,
+    pub(crate) dx: Vec<f64>,
+    pub(crate) dw: Vec<f64>,
+    pub(crate) db: Vec<f64>,
+    pub(crate) starts: Vec<usize>,
+    pub(crate) transposed: Vec<f64>,
+    /// What an operand receives, lane by lane.
+    pub(crate) lanes: Vec<f64>,
+    pub(crate) more_lanes: Vec<f64>,
+}
+
+/// Sends `contribution[n]` of every lane to `child`: lane by lane to a
+/// batch, summed over the lanes in lane order to a single value.
+#[inline(always)]
+fn give(t: &mut Grads<'_>, sink: &mut impl GradSink, child: u32, contribution: &[f64]) {
+    let row = t.nodes[child as usize].lanes;
+    if row == SINGLE {
+        sink.add(t.nodes, child, lanes::sum(contribution));
+    } else {
+        let span = t.shape.span(row);
+        sink.add_lanes(t.nodes, &mut t.below[span], child, contribution);
+    }
+}
+
+/// Lane `n` of a batched node's own gradient row.
+#[inline(always)]
+fn own_lanes<'a>(t: &Grads<'a>) -> &'a [f64] {
+    &t.own[..t.shape.width]
 }
 
 /// Applies node `i`'s local gradient rule: each operand receives
 /// `local derivative × i's gradient`, as micrograd's `_backward`.
 #[inline]
-pub(crate) fn backward(i: usize, nodes: &mut [Node], edges: &[u32], sink: &mut impl GradSink) {
-    let Node {
-        data: out,
-        grad: g,
-        instr,
-        ..
-    } = nodes[i];
-    let x = |nodes: &[Node], i: u32| nodes[i as usize].data;
+pub(crate) fn backward(
+    i: usize,
+    t: &mut Grads<'_>,
+    scratch: &mut Scratch,
+    sink: &mut impl GradSink,
+) {
+    let instr = t.nodes[i].instr;
     match instr {
         Instr::Leaf => {}
         // d(a+b)/da = d(a+b)/db = 1
-        Instr::Add(a, b) => {
-            sink.add(nodes, a, g);
-            sink.add(nodes, b, g);
-        }
+        Instr::Add(a, b) => binary(t, scratch, sink, i, a, b, |_, _, _, g| (g, g)),
         // d(ab)/da = b, d(ab)/db = a
-        Instr::Mul(a, b) => {
-            let (da, db) = (x(nodes, b) * g, x(nodes, a) * g);
-            sink.add(nodes, a, da);
-            sink.add(nodes, b, db);
-        }
+        Instr::Mul(a, b) => binary(t, scratch, sink, i, a, b, |x, y, _, g| (y * g, x * g)),
         // d(a^k)/da = k·a^(k-1), and 0 for k = 0 (PyTorch's pow_backward;
         // 0·0^-1 would be NaN); the exponent is a constant and gets nothing.
         Instr::Powf(a, k) => {
-            let k = x(nodes, k);
-            let da = if k == 0.0 {
-                0.0
-            } else {
-                (k * x(nodes, a).powf(k - 1.0)) * g
-            };
-            sink.add(nodes, a, da);
+            let k = t.nodes[k as usize].data;
+            unary(t, scratch, sink, i, a, |x, _, g| {
+                if k == 0.0 {
+                    0.0
+                } else {
+                    (k * x.powf(k - 1.0)) * g
+                }
+            });
         }
         // d(a^b)/da = b·a^(b-1), 0 for b = 0 (PyTorch's pow_backward_self);
         // d(a^b)/db = a^b·ln(a), 0 where a = 0 and b >= 0
         // (pow_backward_exponent).
-        Instr::Pow(a, b) => {
-            let (base, exponent) = (x(nodes, a), x(nodes, b));
+        Instr::Pow(a, b) => binary(t, scratch, sink, i, a, b, |base, exponent, out, g| {
             let da = if exponent == 0.0 {
                 0.0
             } else {
@@ -108,44 +288,301 @@ pub(crate) fn backward(i: usize, nodes: &mut [Node], edges: &[u32], sink: &mut i
             } else {
                 (out * base.ln()) * g
             };
-            sink.add(nodes, a, da);
-            sink.add(nodes, b, db);
-        }
+            (da, db)
+        }),
         // d relu(a)/da = 1 if relu(a) > 0 else 0 (micrograd: `(out.data > 0) * out.grad`).
-        Instr::Relu(a) => sink.add(nodes, a, f64::from(u8::from(out > 0.0)) * g),
+        Instr::Relu(a) => unary(t, scratch, sink, i, a, |_, out, g| {
+            f64::from(u8::from(out > 0.0)) * g
+        }),
         // d tanh(a)/da = 1 - tanh²(a) (the lecture: `(1 - t**2) * out.grad`).
-        Instr::Tanh(a) => sink.add(nodes, a, (1.0 - out * out) * g),
+        Instr::Tanh(a) => unary(t, scratch, sink, i, a, |_, out, g| (1.0 - out * out) * g),
         // d e^a/da = e^a (the lecture: `out.data * out.grad`).
-        Instr::Exp(a) => sink.add(nodes, a, out * g),
+        Instr::Exp(a) => unary(t, scratch, sink, i, a, |_, out, g| out * g),
         // d ln(a)/da = 1/a (PyTorch: `grad / self`).
-        Instr::Ln(a) => {
-            let da = g / x(nodes, a);
-            sink.add(nodes, a, da);
-        }
+        Instr::Ln(a) => unary(t, scratch, sink, i, a, |x, _, g| g / x),
         // d σ(a)/da = σ(a)(1 - σ(a)) (PyTorch: `grad * (1 - out) * out`).
-        Instr::Sigmoid(a) => sink.add(nodes, a, g * (1.0 - out) * out),
+        Instr::Sigmoid(a) => unary(t, scratch, sink, i, a, |_, out, g| g * (1.0 - out) * out),
+        // d ln(1 + e^a)/da = σ(a) (PyTorch's softplus_backward: `grad * z / (z + 1)`, z = e^a).
+        Instr::Softplus(a) => unary(t, scratch, sink, i, a, |x, _, g| g * math::sigmoid(x)),
+        // d(Σₙ aₙ)/daₙ = 1: every lane receives the sum's gradient.
+        Instr::SumLanes(a) => {
+            let g = t.nodes[i].grad;
+            let c = &mut scratch.lanes;
+            c.clear();
+            c.resize(t.shape.width, g);
+            give(t, sink, a, c);
+        }
         // d(Σ cᵢ)/dcᵢ = 1
         Instr::Sum { start, len } => {
-            for &c in operands(edges, start, len) {
-                sink.add(nodes, c, g);
+            let own = t.own;
+            if own.is_empty() {
+                let g = t.nodes[i].grad;
+                for &c in operands(t.edges, start, len) {
+                    sink.add(t.nodes, c, g);
+                }
+            } else {
+                let g = own_lanes(t);
+                for &c in operands(t.edges, start, len) {
+                    give(t, sink, c, g);
+                }
+            }
+        }
+        // d(Σ cᵢ²)/dcᵢ = 2cᵢ, given as micrograd's `cᵢ*cᵢ` node gives it: `cᵢ·g`
+        // once for each factor.
+        Instr::SumSquares { start, len } => {
+            let own = t.own;
+            if own.is_empty() {
+                let g = t.nodes[i].grad;
+                for &c in operands(t.edges, start, len) {
+                    let dc = t.nodes[c as usize].data * g;
+                    sink.add(t.nodes, c, dc);
+                    sink.add(t.nodes, c, dc);
+                }
+            } else {
+                let (data, g) = (t.data, own_lanes(t));
+                let dc = &mut scratch.lanes;
+                for &c in operands(t.edges, start, len) {
+                    let x = operand(t.nodes, data, t.shape, c);
+                    dc.resize(t.shape.width, 0.0);
+                    lanes::local_lanes(dc, x, Arg::One(0.0), g, g, |x, _, _, g| x * g);
+                    give(t, sink, c, dc);
+                    give(t, sink, c, dc);
+                }
             }
         }
         // d(b + Σ wᵢxᵢ)/db = 1, /dwᵢ = xᵢ, /dxᵢ = wᵢ: micrograd's chain of `+`
         // passes g unchanged to each product, whose `*` rule gives these.
         Instr::Affine { start, len } => {
-            let (b, w, xs) = affine_operands(edges, start, len);
-            sink.add(nodes, b, g);
-            for (&wi, &xi) in w.iter().zip(xs) {
-                let (dw, dx) = (x(nodes, xi) * g, x(nodes, wi) * g);
-                sink.add(nodes, wi, dw);
-                sink.add(nodes, xi, dx);
+            let (b, w, xs) = affine_operands(t.edges, start, len);
+            affine_backward(t, scratch, sink, i, b, w, xs);
+        }
+        // The same for each neuron of a layer, the whole layer at once.
+        Instr::Dense { start, j } => dense_backward(t, scratch, sink, i, start, j as usize),
+    }
+}
+
+/// A one-operand rule `local(x, out, g)` (the operand's number, the
+/// node's, its gradient), applied to a single value or lane by lane.
+#[inline(always)]
+fn unary(
+    t: &mut Grads<'_>,
+    scratch: &mut Scratch,
+    sink: &mut impl GradSink,
+    i: usize,
+    a: u32,
+    local: impl Fn(f64, f64, f64) -> f64,
+) {
+    let node = t.nodes[i];
+    if node.lanes == SINGLE {
+        let da = local(t.nodes[a as usize].data, node.data, node.grad);
+        sink.add(t.nodes, a, da);
+    } else {
+        let (data, g) = (t.data, own_lanes(t));
+        let x = operand(t.nodes, data, t.shape, a);
+        let out = &data[t.shape.span(node.lanes)];
+        let da = &mut scratch.lanes;
+        da.resize(t.shape.width, 0.0);
+        lanes::local_lanes(da, x, Arg::One(0.0), out, g, |x, _, o, g| local(x, o, g));
+        give(t, sink, a, da);
+    }
+}
+
+/// A two-operand rule `local(x, y, out, g) = (d/dx, d/dy)`, applied to
+/// single values or lane by lane.
+#[inline(always)]
+fn binary(
+    t: &mut Grads<'_>,
+    scratch: &mut Scratch,
+    sink: &mut impl GradSink,
+    i: usize,
+    a: u32,
+    b: u32,
+    local: impl Fn(f64, f64, f64, f64) -> (f64, f64),
+) {
+    let node = t.nodes[i];
+    if node.lanes == SINGLE {
+        let (x, y) = (t.nodes[a as usize].data, t.nodes[b as usize].data);
+        let (da, db) = local(x, y, node.data, node.grad);
+        sink.add(t.nodes, a, da);
+        sink.add(t.nodes, b, db);
+    } else {
+        let (data, g) = (t.data, own_lanes(t));
+        let x = operand(t.nodes, data, t.shape, a);
+        let y = operand(t.nodes, data, t.shape, b);
+        let out = &data[t.shape.span(node.lanes)];
+        let Scratch {
+            lanes: da,
+            more_lanes: db,
+            ..
+        } = scratch;
+        da.resize(t.shape.width, 0.0);
+        db.resize(t.shape.width, 0.0);
+        lanes::local_lanes(da, x, y, out, g, |x, y, o, g| local(x, y, o, g).0);
+        lanes::local_lanes(db, x, y, out, g, |x, y, o, g| local(x, y, o, g).1);
+        give(t, sink, a, da);
+        give(t, sink, b, db);
+    }
+}
+
+fn affine_backward(
+    t: &mut Grads<'_>,
+    scratch: &mut Scratch,
+    sink: &mut impl GradSink,
+    i: usize,
+    b: u32,
+    w: &[u32],
+    xs: &[u32],
+) {
+    let node = t.nodes[i];
+    if node.lanes == SINGLE {
+        let g = node.grad;
+        sink.add(t.nodes, b, g);
+        for (&wi, &xi) in w.iter().zip(xs) {
+            let (dw, dx) = (t.nodes[xi as usize].data * g, t.nodes[wi as usize].data * g);
+            sink.add(t.nodes, wi, dw);
+            sink.add(t.nodes, xi, dx);
+        }
+    } else {
+        let (data, g) = (t.data, own_lanes(t));
+        give(t, sink, b, g);
+        let Scratch {
+            lanes: dw,
+            more_lanes: dx,
+            ..
+        } = scratch;
+        dw.resize(t.shape.width, 0.0);
+        dx.resize(t.shape.width, 0.0);
+        for (&wi, &xi) in w.iter().zip(xs) {
+            let wv = operand(t.nodes, data, t.shape, wi);
+            let xv = operand(t.nodes, data, t.shape, xi);
+            lanes::local_lanes(dw, wv, xv, g, g, |_, x, _, g| x * g);
+            lanes::local_lanes(dx, wv, xv, g, g, |w, _, _, g| w * g);
+            give(t, sink, wi, dw);
+            give(t, sink, xi, dx);
+        }
+    }
+}
+
+/// A layer's backward: what its inputs, weights and biases receive from
+/// the neurons that take part, through the layer kernels. Equal to each
+/// neuron's `Affine` rule, with every sum over the lanes in lane order and
+/// every input's contributions added over the neurons from the last.
+fn dense_backward(
+    t: &mut Grads<'_>,
+    scratch: &mut Scratch,
+    sink: &mut impl GradSink,
+    i: usize,
+    start: u32,
+    j: usize,
+) {
+    let layer = DenseOperands::at(t.edges, start);
+    let (j_count, k_count) = (layer.j_count, layer.k_count);
+    let Shape { width, stride } = t.shape;
+    let first = i - j;
+    let Some(part) = sink.layer_part(t.nodes, first, j_count, i) else {
+        return;
+    };
+    let takes_part = |nodes: &[Node], jj: usize| match part {
+        Part::Reached(stamp) => nodes[first + jj].stamp == stamp,
+        Part::Only(node) => first + jj == node,
+    };
+    let Scratch {
+        w,
+        g,
+        dx,
+        dw,
+        db,
+        starts,
+        transposed,
+        ..
+    } = scratch;
+    w.clear();
+    g.clear();
+    starts.clear();
+    for jj in 0..j_count {
+        w.extend(layer.weights(jj).iter().map(|&c| t.nodes[c as usize].data));
+        if takes_part(t.nodes, jj) {
+            g.extend_from_slice(&t.own[jj * stride..(jj + 1) * stride]);
+        } else {
+            g.resize(g.len() + stride, 0.0);
+        }
+    }
+    starts.extend(
+        layer
+            .inputs()
+            .iter()
+            .map(|&c| t.shape.start(t.nodes[c as usize].lanes)),
+    );
+
+    // Every entry is written by the kernel.
+    dx.resize(k_count * stride, 0.0);
+    kernels::dense_input_grads(w, g, stride, dx);
+    for (k, &xk) in layer.inputs().iter().enumerate() {
+        give(t, sink, xk, &dx[k * stride..k * stride + width]);
+    }
+
+    dw.resize(j_count * k_count, 0.0);
+    db.resize(j_count, 0.0);
+    let x = Rows {
+        slab: t.data,
+        starts,
+        width: stride,
+    };
+    kernels::dense_weight_grads(g, x, width, dw, db, transposed);
+    for jj in 0..j_count {
+        if takes_part(t.nodes, jj) {
+            sink.add(t.nodes, layer.bias(jj), db[jj]);
+            for (&wjk, &d) in layer.weights(jj).iter().zip(&dw[jj * k_count..]) {
+                sink.add(t.nodes, wjk, d);
             }
         }
     }
 }
 
+/// A layer's operand list, as [`Instr::Dense`] lays it out: `J, K`, then
+/// per neuron its `K` weights and its bias (micrograd's parameter order),
+/// then the `K` inputs.
+pub(crate) struct DenseOperands<'e> {
+    pub(crate) j_count: usize,
+    pub(crate) k_count: usize,
+    list: &'e [u32],
+}
+
+impl<'e> DenseOperands<'e> {
+    #[inline]
+    pub(crate) fn at(edges: &'e [u32], start: u32) -> DenseOperands<'e> {
+        let start = start as usize;
+        let (j_count, k_count) = (edges[start] as usize, edges[start + 1] as usize);
+        let len = j_count * (k_count + 1) + k_count;
+        DenseOperands {
+            j_count,
+            k_count,
+            list: &edges[start + 2..start + 2 + len],
+        }
+    }
+
+    /// Neuron `j`'s weights.
+    #[inline]
+    pub(crate) fn weights(&self, j: usize) -> &'e [u32] {
+        &self.list[j * (self.k_count + 1)..][..self.k_count]
+    }
+
+    /// Neuron `j`'s bias.
+    #[inline]
+    pub(crate) fn bias(&self, j: usize) -> u32 {
+        self.list[j * (self.k_count + 1) + self.k_count]
+    }
+
+    /// The layer's inputs.
+    #[inline]
+    pub(crate) fn inputs(&self) -> &'e [u32] {
+        &self.list[self.j_count * (self.k_count + 1)..]
+    }
+}
+
 /// Calls `f` with each operand of `instr` that is part of the graph (a
-/// `Powf`'s hidden exponent is not), in order.
+/// `Powf`'s hidden exponent is not), in order; a layer's neuron has the
+/// operands of an `Affine`: its bias, its weights, the inputs.
 #[inline]
 pub(crate) fn for_each_operand(instr: Instr, edges: &[u32], mut f: impl FnMut(u32)) {
     match instr {
@@ -159,14 +596,25 @@ pub(crate) fn for_each_operand(instr: Instr, edges: &[u32], mut f: impl FnMut(u3
         | Instr::Tanh(a)
         | Instr::Exp(a)
         | Instr::Ln(a)
-        | Instr::Sigmoid(a) => f(a),
-        Instr::Sum { start, len } => {
+        | Instr::Sigmoid(a)
+        | Instr::Softplus(a)
+        | Instr::SumLanes(a) => f(a),
+        Instr::Sum { start, len } | Instr::SumSquares { start, len } => {
             operands(edges, start, len).iter().for_each(|&c| f(c));
         }
         Instr::Affine { start, len } => {
             let (b, w, x) = affine_operands(edges, start, len);
             f(b);
             w.iter().chain(x).for_each(|&c| f(c));
+        }
+        Instr::Dense { start, j } => {
+            let layer = DenseOperands::at(edges, start);
+            f(layer.bias(j as usize));
+            layer
+                .weights(j as usize)
+                .iter()
+                .chain(layer.inputs())
+                .for_each(|&c| f(c));
         }
     }
 }

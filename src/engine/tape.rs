@@ -7,12 +7,17 @@
 //! first step. Every handle carries the generation of its node, and a handle
 //! whose node was truncated away panics instead of reading whatever now lives
 //! at its index.
+//!
+//! A batched node keeps its lanes in the [`LaneSlab`] beside the nodes, one
+//! row per node in creation order, so a scope frees rows as it frees nodes.
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 
+use super::kernels::{self, Rows};
+use super::lanes::{LaneSlab, SINGLE};
 use super::op::Instr;
-use super::rules::{self, GradSink};
+use super::rules::{self, GradSink, Grads, Part};
 use super::value::Value;
 
 /// One node of the graph: micrograd's `Value` minus the Python object.
@@ -24,7 +29,18 @@ pub(crate) struct Node {
     /// The tape generation this node was created in; see [`Tape::truncate`].
     pub(crate) generation: u32,
     /// The latest sweep (`backward` or `topo`) that reached this node.
-    stamp: u32,
+    pub(crate) stamp: u32,
+    /// The row of this node's lanes in the slab; [`SINGLE`] for a single
+    /// number (in `data` and `grad`, which a batched node leaves unused).
+    pub(crate) lanes: u32,
+}
+
+/// Where a scope truncates back to.
+#[derive(Clone, Copy, Debug)]
+struct Mark {
+    nodes: u32,
+    edges: u32,
+    rows: u32,
 }
 
 pub(crate) struct Tape {
@@ -42,12 +58,16 @@ pub(crate) struct Tape {
     scratch: Vec<Value>,
     /// The open scopes, oldest first: their ids and the marks they
     /// truncate back to.
-    scopes: Vec<(u64, (u32, u32))>,
+    scopes: Vec<(u64, Mark)>,
     /// The id the next scope gets.
     next_scope: u64,
     /// The stamp of the latest sweep: a node whose `stamp` equals it has
     /// been reached by that sweep. Stamps make "reached" free to reset.
     stamp: u32,
+    /// The lanes of the batched nodes.
+    pub(crate) slab: LaneSlab,
+    /// Buffers of the layer kernels, kept from call to call.
+    kernel: rules::Scratch,
 }
 
 thread_local! {
@@ -98,6 +118,19 @@ impl Tape {
             scopes: Vec::new(),
             next_scope: 0,
             stamp: 0,
+            slab: LaneSlab::new(),
+            kernel: rules::Scratch {
+                w: Vec::new(),
+                b: Vec::new(),
+                g: Vec::new(),
+                dx: Vec::new(),
+                dw: Vec::new(),
+                db: Vec::new(),
+                starts: Vec::new(),
+                transposed: Vec::new(),
+                lanes: Vec::new(),
+                more_lanes: Vec::new(),
+            },
         }
     }
 
@@ -133,12 +166,26 @@ impl Tape {
     /// Appends a node computed by `instr` from its (already checked) operands.
     #[inline]
     pub(crate) fn push(&mut self, instr: Instr) -> Value {
-        let data = rules::forward(instr, &self.nodes, &self.edges);
-        self.push_node(data, instr)
+        if rules::is_batched(instr, &self.nodes, &self.edges) {
+            return self.push_lanes(instr);
+        }
+        let data = rules::forward(instr, &self.nodes, &self.edges, &self.slab);
+        self.push_node(data, instr, SINGLE)
+    }
+
+    /// Appends a batched node: a new row of lanes, computed lane by lane.
+    #[inline(never)]
+    fn push_lanes(&mut self, instr: Instr) -> Value {
+        let row = self.slab.grow(1);
+        let shape = self.slab.shape;
+        let (below, out) = self.slab.data.split_at_mut(shape.start(row));
+        let out = &mut out[..shape.width];
+        rules::forward_lanes(instr, &self.nodes, &self.edges, below, shape, out);
+        self.push_node(f64::NAN, instr, row)
     }
 
     #[inline]
-    fn push_node(&mut self, data: f64, instr: Instr) -> Value {
+    fn push_node(&mut self, data: f64, instr: Instr, lanes: u32) -> Value {
         // u32::MAX itself is never an index, so a tape's length always fits.
         let Some(index) = u32::try_from(self.nodes.len())
             .ok()
@@ -156,12 +203,166 @@ impl Tape {
             instr,
             generation,
             stamp: 0,
+            lanes,
         });
         Value::from_parts(index, generation)
     }
 
     pub(crate) fn leaf(&mut self, data: f64) -> Value {
-        self.push_node(data, Instr::Leaf)
+        self.push_node(data, Instr::Leaf, SINGLE)
+    }
+
+    /// A batched leaf: one lane per number of `data`.
+    ///
+    /// # Panics
+    ///
+    /// If `data` is empty, or batches of another size are alive.
+    pub(crate) fn batch(&mut self, data: &[f64]) -> Value {
+        assert!(
+            !data.is_empty(),
+            "micrograd: a batch needs at least one lane"
+        );
+        if self.slab.width() == 0 {
+            self.slab.set_width(data.len());
+        } else if self.slab.width() != data.len() {
+            panic!(
+                "micrograd: this graph's batches have {} lanes, so a batch of {} cannot join it; \
+                 one batch size per graph (build the next batch after the Scope of this one ends)",
+                self.slab.width(),
+                data.len()
+            )
+        }
+        let row = self.slab.grow(1);
+        let span = self.slab.span(row);
+        self.slab.data[span].copy_from_slice(data);
+        self.push_node(f64::NAN, Instr::Leaf, row)
+    }
+
+    /// The number of lanes of `v`'s node; `None` for a single value.
+    pub(crate) fn lanes(&self, v: Value) -> Option<usize> {
+        (self.node(v).lanes != SINGLE).then_some(self.slab.width())
+    }
+
+    /// `v`'s forward lanes and gradient lanes; `None` for a single value.
+    pub(crate) fn lane_rows(&self, v: Value) -> Option<(&[f64], &[f64])> {
+        let row = self.node(v).lanes;
+        (row != SINGLE).then(|| {
+            let span = self.slab.span(row);
+            (&self.slab.data[span.clone()], &self.slab.grad[span])
+        })
+    }
+
+    /// A layer over a batch: one `Dense` node per neuron, `b + Σₖ wₖ·x[k]`,
+    /// pushed onto `out`, computed by the layer kernel. Where it cannot be
+    /// one (an input that is a single value, a weight that is a batch, no
+    /// inputs), each neuron is an `Affine` node instead, with the same
+    /// numbers.
+    ///
+    /// # Panics
+    ///
+    /// If a neuron has not one weight per input.
+    pub(crate) fn dense<'w>(
+        &mut self,
+        neurons: impl ExactSizeIterator<Item = (&'w [Value], Value)> + Clone,
+        x: &[Value],
+        out: &mut Vec<Value>,
+    ) {
+        let (j_count, k_count) = (neurons.len(), x.len());
+        let inputs_batched = x.iter().all(|&v| self.node(v).lanes != SINGLE);
+        if inputs_batched && j_count > 0 && k_count > 0 {
+            if let Some(start) = self.dense_operands(neurons.clone(), x) {
+                return self.dense_nodes(start, j_count, out);
+            }
+        }
+        for (j, (w, b)) in neurons.enumerate() {
+            check_weights(j, w.len(), k_count);
+            let v = self.affine(w, x, b);
+            out.push(v);
+        }
+    }
+
+    /// Writes a layer's operand list (see [`Instr::Dense`]), and its
+    /// weights, biases and input rows into the kernel's buffers; returns
+    /// where the list starts, or `None` (having written nothing) if a
+    /// weight or bias is a batch.
+    fn dense_operands<'w>(
+        &mut self,
+        neurons: impl ExactSizeIterator<Item = (&'w [Value], Value)>,
+        x: &[Value],
+    ) -> Option<u32> {
+        let (j_count, k_count) = (neurons.len(), x.len());
+        let start = self.edge_mark();
+        let list = j_count
+            .checked_mul(k_count + 1)
+            .and_then(|n| n.checked_add(k_count + 2));
+        let fits = list
+            .and_then(|n| n.checked_add(start as usize))
+            .is_some_and(|end| end <= u32::MAX as usize);
+        assert!(
+            fits,
+            "micrograd: the tape's operand list is full; free graphs with a Scope"
+        );
+        let shape = self.slab.shape;
+        let Tape {
+            nodes,
+            edges,
+            kernel,
+            ..
+        } = self;
+        edges.reserve(list.unwrap_or(0));
+        // The counts fit: the whole list fits in u32.
+        edges.extend([j_count as u32, k_count as u32]);
+        kernel.w.clear();
+        kernel.b.clear();
+        let mut single = true;
+        for (j, (w, b)) in neurons.enumerate() {
+            check_weights(j, w.len(), k_count);
+            for &v in w {
+                let i = checked_index(nodes, v);
+                let node = &nodes[i as usize];
+                single &= node.lanes == SINGLE;
+                edges.push(i);
+                kernel.w.push(node.data);
+            }
+            let i = checked_index(nodes, b);
+            let node = &nodes[i as usize];
+            single &= node.lanes == SINGLE;
+            edges.push(i);
+            kernel.b.push(node.data);
+        }
+        if !single {
+            edges.truncate(start as usize);
+            return None;
+        }
+        kernel.starts.clear();
+        for &v in x {
+            let i = checked_index(nodes, v);
+            edges.push(i);
+            kernel.starts.push(shape.start(nodes[i as usize].lanes));
+        }
+        Some(start)
+    }
+
+    /// The layer's nodes, from the operand list at `start` and the kernel's
+    /// buffers: its forward over the whole batch, then one node per neuron.
+    fn dense_nodes(&mut self, start: u32, j_count: usize, out: &mut Vec<Value>) {
+        let shape = self.slab.shape;
+        let first_row = self.slab.grow(j_count);
+        let (below, rows) = self.slab.data.split_at_mut(shape.start(first_row));
+        // Whole padded rows: the kernel works in full vector blocks.
+        let x = Rows {
+            slab: below,
+            starts: &self.kernel.starts,
+            width: shape.stride,
+        };
+        kernels::dense_forward(&self.kernel.w, &self.kernel.b, x, rows);
+        out.reserve(j_count);
+        for j in 0..j_count {
+            // j < j_count, which fits in u32 with the operand list.
+            let instr = Instr::Dense { start, j: j as u32 };
+            let v = self.push_node(f64::NAN, instr, first_row + j as u32);
+            out.push(v);
+        }
     }
 
     /// Appends `b + Σ wᵢ·xᵢ` as one `Affine` node; its operand list is
@@ -186,6 +387,19 @@ impl Tape {
     /// it (`start + len`) fits too.
     fn check_edges(&self) {
         self.edge_mark();
+    }
+
+    /// `Σ vᵢ·vᵢ` as one node (the constant 0 for none).
+    pub(crate) fn sum_squares(&mut self, values: &[Value]) -> Value {
+        if values.is_empty() {
+            return self.leaf(0.0);
+        }
+        let start = self.edge_mark();
+        let len = u32::try_from(values.len()).expect("micrograd: too many operands for one node");
+        let Tape { nodes, edges, .. } = self;
+        edges.extend(values.iter().map(|&v| checked_index(nodes, v)));
+        self.check_edges();
+        self.push(Instr::SumSquares { start, len })
     }
 
     /// Starts collecting the operands of a sum; returns the stack mark.
@@ -247,7 +461,11 @@ impl Tape {
         let id = self.next_scope;
         self.next_scope += 1;
         // The node count fits in u32: push_node refuses to grow past it.
-        let mark = (self.nodes.len() as u32, self.edge_mark());
+        let mark = Mark {
+            nodes: self.nodes.len() as u32,
+            edges: self.edge_mark(),
+            rows: self.slab.rows(),
+        };
         self.scopes.push((id, mark));
         id
     }
@@ -267,7 +485,8 @@ impl Tape {
     /// Frees every node created since `mark`. Handles to the freed nodes
     /// stay invalid forever: the nodes that later take their slots belong to
     /// a new generation.
-    fn truncate(&mut self, (nodes, edges): (u32, u32)) {
+    fn truncate(&mut self, Mark { nodes, edges, rows }: Mark) {
+        self.slab.truncate(rows);
         if (nodes as usize) < self.nodes.len() {
             self.nodes.truncate(nodes as usize);
             // Wrapping after 2^32 scopes could in principle revive a handle
@@ -298,29 +517,37 @@ impl Tape {
     /// Reverse-mode sweep from `root`: d(root)/d(node) for every node the root
     /// depends on, in one pass from the root down. Intermediate nodes are
     /// overwritten; leaves accumulate. Nodes the root does not depend on are
-    /// left alone.
+    /// left alone. A batched root is seeded with 1 in every lane, so each
+    /// lane gets its own point's gradient (JAX's `vmap(grad)`).
     pub(crate) fn backward(&mut self, root: Value) {
         let root = self.index(root) as usize;
         let stamp = self.next_stamp();
         // d(root)/d(root) = 1; a leaf root accumulates it like any leaf.
         let seed = &mut self.nodes[root];
-        seed.grad = if seed.instr == Instr::Leaf {
-            seed.grad + 1.0
+        let leaf = seed.instr == Instr::Leaf;
+        if seed.lanes == SINGLE {
+            seed.grad = if leaf { seed.grad + 1.0 } else { 1.0 };
         } else {
-            1.0
-        };
+            let span = self.slab.span(seed.lanes);
+            for g in &mut self.slab.grad[span] {
+                *g = if leaf { *g + 1.0 } else { 1.0 };
+            }
+        }
         seed.stamp = stamp;
         let mut sweep = Sweep {
             stamp,
             lowest: root,
+            layer_done: None,
         };
         // Every node above `i` is done, so when the sweep reaches a node its
         // gradient is complete; `lowest` is the lowest node reached so far.
         let mut i = root + 1;
         while i > sweep.lowest {
             i -= 1;
-            if self.nodes[i].stamp == stamp {
-                rules::backward(i, &mut self.nodes, &self.edges, &mut sweep);
+            let node = &self.nodes[i];
+            // A leaf has no rule: it only receives.
+            if node.stamp == stamp && node.instr != Instr::Leaf {
+                self.backward_node(i, &mut sweep);
             }
         }
     }
@@ -329,7 +556,41 @@ impl Tape {
     /// operands: micrograd's `_backward`.
     pub(crate) fn backward_local(&mut self, v: Value) {
         let i = self.index(v);
-        rules::backward(i as usize, &mut self.nodes, &self.edges, &mut Accumulate);
+        self.backward_node(i as usize, &mut Accumulate);
+    }
+
+    /// Node `i`'s rule, with its operands' gradients (everything below its
+    /// own lane rows) open for writing.
+    #[inline]
+    fn backward_node(&mut self, i: usize, sink: &mut impl GradSink) {
+        let Tape {
+            nodes,
+            edges,
+            slab,
+            kernel,
+            ..
+        } = self;
+        let shape = slab.shape;
+        let node = &nodes[i];
+        let (split, own_rows) = match (node.lanes, node.instr) {
+            (SINGLE, _) => (slab.grad.len(), 0),
+            // A layer's neurons own consecutive rows, differentiated together.
+            (row, Instr::Dense { start, j }) => {
+                let layer = rules::DenseOperands::at(edges, start);
+                (shape.start(row - j), layer.j_count)
+            }
+            (row, _) => (shape.start(row), 1),
+        };
+        let (below, above) = slab.grad.split_at_mut(split);
+        let mut grads = Grads {
+            nodes,
+            edges,
+            data: &slab.data,
+            below,
+            own: &above[..own_rows * shape.stride],
+            shape,
+        };
+        rules::backward(i, &mut grads, kernel, sink);
     }
 
     /// The operands of `v`'s node, in order.
@@ -366,6 +627,14 @@ impl Tape {
     }
 }
 
+/// Neuron `j` of a layer must have one weight per input.
+fn check_weights(j: usize, weights: usize, inputs: usize) {
+    assert_eq!(
+        weights, inputs,
+        "micrograd: neuron {j} of the layer has {weights} weights for {inputs} inputs"
+    );
+}
+
 /// The index of `v`'s node in `nodes`, after checking the handle is live.
 #[inline]
 fn checked_index(nodes: &[Node], v: Value) -> u32 {
@@ -383,6 +652,23 @@ impl GradSink for Accumulate {
     fn add(&mut self, nodes: &mut [Node], child: u32, contribution: f64) {
         nodes[child as usize].grad += contribution;
     }
+
+    #[inline]
+    fn add_lanes(
+        &mut self,
+        _nodes: &mut [Node],
+        grad: &mut [f64],
+        _child: u32,
+        contribution: &[f64],
+    ) {
+        for (g, &c) in grad.iter_mut().zip(contribution) {
+            *g += c;
+        }
+    }
+
+    fn layer_part(&mut self, _: &[Node], _: usize, _: usize, this: usize) -> Option<Part> {
+        Some(Part::Only(this))
+    }
 }
 
 /// `backward`'s sink. The first contribution a node receives in a sweep
@@ -391,6 +677,9 @@ impl GradSink for Accumulate {
 struct Sweep {
     stamp: u32,
     lowest: usize,
+    /// The first node of the layer whose backward ran last: its other
+    /// neurons have nothing left to do.
+    layer_done: Option<usize>,
 }
 
 impl GradSink for Sweep {
@@ -410,5 +699,38 @@ impl GradSink for Sweep {
             };
             node.grad = before + contribution;
         }
+    }
+
+    #[inline]
+    fn add_lanes(
+        &mut self,
+        nodes: &mut [Node],
+        grad: &mut [f64],
+        child: u32,
+        contribution: &[f64],
+    ) {
+        let c = child as usize;
+        let node = &mut nodes[c];
+        if node.stamp == self.stamp || node.instr == Instr::Leaf {
+            for (g, &c) in grad.iter_mut().zip(contribution) {
+                *g += c;
+            }
+        } else {
+            for (g, &c) in grad.iter_mut().zip(contribution) {
+                *g = 0.0 + c;
+            }
+        }
+        if node.stamp != self.stamp {
+            node.stamp = self.stamp;
+            self.lowest = self.lowest.min(c);
+        }
+    }
+
+    fn layer_part(&mut self, _: &[Node], first: usize, _: usize, _: usize) -> Option<Part> {
+        if self.layer_done == Some(first) {
+            return None;
+        }
+        self.layer_done = Some(first);
+        Some(Part::Reached(self.stamp))
     }
 }

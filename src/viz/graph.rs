@@ -72,6 +72,7 @@ pub fn draw_dot(root: Value) -> Graph {
         let op = v.op();
         let id = match op {
             Op::Affine => graph.expand_affine(v, &children),
+            Op::SumSquares => graph.expand_sum_squares(v, &children),
             _ => graph.push(v.label(), v.data(), v.grad(), op.to_string(), &children),
         };
         drawn_as.insert(v, id);
@@ -122,6 +123,20 @@ impl Graph {
             sum = self.push(v.label(), v.data(), g, "+".into(), &[b]);
         }
         sum
+    }
+
+    /// micrograd's `sum((p*p for p in params))`: a `*` node per square (each
+    /// with the sum's gradient, as `+` passes it on), then the `+` node.
+    fn expand_sum_squares(&mut self, v: Value, children: &[usize]) -> usize {
+        let g = v.grad();
+        let squares: Vec<usize> = children
+            .iter()
+            .map(|&c| {
+                let x = self.nodes[c].data;
+                self.push(String::new(), x * x, g, "*".into(), &[c, c])
+            })
+            .collect();
+        self.push(v.label(), v.data(), g, "+".into(), &squares)
     }
 
     /// Sets which way the graph flows (default left to right).

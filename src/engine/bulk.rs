@@ -1,0 +1,104 @@
+//! Many values at once, with one look at the tape: what the `nn` library's
+//! layers, optimizers and trainer do to a model's parameters every step.
+
+use super::lanes::SINGLE;
+use super::tape::{Node, Tape, with_tape};
+use super::value::{Value, batch_misuse};
+
+/// A layer over a batch, neuron by neuron `(weights, bias)`, pushed onto
+/// `out`: what [`Value::dense`] does, for the `nn` library's layers.
+pub(crate) fn dense_into<'w>(
+    neurons: impl ExactSizeIterator<Item = (&'w [Value], Value)> + Clone,
+    x: &[Value],
+    out: &mut Vec<Value>,
+) {
+    with_tape(|t| t.dense(neurons, x, out));
+}
+
+/// A batch's forward lanes (or a single value's number), into `out`.
+pub(crate) fn read_lanes(v: Value, out: &mut Vec<f64>) {
+    with_tape(|t| {
+        out.clear();
+        match t.lane_rows(v) {
+            Some((data, _)) => out.extend_from_slice(data),
+            None => out.push(t.node(v).data),
+        }
+    });
+}
+
+/// A batch's forward lanes (or a single value's number), after what `out`
+/// holds.
+pub(crate) fn read_lanes_onto(v: Value, out: &mut Vec<f64>) {
+    with_tape(|t| match t.lane_rows(v) {
+        Some((data, _)) => out.extend_from_slice(data),
+        None => out.push(t.node(v).data),
+    });
+}
+
+/// The forward values of single values, into `out`.
+pub(crate) fn read_data(values: &[Value], out: &mut Vec<f64>) {
+    with_tape(|t| {
+        out.clear();
+        out.extend(values.iter().map(|&v| single_mut(t, v, "data").data));
+    });
+}
+
+/// Overwrites single values' forward values with `data`, one each.
+pub(crate) fn write_data(values: &[Value], data: &[f64]) {
+    with_tape(|t| {
+        for (&v, &x) in values.iter().zip(data) {
+            single_mut(t, v, "set_data").data = x;
+        }
+    });
+}
+
+/// Moves single values' gradients into `out`, leaving 0.
+pub(crate) fn take_grads(values: &[Value], out: &mut [f64]) {
+    with_tape(|t| {
+        for (&v, o) in values.iter().zip(out) {
+            let node = single_mut(t, v, "grad");
+            *o = node.grad;
+            node.grad = 0.0;
+        }
+    });
+}
+
+/// Sets single values' gradients to 0.
+pub(crate) fn zero_grads(values: &[Value]) {
+    with_tape(|t| {
+        for &v in values {
+            single_mut(t, v, "set_grad").grad = 0.0;
+        }
+    });
+}
+
+/// Sets single values' gradients to `grads`, one each.
+pub(crate) fn set_grads(values: &[Value], grads: &[f64]) {
+    with_tape(|t| {
+        for (&v, &g) in values.iter().zip(grads) {
+            single_mut(t, v, "set_grad").grad = g;
+        }
+    });
+}
+
+/// Sets each single value's data to `f(i, data, grad)`: an optimizer's
+/// update, with one look at the tape for all of them.
+pub(crate) fn update(values: &[Value], mut f: impl FnMut(usize, f64, f64) -> f64) {
+    with_tape(|t| {
+        for (i, &v) in values.iter().enumerate() {
+            let node = single_mut(t, v, "set_data");
+            node.data = f(i, node.data, node.grad);
+        }
+    });
+}
+
+/// `v`'s node, mutably, which must hold one number for `method`.
+#[inline]
+fn single_mut<'t>(t: &'t mut Tape, v: Value, method: &str) -> &'t mut Node {
+    let lanes = t.slab.width();
+    let node = t.node_mut(v);
+    if node.lanes != SINGLE {
+        batch_misuse(v, method, lanes);
+    }
+    node
+}

@@ -1,0 +1,470 @@
+//! The kernels of a layer over a batch: forward, and the gradients of its
+//! inputs, weights and biases, blocked so that the accumulators stay in
+//! vector registers. With the `simd` feature they are compiled for the
+//! widest vector unit the CPU has (AVX-512, AVX2), chosen at run time by
+//! `pulp`; without it, for one number at a time.
+//!
+//! The vector width never changes a result: every lane (and every weight)
+//! is summed in its own fixed order, with a multiply and then an add, never
+//! a fused multiply-add. So a batch gives each point the bits of its own
+//! per-point graph, on every CPU.
+
+/// A layer's input rows, each `width` lanes long, somewhere in the slab.
+#[derive(Clone, Copy)]
+pub(crate) struct Rows<'a> {
+    pub(crate) slab: &'a [f64],
+    /// Where each row starts in `slab`.
+    pub(crate) starts: &'a [usize],
+    pub(crate) width: usize,
+}
+
+impl<'a> Rows<'a> {
+    #[inline(always)]
+    fn row(&self, k: usize) -> &'a [f64] {
+        &self.slab[self.starts[k]..self.starts[k] + self.width]
+    }
+}
+
+/// Neurons (or inputs) per register block; each row of the block is two
+/// vectors wide.
+const ROWS: usize = 4;
+
+/// The few vector operations the kernels need: lanes of f64, multiplied
+/// and added element by element (no fused multiply-add).
+trait Vector: Copy {
+    type V: Copy;
+    const LANES: usize;
+    fn splat(self, x: f64) -> Self::V;
+    /// The first `LANES` numbers of `x`.
+    fn load(self, x: &[f64]) -> Self::V;
+    /// Into the first `LANES` numbers of `out`.
+    fn store(self, out: &mut [f64], v: Self::V);
+    fn add(self, a: Self::V, b: Self::V) -> Self::V;
+    fn mul(self, a: Self::V, b: Self::V) -> Self::V;
+}
+
+/// One number at a time: the engine without the `simd` feature.
+#[cfg(not(feature = "simd"))]
+#[derive(Clone, Copy)]
+struct Scalar;
+
+#[cfg(not(feature = "simd"))]
+impl Vector for Scalar {
+    type V = f64;
+    const LANES: usize = 1;
+    #[inline(always)]
+    fn splat(self, x: f64) -> f64 {
+        x
+    }
+    #[inline(always)]
+    fn load(self, x: &[f64]) -> f64 {
+        x[0]
+    }
+    #[inline(always)]
+    fn store(self, out: &mut [f64], v: f64) {
+        out[0] = v;
+    }
+    #[inline(always)]
+    fn add(self, a: f64, b: f64) -> f64 {
+        a + b
+    }
+    #[inline(always)]
+    fn mul(self, a: f64, b: f64) -> f64 {
+        a * b
+    }
+}
+
+/// The vector unit `pulp` found.
+#[cfg(feature = "simd")]
+#[derive(Clone, Copy)]
+struct Pulp<S>(S);
+
+#[cfg(feature = "simd")]
+impl<S: pulp::Simd> Vector for Pulp<S> {
+    type V = S::f64s;
+    const LANES: usize = S::F64_LANES;
+    #[inline(always)]
+    fn splat(self, x: f64) -> S::f64s {
+        self.0.splat_f64s(x)
+    }
+    #[inline(always)]
+    fn load(self, x: &[f64]) -> S::f64s {
+        pulp::bytemuck::pod_read_unaligned(pulp::bytemuck::cast_slice(&x[..Self::LANES]))
+    }
+    #[inline(always)]
+    fn store(self, out: &mut [f64], v: S::f64s) {
+        out[..Self::LANES].copy_from_slice(pulp::bytemuck::cast_slice(std::slice::from_ref(&v)));
+    }
+    #[inline(always)]
+    fn add(self, a: S::f64s, b: S::f64s) -> S::f64s {
+        self.0.add_f64s(a, b)
+    }
+    #[inline(always)]
+    fn mul(self, a: S::f64s, b: S::f64s) -> S::f64s {
+        self.0.mul_f64s(a, b)
+    }
+}
+
+/// Runs `$kernel.run(vector)` with the widest vector unit there is.
+macro_rules! dispatch {
+    ($kernel:ident) => {
+        #[cfg(feature = "simd")]
+        impl pulp::WithSimd for $kernel<'_> {
+            type Output = ();
+            #[inline(always)]
+            fn with_simd<S: pulp::Simd>(self, simd: S) {
+                self.run(Pulp(simd));
+            }
+        }
+
+        impl $kernel<'_> {
+            fn dispatch(self) {
+                #[cfg(feature = "simd")]
+                pulp::Arch::new().dispatch(self);
+                #[cfg(not(feature = "simd"))]
+                self.run(Scalar);
+            }
+        }
+    };
+}
+
+/// `out[j] = b[j] + Σₖ w[j][k]·x[k]` lane by lane, the sum in `k` order
+/// starting from the bias: micrograd's
+/// `sum((wi*xi for wi, xi in zip(self.w, x)), self.b)`, for every point at
+/// once. `w` is `J×K` row-major, `out` is `J` rows of `x.width` lanes.
+pub(crate) fn dense_forward(w: &[f64], b: &[f64], x: Rows<'_>, out: &mut [f64]) {
+    Forward { w, b, x, out }.dispatch();
+}
+
+struct Forward<'a> {
+    w: &'a [f64],
+    b: &'a [f64],
+    x: Rows<'a>,
+    out: &'a mut [f64],
+}
+
+dispatch!(Forward);
+
+impl Forward<'_> {
+    #[inline(always)]
+    fn run<V: Vector>(self, v: V) {
+        let Forward { w, b, x, out } = self;
+        let j_count = b.len();
+        let full = j_count - j_count % ROWS;
+        for j0 in (0..full).step_by(ROWS) {
+            forward_block::<V, ROWS>(v, w, b, x, out, j0);
+        }
+        match j_count - full {
+            1 => forward_block::<V, 1>(v, w, b, x, out, full),
+            2 => forward_block::<V, 2>(v, w, b, x, out, full),
+            3 => forward_block::<V, 3>(v, w, b, x, out, full),
+            _ => {}
+        }
+    }
+}
+
+/// Neurons `j0..j0 + R` of [`dense_forward`].
+#[inline(always)]
+fn forward_block<V: Vector, const R: usize>(
+    v: V,
+    w: &[f64],
+    b: &[f64],
+    x: Rows<'_>,
+    out: &mut [f64],
+    j0: usize,
+) {
+    let (k_count, n) = (x.starts.len(), x.width);
+    let step = 2 * V::LANES;
+    let w_rows: [&[f64]; R] = std::array::from_fn(|r| &w[(j0 + r) * k_count..][..k_count]);
+    let mut lane = 0;
+    while lane + step <= n {
+        let mut acc: [[V::V; 2]; R] = std::array::from_fn(|r| [v.splat(b[j0 + r]); 2]);
+        for k in 0..k_count {
+            let xk = &x.row(k)[lane..lane + step];
+            let (x0, x1) = (v.load(xk), v.load(&xk[V::LANES..]));
+            for (acc, w_row) in acc.iter_mut().zip(&w_rows) {
+                let wjk = v.splat(w_row[k]);
+                acc[0] = v.add(acc[0], v.mul(wjk, x0));
+                acc[1] = v.add(acc[1], v.mul(wjk, x1));
+            }
+        }
+        for (r, acc) in acc.iter().enumerate() {
+            let o = &mut out[(j0 + r) * n + lane..(j0 + r) * n + lane + step];
+            v.store(o, acc[0]);
+            v.store(&mut o[V::LANES..], acc[1]);
+        }
+        lane += step;
+    }
+    for (r, w_row) in w_rows.iter().enumerate() {
+        for l in lane..n {
+            let mut acc = b[j0 + r];
+            for (k, &wjk) in w_row.iter().enumerate() {
+                acc += wjk * x.row(k)[l];
+            }
+            out[(j0 + r) * n + l] = acc;
+        }
+    }
+}
+
+/// What the inputs receive: `dx[k] = Σⱼ w[j][k]·g[j]` lane by lane, over the
+/// neurons from the last to the first (the order in which a per-point
+/// graph's backward sweep meets them), starting from 0. `g` is `J` rows of
+/// `width` lanes, `dx` is `K` rows.
+pub(crate) fn dense_input_grads(w: &[f64], g: &[f64], width: usize, dx: &mut [f64]) {
+    InputGrads { w, g, width, dx }.dispatch();
+}
+
+struct InputGrads<'a> {
+    w: &'a [f64],
+    g: &'a [f64],
+    width: usize,
+    dx: &'a mut [f64],
+}
+
+dispatch!(InputGrads);
+
+impl InputGrads<'_> {
+    #[inline(always)]
+    fn run<V: Vector>(self, v: V) {
+        let InputGrads { w, g, width: n, dx } = self;
+        if n == 0 {
+            return;
+        }
+        let k_count = dx.len() / n;
+        let full = k_count - k_count % ROWS;
+        for k0 in (0..full).step_by(ROWS) {
+            input_grads_block::<V, ROWS>(v, w, g, n, dx, k0);
+        }
+        match k_count - full {
+            1 => input_grads_block::<V, 1>(v, w, g, n, dx, full),
+            2 => input_grads_block::<V, 2>(v, w, g, n, dx, full),
+            3 => input_grads_block::<V, 3>(v, w, g, n, dx, full),
+            _ => {}
+        }
+    }
+}
+
+/// Inputs `k0..k0 + R` of [`dense_input_grads`].
+#[inline(always)]
+fn input_grads_block<V: Vector, const R: usize>(
+    v: V,
+    w: &[f64],
+    g: &[f64],
+    n: usize,
+    dx: &mut [f64],
+    k0: usize,
+) {
+    let (j_count, k_count) = (g.len() / n, dx.len() / n);
+    let step = 2 * V::LANES;
+    let mut lane = 0;
+    while lane + step <= n {
+        let mut acc: [[V::V; 2]; R] = [[v.splat(0.0); 2]; R];
+        for j in (0..j_count).rev() {
+            let gj = &g[j * n + lane..j * n + lane + step];
+            let (g0, g1) = (v.load(gj), v.load(&gj[V::LANES..]));
+            let w_row = &w[j * k_count + k0..j * k_count + k0 + R];
+            for (acc, &wjk) in acc.iter_mut().zip(w_row) {
+                let wjk = v.splat(wjk);
+                acc[0] = v.add(acc[0], v.mul(wjk, g0));
+                acc[1] = v.add(acc[1], v.mul(wjk, g1));
+            }
+        }
+        for (r, acc) in acc.iter().enumerate() {
+            let o = &mut dx[(k0 + r) * n + lane..(k0 + r) * n + lane + step];
+            v.store(o, acc[0]);
+            v.store(&mut o[V::LANES..], acc[1]);
+        }
+        lane += step;
+    }
+    for r in 0..R {
+        for l in lane..n {
+            let mut acc = 0.0;
+            for j in (0..j_count).rev() {
+                acc += w[j * k_count + k0 + r] * g[j * n + l];
+            }
+            dx[(k0 + r) * n + l] = acc;
+        }
+    }
+}
+
+/// What the weights and biases receive: `dw[j][k] = Σₙ g[j][n]·x[k][n]` and
+/// `db[j] = Σₙ g[j][n]` over the first `lanes` lanes, each summed in lane
+/// order from 0. Every sum runs on its own, so the work is vectorized
+/// across weights: one side is first transposed into `scratch`
+/// (lane-major), and each lane adds its outer product `g[·][n] ⊗ x[·][n]`
+/// to a block of accumulators. `g` is `J` rows of `x.width` lanes.
+pub(crate) fn dense_weight_grads(
+    g: &[f64],
+    x: Rows<'_>,
+    lanes: usize,
+    dw: &mut [f64],
+    db: &mut [f64],
+    scratch: &mut Vec<f64>,
+) {
+    WeightGrads {
+        g,
+        x,
+        lanes,
+        dw,
+        db,
+        scratch,
+    }
+    .dispatch();
+}
+
+struct WeightGrads<'a> {
+    g: &'a [f64],
+    x: Rows<'a>,
+    lanes: usize,
+    dw: &'a mut [f64],
+    db: &'a mut [f64],
+    scratch: &'a mut Vec<f64>,
+}
+
+dispatch!(WeightGrads);
+
+impl WeightGrads<'_> {
+    #[inline(always)]
+    fn run<V: Vector>(self, v: V) {
+        let WeightGrads {
+            g,
+            x,
+            lanes: n,
+            dw,
+            db,
+            scratch,
+        } = self;
+        let stride = x.width;
+        let (j_count, k_count) = (db.len(), x.starts.len());
+        let block = 2 * V::LANES;
+        // Vectorize across the longer side: the inputs (x transposed) or
+        // the neurons (g transposed); the transposed side is padded to
+        // whole blocks, whose extra sums are dropped.
+        if k_count >= j_count {
+            let cols = k_count.next_multiple_of(block);
+            scratch.clear();
+            scratch.resize(n * cols, 0.0);
+            transpose(|k| x.row(k), k_count, n, scratch, cols);
+            let g_row = |j: usize| &g[j * stride..j * stride + n];
+            outer_sums(v, g_row, j_count, scratch, cols, n, &mut |j, k, value| {
+                if k < k_count {
+                    dw[j * k_count + k] = value;
+                }
+            });
+            // The biases: each neuron's lanes summed in lane order, the
+            // neurons side by side.
+            db.fill(0.0);
+            for l in 0..n {
+                for (d, g_row) in db.iter_mut().zip(g.chunks_exact(stride)) {
+                    *d += g_row[l];
+                }
+            }
+        } else {
+            // The bias is the weight of an input that is 1 in every lane:
+            // one more row, of ones, after the inputs'.
+            let cols = j_count.next_multiple_of(block);
+            scratch.clear();
+            scratch.resize(n * cols + n, 0.0);
+            let (gt, ones) = scratch.split_at_mut(n * cols);
+            transpose(|j| &g[j * stride..(j + 1) * stride], j_count, n, gt, cols);
+            ones.fill(1.0);
+            let ones = &*ones;
+            let x_row = |k: usize| if k < k_count { &x.row(k)[..n] } else { ones };
+            outer_sums(v, x_row, k_count + 1, gt, cols, n, &mut |k, j, value| {
+                if j < j_count {
+                    if k < k_count {
+                        dw[j * k_count + k] = value;
+                    } else {
+                        db[j] = value;
+                    }
+                }
+            });
+        }
+    }
+}
+
+/// `t[l][r] = row(r)[l]` for `r < rows`, `l < n`: rows of lanes into lanes
+/// of rows (`cols` wide), in tiles of eight lanes so that reads and writes
+/// stay in the cache.
+#[inline(always)]
+fn transpose<'r>(
+    row: impl Fn(usize) -> &'r [f64],
+    rows: usize,
+    n: usize,
+    t: &mut [f64],
+    cols: usize,
+) {
+    const TILE: usize = 8;
+    for (l0, t_tile) in (0..n).step_by(TILE).zip(t.chunks_mut(TILE * cols)) {
+        let tile = TILE.min(n - l0);
+        for r in 0..rows {
+            let lanes = &row(r)[l0..l0 + tile];
+            for (&value, t_row) in lanes.iter().zip(t_tile.chunks_exact_mut(cols)) {
+                t_row[r] = value;
+            }
+        }
+    }
+}
+
+/// `out(r, c, Σₙ a(r)[n]·bt[n][c])` for every row `r < rows` and column
+/// `c < cols` of `bt` (lane-major, `cols` a multiple of two vectors), each
+/// sum in lane order from 0.
+#[inline(always)]
+fn outer_sums<'r, V: Vector>(
+    v: V,
+    a: impl Fn(usize) -> &'r [f64],
+    rows: usize,
+    bt: &[f64],
+    cols: usize,
+    n: usize,
+    out: &mut impl FnMut(usize, usize, f64),
+) {
+    let full = rows - rows % ROWS;
+    for r0 in (0..full).step_by(ROWS) {
+        let a_rows: [&[f64]; ROWS] = std::array::from_fn(|r| &a(r0 + r)[..n]);
+        outer_sums_block(v, a_rows, r0, bt, cols, n, out);
+    }
+    // The last rows together, so that their sums interleave.
+    let r0 = full;
+    match rows - full {
+        1 => outer_sums_block(v, [&a(r0)[..n]], r0, bt, cols, n, out),
+        2 => outer_sums_block(v, [0, 1].map(|r| &a(r0 + r)[..n]), r0, bt, cols, n, out),
+        3 => outer_sums_block(v, [0, 1, 2].map(|r| &a(r0 + r)[..n]), r0, bt, cols, n, out),
+        _ => {}
+    }
+}
+
+/// Rows `r0..r0 + R` of [`outer_sums`].
+#[inline(always)]
+fn outer_sums_block<V: Vector, const R: usize>(
+    v: V,
+    a_rows: [&[f64]; R],
+    r0: usize,
+    bt: &[f64],
+    cols: usize,
+    n: usize,
+    out: &mut impl FnMut(usize, usize, f64),
+) {
+    let block = 2 * V::LANES;
+    // Two vectors of sums, spilled for `out`; at most 2 × 8 lanes.
+    let mut spill = [0.0; 16];
+    for c0 in (0..cols).step_by(block) {
+        let mut acc: [[V::V; 2]; R] = [[v.splat(0.0); 2]; R];
+        for l in 0..n {
+            let bl = &bt[l * cols + c0..l * cols + c0 + block];
+            let (b0, b1) = (v.load(bl), v.load(&bl[V::LANES..]));
+            for (acc, a_row) in acc.iter_mut().zip(&a_rows) {
+                let av = v.splat(a_row[l]);
+                acc[0] = v.add(acc[0], v.mul(av, b0));
+                acc[1] = v.add(acc[1], v.mul(av, b1));
+            }
+        }
+        for (r, acc) in acc.iter().enumerate() {
+            v.store(&mut spill, acc[0]);
+            v.store(&mut spill[V::LANES..], acc[1]);
+            for (c, &value) in spill[..block].iter().enumerate() {
+                out(r0 + r, c0 + c, value);
+            }
+        }
+    }
+}
