@@ -5,7 +5,7 @@
 
 use micrograd::data::spiral;
 use micrograd::nn::{Loss, MLP, Module, OptimizerKind, Schedule};
-use micrograd::train::{TrainConfig, Trainer};
+use micrograd::train::{Batching, TrainConfig, Trainer};
 use micrograd::viz::{DecisionBoundary, TrainingCurves};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -25,6 +25,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         l2: 0.0,
         batch: None,
         seed: 0,
+        batching: Batching::Lanes,
+        threads: None,
     };
     let mut trainer = Trainer::new(&model, &data, &config)?;
     let mut history = Vec::new();

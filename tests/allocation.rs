@@ -113,7 +113,7 @@ fn a_training_loop_allocates_nothing_after_its_first_step() {
 fn the_trainer_allocates_nothing_after_its_first_step() {
     use micrograd::data;
     use micrograd::nn::{Loss, MLP, OptimizerKind, Schedule};
-    use micrograd::train::{TrainConfig, Trainer};
+    use micrograd::train::{Batching, TrainConfig, Trainer};
 
     let cases = [
         (
@@ -135,6 +135,8 @@ fn the_trainer_allocates_nothing_after_its_first_step() {
                 l2: 1e-4,
                 batch: Some(32),
                 seed: 1,
+                batching: Batching::Lanes,
+                threads: None,
             },
         ),
     ];

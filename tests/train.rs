@@ -6,7 +6,7 @@
 use micrograd::Error;
 use micrograd::data::{self, Dataset};
 use micrograd::nn::{Loss, MLP, Module, OptimizerKind, Schedule};
-use micrograd::train::{BuiltIn, Task, TrainConfig, Trainer};
+use micrograd::train::{Batching, BuiltIn, Task, TrainConfig, Trainer};
 
 fn config(loss: Loss) -> TrainConfig {
     TrainConfig {
@@ -16,6 +16,8 @@ fn config(loss: Loss) -> TrainConfig {
         l2: 0.0,
         batch: None,
         seed: 0,
+        batching: Batching::Lanes,
+        threads: None,
     }
 }
 

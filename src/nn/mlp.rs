@@ -141,6 +141,34 @@ impl Input for Vec<f64> {
     }
 }
 
+/// A batch of points as a network's input: one [`Value::batch`] per
+/// feature, lane `n` holding point `n`'s value.
+///
+/// # Panics
+///
+/// If there are no points, or they differ in length.
+pub fn batch_inputs<P: AsRef<[f64]>>(points: &[P]) -> Vec<Value> {
+    let dim = points.first().map(|p| p.as_ref().len());
+    let dim = dim.expect("micrograd: a batch needs at least one point");
+    let mut column = Vec::with_capacity(points.len());
+    (0..dim)
+        .map(|k| {
+            column.clear();
+            column.extend(points.iter().enumerate().map(|(n, p)| {
+                let p = p.as_ref();
+                assert_eq!(
+                    p.len(),
+                    dim,
+                    "micrograd: point {n} has {} features, point 0 has {dim}",
+                    p.len()
+                );
+                p[k]
+            }));
+            Value::batch(&column)
+        })
+        .collect()
+}
+
 /// One neuron: `activation(b + Σ wᵢxᵢ)`.
 #[derive(Clone, Debug)]
 pub struct Neuron {
@@ -215,6 +243,10 @@ impl Layer {
 
     /// Every neuron's output. Unlike micrograd's, a layer of one neuron
     /// also returns a list, so a hidden layer of width 1 works.
+    ///
+    /// Given a batch (inputs that are [`Value::batch`]es), the layer is one
+    /// matrix product over all its points ([`Value::dense`]), each point's
+    /// numbers the bits its own graph would hold.
     pub fn forward(&self, x: &(impl Input + ?Sized)) -> Vec<Value> {
         let mut out = Vec::with_capacity(self.neurons.len());
         self.forward_into(&x.values(), &mut out);
@@ -222,9 +254,21 @@ impl Layer {
     }
 
     /// Like [`forward`](Layer::forward), into `out` (cleared first).
+    ///
+    /// # Panics
+    ///
+    /// If `x` does not have one entry per weight of each neuron.
     pub fn forward_into(&self, x: &[Value], out: &mut Vec<Value>) {
         out.clear();
-        out.extend(self.neurons.iter().map(|n| n.forward(x)));
+        if x.first().is_some_and(|v| v.is_batch()) {
+            let neurons = self.neurons.iter().map(|n| (&n.w[..], n.b));
+            crate::engine::dense_into(neurons, x, out);
+            for (v, n) in out.iter_mut().zip(&self.neurons) {
+                *v = n.activation.apply(*v);
+            }
+        } else {
+            out.extend(self.neurons.iter().map(|n| n.forward(x)));
+        }
     }
 
     /// The number of inputs each neuron takes.
@@ -330,6 +374,22 @@ impl MLP {
     /// The network's output for one input: micrograd's `model(x)` (which
     /// returns the `Value` itself when there is one output; here it is
     /// `model.forward(x)[0]`).
+    ///
+    /// Given a batch, one input per feature each holding that feature of
+    /// every point ([`batch_inputs`](super::batch_inputs)), it is the
+    /// outputs of the whole batch: one graph, each point's lanes the bits
+    /// its own graph would hold.
+    ///
+    /// ```
+    /// use micrograd::nn::{MLP, batch_inputs};
+    /// let model = MLP::new(2, &[4, 1]);
+    /// let points = [[0.5, -1.0], [2.0, 0.25], [-1.0, 1.0]];
+    /// let scores = model.forward(&batch_inputs(&points))[0];
+    /// let lanes = scores.data_lanes();
+    /// for (point, lane) in points.iter().zip(lanes) {
+    ///     assert_eq!(model.forward(point)[0].data(), lane); // to the bit
+    /// }
+    /// ```
     pub fn forward(&self, x: &(impl Input + ?Sized)) -> Vec<Value> {
         let mut workspace = Workspace::default();
         self.forward_with(&x.values(), &mut workspace).to_vec()

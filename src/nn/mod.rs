@@ -7,6 +7,6 @@ mod optim;
 mod weights;
 
 pub use loss::Loss;
-pub use mlp::{Activation, Input, Layer, MLP, MlpBuilder, Module, Neuron, Workspace};
+pub use mlp::{Activation, Input, Layer, MLP, MlpBuilder, Module, Neuron, Workspace, batch_inputs};
 pub use optim::{Adam, Optimizer, OptimizerKind, Schedule, Sgd};
 pub use weights::{LayerWeights, Weights};

@@ -4,7 +4,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use crate::engine::Value;
+use crate::engine::{self, Value};
 
 /// Updates parameters from their gradients.
 pub trait Optimizer {
@@ -41,21 +41,17 @@ impl Sgd {
 impl Optimizer for Sgd {
     fn step(&mut self, params: &[Value], lr: f64) {
         if self.momentum == 0.0 {
-            for p in params {
-                p.set_data(p.data() - lr * p.grad());
-            }
+            engine::update(params, |_, p, g| p - lr * g);
             return;
         }
         let first = self.velocity.is_empty();
         self.velocity.resize(params.len(), 0.0);
-        for (p, v) in params.iter().zip(&mut self.velocity) {
-            *v = if first {
-                p.grad()
-            } else {
-                self.momentum * *v + p.grad()
-            };
-            p.set_data(p.data() - lr * *v);
-        }
+        let (momentum, velocity) = (self.momentum, &mut self.velocity);
+        engine::update(params, |i, p, g| {
+            let v = &mut velocity[i];
+            *v = if first { g } else { momentum * *v + g };
+            p - lr * *v
+        });
     }
 }
 
@@ -106,13 +102,21 @@ impl Optimizer for Adam {
         let bias_correction2 = 1.0 - self.beta2.powf(f64::from(self.t));
         let step_size = lr / bias_correction1;
         let bias_correction2_sqrt = bias_correction2.sqrt();
-        for ((p, m), v) in params.iter().zip(&mut self.m).zip(&mut self.v) {
-            let g = p.grad();
-            *m += (1.0 - self.beta1) * (g - *m); // exp_avg.lerp_(grad, 1 - beta1)
-            *v = *v * self.beta2 + (1.0 - self.beta2) * g * g;
-            let denom = v.sqrt() / bias_correction2_sqrt + self.eps;
-            p.set_data(p.data() - step_size * (*m / denom));
-        }
+        let Adam {
+            beta1,
+            beta2,
+            eps,
+            m,
+            v,
+            ..
+        } = self;
+        engine::update(params, |i, p, g| {
+            let (m, v) = (&mut m[i], &mut v[i]);
+            *m += (1.0 - *beta1) * (g - *m); // exp_avg.lerp_(grad, 1 - beta1)
+            *v = *v * *beta2 + (1.0 - *beta2) * g * g;
+            let denom = v.sqrt() / bias_correction2_sqrt + *eps;
+            p - step_size * (*m / denom)
+        });
     }
 }
 

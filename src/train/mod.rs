@@ -1,7 +1,8 @@
 //! Training an [`MLP`] on a [`Dataset`]: micrograd's demo loop, with any
-//! loss, optimizer, schedule and batch size, and without allocating after
-//! the first step.
+//! loss, optimizer, schedule and batch size, on every core, and without
+//! allocating after the first step.
 
+mod lanes;
 mod preset;
 mod saved;
 mod task;
@@ -10,12 +11,14 @@ pub use preset::{BuiltIn, Preset};
 pub use saved::SavedModel;
 pub use task::Task;
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
 use crate::data::Dataset;
-use crate::engine::{Scope, Value, tape_len};
+use crate::engine::{self, Scope, Value, tape_len};
 use crate::error::{Error, Result};
 use crate::nn::loss::{self, Loss};
 use crate::nn::{MLP, Module, Optimizer, OptimizerKind, Schedule, Workspace};
@@ -35,6 +38,27 @@ pub struct TrainConfig {
     pub batch: Option<usize>,
     /// The seed minibatches are drawn from.
     pub seed: u64,
+    /// How each step's graph is built.
+    pub batching: Batching,
+    /// How many threads a step may use; `None` for every core. Any number
+    /// gives the same bits.
+    pub threads: Option<usize>,
+}
+
+/// How a training step builds its graph.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Batching {
+    /// One graph for the whole batch, each node holding a lane per point
+    /// (JAX's `vmap`), layers as matrix products; large batches are cut by
+    /// position into chunks of 256 points, spread over the threads, and
+    /// their sums added in order. Each point's outputs are the bits of its
+    /// own graph; the gradients agree with [`PerPoint`](Batching::PerPoint)
+    /// to about 1e-15 (the sums are added in another order).
+    #[default]
+    Lanes,
+    /// micrograd's graph: one node per number, point after point, on one
+    /// thread.
+    PerPoint,
 }
 
 impl TrainConfig {
@@ -48,7 +72,17 @@ impl TrainConfig {
             l2: 1e-4,
             batch: None,
             seed: 0,
+            batching: Batching::Lanes,
+            threads: None,
         }
+    }
+
+    /// The threads a step may use: [`threads`](TrainConfig::threads), or
+    /// every core.
+    pub fn thread_count(&self) -> usize {
+        self.threads.unwrap_or_else(|| {
+            std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
+        })
     }
 }
 
@@ -85,7 +119,7 @@ pub struct StepRecord {
 /// ```
 pub struct Trainer<'a> {
     model: &'a MLP,
-    x: &'a [Vec<f64>],
+    data: &'a Dataset,
     task: Task,
     /// Each sample's target as the loss reads it: ±1 for the SVM loss, 0/1
     /// for BCE, the class index for softmax, the value for regression.
@@ -95,6 +129,14 @@ pub struct Trainer<'a> {
     optimizer: Box<dyn Optimizer>,
     rng: ChaCha8Rng,
     step: usize,
+    /// Which trainer this is, for the threads' copies of its model.
+    id: u64,
+    blueprint: lanes::Blueprint,
+    /// The threads a step may use.
+    threads: usize,
+    /// The threads of the lanes path, made at its first step that needs
+    /// more than one.
+    pool: Option<rayon::ThreadPool>,
     // Buffers kept from step to step.
     order: Vec<usize>,
     inputs: Vec<Value>,
@@ -102,7 +144,16 @@ pub struct Trainer<'a> {
     batch_targets: Vec<f64>,
     batch_classes: Vec<usize>,
     workspace: Workspace,
+    lane_buffers: lanes::Buffers,
+    snapshot: Vec<f64>,
+    grads: Vec<f64>,
+    losses: Vec<f64>,
+    right: Vec<usize>,
+    nodes: Vec<usize>,
 }
+
+/// Trainer ids.
+static TRAINERS: AtomicU64 = AtomicU64::new(0);
 
 impl<'a> Trainer<'a> {
     /// A trainer of `model` on `data`.
@@ -111,7 +162,7 @@ impl<'a> Trainer<'a> {
     ///
     /// [`Error::Data`] if the data does not fit the loss (an SVM loss needs
     /// two classes, say) or the model (its input width, or its number of
-    /// outputs), or the batch size is 0.
+    /// outputs), or the batch size or thread count is 0.
     pub fn new(model: &'a MLP, data: &'a Dataset, config: &TrainConfig) -> Result<Trainer<'a>> {
         let task = Task::for_loss(config.loss, data)?;
         if model.nin() != data.dim() {
@@ -133,6 +184,9 @@ impl<'a> Trainer<'a> {
         if config.batch == Some(0) {
             return Err(Error::Data("the batch size must be at least 1".into()));
         }
+        if config.threads == Some(0) {
+            return Err(Error::Data("the thread count must be at least 1".into()));
+        }
         let targets = data
             .y
             .iter()
@@ -140,7 +194,7 @@ impl<'a> Trainer<'a> {
             .collect();
         Ok(Trainer {
             model,
-            x: &data.x,
+            data,
             task,
             targets,
             config: config.clone(),
@@ -148,12 +202,22 @@ impl<'a> Trainer<'a> {
             optimizer: config.optimizer.build(),
             rng: ChaCha8Rng::seed_from_u64(config.seed),
             step: 0,
+            id: TRAINERS.fetch_add(1, Ordering::Relaxed),
+            blueprint: lanes::Blueprint::of(model),
+            threads: config.thread_count(),
+            pool: None,
             order: (0..data.len()).collect(),
             inputs: Vec::new(),
             outputs: Vec::new(),
             batch_targets: Vec::new(),
             batch_classes: Vec::new(),
             workspace: Workspace::default(),
+            lane_buffers: lanes::Buffers::default(),
+            snapshot: Vec::new(),
+            grads: Vec::new(),
+            losses: Vec::new(),
+            right: Vec::new(),
+            nodes: Vec::new(),
         })
     }
 
@@ -164,10 +228,9 @@ impl<'a> Trainer<'a> {
     /// # Errors
     ///
     /// [`Error::NonFinite`] if the loss is NaN or infinite; the model is
-    /// then left as it was before the step.
+    /// then left as it was before the step. [`Error::Data`] if the threads
+    /// could not be started.
     pub fn step(&mut self) -> Result<StepRecord> {
-        let _graph = Scope::new();
-        let first_node = tape_len();
         let k = self.step;
         let lr = self.config.schedule.at(k);
         let n = self
@@ -180,13 +243,34 @@ impl<'a> Trainer<'a> {
             // the last n entries become a uniform random sample.
             let _ = self.order.partial_shuffle(&mut self.rng, n);
         }
-        let batch = &self.order[start..];
+        let (loss, accuracy, nodes) = match self.config.batching {
+            Batching::Lanes => self.lanes_gradients(start)?,
+            Batching::PerPoint => self.per_point_gradients(start)?,
+        };
+        self.optimizer.step(&self.params, lr);
+        self.step += 1;
+        Ok(StepRecord {
+            step: k,
+            loss,
+            accuracy,
+            lr,
+            nodes,
+        })
+    }
 
+    /// micrograd's step, point by point: the batch `order[start..]`'s
+    /// graph, its loss, and the parameters' gradients. Returns the loss,
+    /// the accuracy and the graph's size.
+    fn per_point_gradients(&mut self, start: usize) -> Result<(f64, Option<f64>, usize)> {
+        let _graph = Scope::new();
+        let first_node = tape_len();
+        let batch = &self.order[start..];
         self.outputs.clear();
         self.batch_targets.clear();
         for &i in batch {
             self.inputs.clear();
-            self.inputs.extend(self.x[i].iter().map(|&x| Value::new(x)));
+            self.inputs
+                .extend(self.data.x[i].iter().map(|&x| Value::new(x)));
             let out = self.model.forward_with(&self.inputs, &mut self.workspace);
             self.outputs.extend_from_slice(out);
             self.batch_targets.push(self.targets[i]);
@@ -203,16 +287,8 @@ impl<'a> Trainer<'a> {
                 loss::softmax_cross_entropy(&self.outputs, &self.batch_classes, self.task.outputs())
             }
         };
-        // micrograd: `total_loss = data_loss + alpha * sum((p*p for p in model.parameters()))`
-        let total = if self.config.l2 != 0.0 {
-            data_loss + self.config.l2 * loss::l2(&self.params)
-        } else {
-            data_loss
-        };
-        let loss = total.data();
-        if !loss.is_finite() {
-            return Err(Error::NonFinite { step: k, loss });
-        }
+        let total = self.with_l2(data_loss);
+        let loss = self.check(total.data())?;
         let accuracy = self.task.is_classification().then(|| {
             let width = self.task.outputs();
             let correct = self
@@ -221,23 +297,127 @@ impl<'a> Trainer<'a> {
                 .zip(&self.batch_targets)
                 .filter(|(out, target)| self.task.is_right(out.iter().map(|v| v.data()), **target))
                 .count();
-            correct as f64 / n as f64
+            correct as f64 / batch.len() as f64
         });
-
-        for p in &self.params {
-            p.set_grad(0.0);
-        }
+        engine::zero_grads(&self.params);
         total.backward();
-        self.optimizer.step(&self.params, lr);
-        self.step += 1;
-        let nodes = tape_len() - first_node;
-        Ok(StepRecord {
-            step: k,
-            loss,
-            accuracy,
-            lr,
-            nodes,
-        })
+        Ok((loss, accuracy, tape_len() - first_node))
+    }
+
+    /// The same step over the batch `order[start..]` in lanes, chunk by
+    /// chunk, on up to [`thread_count`](TrainConfig::thread_count) threads.
+    fn lanes_gradients(&mut self, start: usize) -> Result<(f64, Option<f64>, usize)> {
+        let batch = &self.order[start..];
+        let count = lanes::chunk_count(batch.len());
+        let p = self.params.len();
+        self.grads.clear();
+        self.grads.resize(count * p, 0.0);
+        self.losses.clear();
+        self.losses.resize(count, 0.0);
+        for buffer in [&mut self.right, &mut self.nodes] {
+            buffer.clear();
+            buffer.resize(count, 0);
+        }
+        engine::read_data(&self.params, &mut self.snapshot);
+        let step = lanes::Step {
+            data: self.data,
+            batch,
+            targets: &self.targets,
+            loss: self.config.loss,
+            task: &self.task,
+            params: &self.snapshot,
+            blueprint: &self.blueprint,
+            trainer: self.id,
+        };
+        let sums = lanes::Sums {
+            grads: &mut self.grads,
+            losses: &mut self.losses,
+            right: &mut self.right,
+            nodes: &mut self.nodes,
+        };
+        let threads = self.threads.min(count);
+        if threads <= 1 {
+            lanes::run_chunks(
+                &step,
+                self.model,
+                &self.params,
+                &mut self.lane_buffers,
+                0..count,
+                count,
+                sums,
+            );
+        } else {
+            if self
+                .pool
+                .as_ref()
+                .is_none_or(|pool| pool.current_num_threads() < threads)
+            {
+                let pool = rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .thread_name(|i| format!("micrograd-train-{i}"))
+                    .build()
+                    .map_err(|e| Error::Data(format!("could not start {threads} threads: {e}")))?;
+                self.pool = Some(pool);
+            }
+            if let Some(pool) = &self.pool {
+                pool.install(|| lanes::spread(&step, 0..count, count, threads, sums));
+            }
+        }
+
+        let _graph = Scope::new();
+        let first_node = tape_len();
+        // The chunks' sums, in chunk order; then the batch's mean, as
+        // micrograd's `sum(losses) * (1.0 / len(losses))`.
+        let sum = self
+            .losses
+            .iter()
+            .copied()
+            .reduce(|a, b| a + b)
+            .unwrap_or(0.0);
+        let data_loss = match self.config.loss.scale(batch.len()) {
+            Some(scale) => sum * scale,
+            None => sum,
+        };
+        let total = self.with_l2(Value::new(data_loss));
+        let loss = self.check(total.data())?;
+        // The chunks' gradients, added in chunk order; then the penalty's.
+        let (first, rest) = self.grads.split_at_mut(p);
+        for chunk in rest.chunks_exact(p) {
+            for (g, &c) in first.iter_mut().zip(chunk) {
+                *g += c;
+            }
+        }
+        engine::set_grads(&self.params, first);
+        if self.config.l2 != 0.0 {
+            total.backward();
+        }
+        let accuracy = self
+            .task
+            .is_classification()
+            .then(|| self.right.iter().sum::<usize>() as f64 / batch.len() as f64);
+        let nodes = self.nodes.iter().sum::<usize>() + (tape_len() - first_node);
+        Ok((loss, accuracy, nodes))
+    }
+
+    /// micrograd: `total_loss = data_loss + alpha * sum((p*p for p in model.parameters()))`
+    fn with_l2(&self, data_loss: Value) -> Value {
+        if self.config.l2 != 0.0 {
+            data_loss + self.config.l2 * loss::l2(&self.params)
+        } else {
+            data_loss
+        }
+    }
+
+    /// The loss, if it is a number.
+    fn check(&self, loss: f64) -> Result<f64> {
+        if loss.is_finite() {
+            Ok(loss)
+        } else {
+            Err(Error::NonFinite {
+                step: self.step,
+                loss,
+            })
+        }
     }
 
     /// Takes `steps` steps, calling `on_step` after each; returns the last

@@ -4,7 +4,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use super::{Task, TrainConfig};
+use super::{Batching, Task, TrainConfig};
 use crate::data::{self, Dataset};
 use crate::nn::loss::Loss;
 use crate::nn::{Activation, MLP, OptimizerKind, Schedule};
@@ -88,6 +88,8 @@ impl BuiltIn {
                 l2: 0.0,
                 batch: None,
                 seed,
+                batching: Batching::Lanes,
+                threads: None,
             },
             steps,
         };
@@ -124,6 +126,8 @@ impl Preset {
                     l2: 0.0,
                     batch: None,
                     seed,
+                    batching: Batching::Lanes,
+                    threads: None,
                 },
                 steps: 500,
                 data,

@@ -1,0 +1,295 @@
+//! A training step over a batch in lanes, on every core.
+//!
+//! The batch is cut, by position, into chunks of at most [`CHUNK`] points;
+//! each chunk is one batched graph (a lane per point) that gives the sum of
+//! its points' loss terms and what every parameter receives from them. The
+//! chunks are spread over the threads, each building its graphs on its own
+//! tape with its own copy of the parameters, and their sums are added in
+//! chunk order. The cut depends on the batch size alone, so every thread
+//! count gives the same bits.
+
+use std::cell::RefCell;
+use std::ops::Range;
+
+use crate::data::Dataset;
+use crate::engine::{self, Scope, Value, tape_len};
+use crate::nn::loss::{self, LossScratch};
+use crate::nn::{Activation, Layer, Loss, MLP, Module, Neuron, Workspace};
+
+use super::Task;
+
+/// The most points one chunk's graph holds: small enough that a chunk's
+/// lanes stay in the cache, large enough that building its graph is cheap
+/// beside its arithmetic.
+pub(crate) const CHUNK: usize = 256;
+
+/// How many chunks a batch of `n` points is cut into.
+pub(crate) fn chunk_count(n: usize) -> usize {
+    n.div_ceil(CHUNK).max(1)
+}
+
+/// The positions in a batch of `n` points of chunk `c` of `count`: sizes
+/// as equal as possible.
+pub(crate) fn chunk(n: usize, count: usize, c: usize) -> Range<usize> {
+    c * n / count..(c + 1) * n / count
+}
+
+/// A model's structure: each neuron's inputs and activation, layer by
+/// layer; with the parameters' numbers it makes a copy of the model.
+#[derive(Clone, Debug)]
+pub(crate) struct Blueprint {
+    layers: Vec<Vec<(usize, Activation)>>,
+}
+
+impl Blueprint {
+    pub(crate) fn of(model: &MLP) -> Blueprint {
+        Blueprint {
+            layers: model
+                .layers
+                .iter()
+                .map(|l| {
+                    l.neurons
+                        .iter()
+                        .map(|n| (n.w.len(), n.activation))
+                        .collect()
+                })
+                .collect(),
+        }
+    }
+
+    /// A copy of the model on this thread's tape, its parameters (in
+    /// `parameters()` order) set to `params`.
+    fn build(&self, params: &[f64]) -> MLP {
+        let mut params = params.iter().copied();
+        let layers = self
+            .layers
+            .iter()
+            .map(|neurons| Layer {
+                neurons: neurons
+                    .iter()
+                    .map(|&(nin, activation)| {
+                        let w: Vec<f64> = params.by_ref().take(nin).collect();
+                        let b = params.next().unwrap_or(0.0);
+                        Neuron::from_weights(&w, b, activation)
+                    })
+                    .collect(),
+            })
+            .collect();
+        MLP { layers }
+    }
+}
+
+/// What every chunk of a step reads.
+pub(crate) struct Step<'a> {
+    pub(crate) data: &'a Dataset,
+    /// The batch: its points' indices in `data`, in lane order.
+    pub(crate) batch: &'a [usize],
+    /// Every point's target as the loss reads it.
+    pub(crate) targets: &'a [f64],
+    pub(crate) loss: Loss,
+    pub(crate) task: &'a Task,
+    /// The parameters' numbers, for the threads' copies of the model.
+    pub(crate) params: &'a [f64],
+    pub(crate) blueprint: &'a Blueprint,
+    /// Which trainer this step is of: a thread's copy is of one trainer.
+    pub(crate) trainer: u64,
+}
+
+/// What the chunks give back, one entry per chunk (`grads`: one row of
+/// parameters per chunk).
+pub(crate) struct Sums<'a> {
+    pub(crate) grads: &'a mut [f64],
+    pub(crate) losses: &'a mut [f64],
+    pub(crate) right: &'a mut [usize],
+    pub(crate) nodes: &'a mut [usize],
+}
+
+impl<'a> Sums<'a> {
+    fn split_at(self, chunks: usize, params: usize) -> (Sums<'a>, Sums<'a>) {
+        let Sums {
+            grads,
+            losses,
+            right,
+            nodes,
+        } = self;
+        let (g0, g1) = grads.split_at_mut(chunks * params);
+        let (l0, l1) = losses.split_at_mut(chunks);
+        let (r0, r1) = right.split_at_mut(chunks);
+        let (n0, n1) = nodes.split_at_mut(chunks);
+        (
+            Sums {
+                grads: g0,
+                losses: l0,
+                right: r0,
+                nodes: n0,
+            },
+            Sums {
+                grads: g1,
+                losses: l1,
+                right: r1,
+                nodes: n1,
+            },
+        )
+    }
+}
+
+/// Buffers for building a chunk's graph, kept from step to step.
+#[derive(Default)]
+pub(crate) struct Buffers {
+    column: Vec<f64>,
+    inputs: Vec<Value>,
+    workspace: Workspace,
+    targets: Vec<f64>,
+    loss: LossScratch,
+    lanes: Vec<f64>,
+}
+
+/// Chunks `chunks` (numbered `first..`) of `step` on this thread, with
+/// `model` and its `params` on this thread's tape.
+pub(crate) fn run_chunks(
+    step: &Step<'_>,
+    model: &MLP,
+    params: &[Value],
+    buffers: &mut Buffers,
+    chunks: Range<usize>,
+    count: usize,
+    sums: Sums<'_>,
+) {
+    let p = params.len();
+    // Each chunk's backward starts from zero, and leaves them so.
+    engine::zero_grads(params);
+    for (i, c) in chunks.enumerate() {
+        let positions = chunk(step.batch.len(), count, c);
+        let (loss, right, nodes) = run_chunk(
+            step,
+            model,
+            params,
+            buffers,
+            &step.batch[positions],
+            &mut sums.grads[i * p..(i + 1) * p],
+        );
+        sums.losses[i] = loss;
+        sums.right[i] = right;
+        sums.nodes[i] = nodes;
+    }
+}
+
+/// One chunk: its graph over the points `batch`, the sum of their loss
+/// terms, and, into `grads`, d(loss)/d(parameter) from them (the batch's
+/// scale included). Returns the sum, how many points it classifies right,
+/// and the nodes its graph had.
+fn run_chunk(
+    step: &Step<'_>,
+    model: &MLP,
+    params: &[Value],
+    buffers: &mut Buffers,
+    batch: &[usize],
+    grads: &mut [f64],
+) -> (f64, usize, usize) {
+    let _graph = Scope::new();
+    let first_node = tape_len();
+    let Buffers {
+        column,
+        inputs,
+        workspace,
+        targets,
+        loss: loss_scratch,
+        lanes,
+    } = buffers;
+    inputs.clear();
+    for k in 0..step.data.dim() {
+        column.clear();
+        column.extend(batch.iter().map(|&i| step.data.x[i][k]));
+        inputs.push(Value::batch(column));
+    }
+    let outputs = model.forward_with(inputs, workspace);
+    targets.clear();
+    targets.extend(batch.iter().map(|&i| step.targets[i]));
+    let terms = loss::lane_terms(step.loss, outputs, targets, loss_scratch);
+    let sum = terms.sum_lanes();
+    // The whole batch's mean: each term's share is 1/n of the batch, not of
+    // the chunk, exactly as in one graph over the batch.
+    let root = match step.loss.scale(step.batch.len()) {
+        Some(scale) => sum * scale,
+        None => sum,
+    };
+    root.backward();
+    engine::take_grads(params, grads);
+
+    let right = if step.task.is_classification() {
+        // Lanes of output j at lanes[j*n..]: each point's outputs, in order.
+        let n = batch.len();
+        lanes.clear();
+        for &out in outputs {
+            engine::read_lanes_onto(out, lanes);
+        }
+        (0..n)
+            .filter(|&lane| {
+                let point = (0..outputs.len()).map(|j| lanes[j * n + lane]);
+                step.task.is_right(point, targets[lane])
+            })
+            .count()
+    } else {
+        0
+    };
+    (sum.data(), right, tape_len() - first_node)
+}
+
+/// A thread's copy of a trainer's model.
+struct Worker {
+    trainer: u64,
+    model: MLP,
+    params: Vec<Value>,
+    buffers: Buffers,
+}
+
+thread_local! {
+    static WORKER: RefCell<Option<Worker>> = const { RefCell::new(None) };
+}
+
+/// Chunks `chunks` of `step` spread over `threads` threads of the current
+/// rayon pool, each on its own copy of the model: split in two halves by
+/// position, recursively, so no allocation is needed.
+pub(crate) fn spread(
+    step: &Step<'_>,
+    chunks: Range<usize>,
+    count: usize,
+    threads: usize,
+    sums: Sums<'_>,
+) {
+    if threads <= 1 || chunks.len() <= 1 {
+        WORKER.with(|worker| {
+            let mut worker = worker.borrow_mut();
+            if worker.as_ref().is_none_or(|w| w.trainer != step.trainer) {
+                let model = step.blueprint.build(step.params);
+                *worker = Some(Worker {
+                    trainer: step.trainer,
+                    params: model.parameters(),
+                    model,
+                    buffers: Buffers::default(),
+                });
+            }
+            let Some(w) = worker.as_mut() else {
+                unreachable!("the worker was just made")
+            };
+            engine::write_data(&w.params, step.params);
+            run_chunks(
+                step,
+                &w.model,
+                &w.params,
+                &mut w.buffers,
+                chunks,
+                count,
+                sums,
+            );
+        });
+        return;
+    }
+    let left_threads = threads / 2;
+    let mid = chunks.start + (chunks.len() * left_threads / threads).max(1);
+    let (left, right) = sums.split_at(mid - chunks.start, step.params.len());
+    rayon::join(
+        || spread(step, chunks.start..mid, count, left_threads, left),
+        || spread(step, mid..chunks.end, count, threads - left_threads, right),
+    );
+}
