@@ -37,57 +37,48 @@ pub(crate) fn read_lanes_onto(v: Value, out: &mut Vec<f64>) {
 
 /// The forward values of single values, into `out`.
 pub(crate) fn read_data(values: &[Value], out: &mut Vec<f64>) {
-    with_tape(|t| {
-        out.clear();
-        out.extend(values.iter().map(|&v| single_mut(t, v, "data").data));
-    });
+    out.clear();
+    each(values, "data", |_, node| out.push(node.data));
 }
 
 /// Overwrites single values' forward values with `data`, one each.
 pub(crate) fn write_data(values: &[Value], data: &[f64]) {
-    with_tape(|t| {
-        for (&v, &x) in values.iter().zip(data) {
-            single_mut(t, v, "set_data").data = x;
-        }
-    });
+    each(values, "set_data", |i, node| node.data = data[i]);
 }
 
 /// Moves single values' gradients into `out`, leaving 0.
 pub(crate) fn take_grads(values: &[Value], out: &mut [f64]) {
-    with_tape(|t| {
-        for (&v, o) in values.iter().zip(out) {
-            let node = single_mut(t, v, "grad");
-            *o = node.grad;
-            node.grad = 0.0;
-        }
+    each(values, "grad", |i, node| {
+        out[i] = std::mem::take(&mut node.grad)
     });
 }
 
 /// Sets single values' gradients to 0.
 pub(crate) fn zero_grads(values: &[Value]) {
-    with_tape(|t| {
-        for &v in values {
-            single_mut(t, v, "set_grad").grad = 0.0;
-        }
-    });
+    each(values, "set_grad", |_, node| node.grad = 0.0);
 }
 
 /// Sets single values' gradients to `grads`, one each.
 pub(crate) fn set_grads(values: &[Value], grads: &[f64]) {
-    with_tape(|t| {
-        for (&v, &g) in values.iter().zip(grads) {
-            single_mut(t, v, "set_grad").grad = g;
-        }
-    });
+    each(values, "set_grad", |i, node| node.grad = grads[i]);
 }
 
 /// Sets each single value's data to `f(i, data, grad)`: an optimizer's
-/// update, with one look at the tape for all of them.
+/// update.
 pub(crate) fn update(values: &[Value], mut f: impl FnMut(usize, f64, f64) -> f64) {
+    each(values, "set_data", |i, node| {
+        node.data = f(i, node.data, node.grad)
+    });
+}
+
+/// Calls `f(i, node)` with the node of each of `values`, which must be
+/// single values (`method` names what needs them so), with one look at the
+/// tape.
+#[inline]
+fn each(values: &[Value], method: &str, mut f: impl FnMut(usize, &mut Node)) {
     with_tape(|t| {
         for (i, &v) in values.iter().enumerate() {
-            let node = single_mut(t, v, "set_data");
-            node.data = f(i, node.data, node.grad);
+            f(i, single_mut(t, v, method));
         }
     });
 }

@@ -5,9 +5,14 @@
 //! `pulp`; without it, for one number at a time.
 //!
 //! The vector width never changes a result: every lane (and every weight)
-//! is summed in its own fixed order, with a multiply and then an add, never
-//! a fused multiply-add. So a batch gives each point the bits of its own
-//! per-point graph, on every CPU.
+//! is summed in its own fixed order. The forward pass multiplies and then
+//! adds, never a fused multiply-add, so a batch gives each point the bits of
+//! its own per-point graph. The gradients use fused multiply-adds, which
+//! halve their arithmetic: each term is rounded once instead of twice, so
+//! they differ from the per-point graph's in the last bits (about 1e-16
+//! relative), and since a fused multiply-add is exactly rounded by
+//! definition, they are the same bits on every CPU, with or without the
+//! `simd` feature.
 
 /// A layer's input rows, each `width` lanes long, somewhere in the slab.
 #[derive(Clone, Copy)]
@@ -25,9 +30,30 @@ impl<'a> Rows<'a> {
     }
 }
 
-/// Neurons (or inputs) per register block; each row of the block is two
-/// vectors wide.
-const ROWS: usize = 4;
+/// Runs `$block::<V, R>(args)` for the `R = $rows` rows left after the
+/// whole blocks (fewer than eight), so that they too share one pass.
+macro_rules! last_rows {
+    ($rows:expr, $block:ident($($arg:expr),* $(,)?)) => {
+        match $rows {
+            1 => $block::<V, 1>($($arg),*),
+            2 => $block::<V, 2>($($arg),*),
+            3 => $block::<V, 3>($($arg),*),
+            4 => $block::<V, 4>($($arg),*),
+            5 => $block::<V, 5>($($arg),*),
+            6 => $block::<V, 6>($($arg),*),
+            7 => $block::<V, 7>($($arg),*),
+            _ => {}
+        }
+    };
+}
+
+/// Neurons (or inputs) per register block, each row two vectors wide: as
+/// many as the vector registers hold (8 in AVX-512's 32 registers, 4 in
+/// AVX2's 16).
+#[inline(always)]
+fn block_rows<V: Vector>() -> usize {
+    if V::LANES >= 8 { 8 } else { 4 }
+}
 
 /// The few vector operations the kernels need: lanes of f64, multiplied
 /// and added element by element (no fused multiply-add).
@@ -41,6 +67,8 @@ trait Vector: Copy {
     fn store(self, out: &mut [f64], v: Self::V);
     fn add(self, a: Self::V, b: Self::V) -> Self::V;
     fn mul(self, a: Self::V, b: Self::V) -> Self::V;
+    /// `a·b + c`, rounded once.
+    fn mul_add(self, a: Self::V, b: Self::V, c: Self::V) -> Self::V;
 }
 
 /// One number at a time: the engine without the `simd` feature.
@@ -72,6 +100,10 @@ impl Vector for Scalar {
     fn mul(self, a: f64, b: f64) -> f64 {
         a * b
     }
+    #[inline(always)]
+    fn mul_add(self, a: f64, b: f64, c: f64) -> f64 {
+        a.mul_add(b, c)
+    }
 }
 
 /// The vector unit `pulp` found.
@@ -102,6 +134,10 @@ impl<S: pulp::Simd> Vector for Pulp<S> {
     #[inline(always)]
     fn mul(self, a: S::f64s, b: S::f64s) -> S::f64s {
         self.0.mul_f64s(a, b)
+    }
+    #[inline(always)]
+    fn mul_add(self, a: S::f64s, b: S::f64s, c: S::f64s) -> S::f64s {
+        self.0.mul_add_f64s(a, b, c)
     }
 }
 
@@ -150,16 +186,15 @@ impl Forward<'_> {
     fn run<V: Vector>(self, v: V) {
         let Forward { w, b, x, out } = self;
         let j_count = b.len();
-        let full = j_count - j_count % ROWS;
-        for j0 in (0..full).step_by(ROWS) {
-            forward_block::<V, ROWS>(v, w, b, x, out, j0);
+        let rows = block_rows::<V>();
+        let full = j_count - j_count % rows;
+        for j0 in (0..full).step_by(rows) {
+            match rows {
+                8 => forward_block::<V, 8>(v, w, b, x, out, j0),
+                _ => forward_block::<V, 4>(v, w, b, x, out, j0),
+            }
         }
-        match j_count - full {
-            1 => forward_block::<V, 1>(v, w, b, x, out, full),
-            2 => forward_block::<V, 2>(v, w, b, x, out, full),
-            3 => forward_block::<V, 3>(v, w, b, x, out, full),
-            _ => {}
-        }
+        last_rows!(j_count - full, forward_block(v, w, b, x, out, full));
     }
 }
 
@@ -208,7 +243,8 @@ fn forward_block<V: Vector, const R: usize>(
 
 /// What the inputs receive: `dx[k] = Σⱼ w[j][k]·g[j]` lane by lane, over the
 /// neurons from the last to the first (the order in which a per-point
-/// graph's backward sweep meets them), starting from 0. `g` is `J` rows of
+/// graph's backward sweep meets them), starting from 0, each term a fused
+/// multiply-add. `g` is `J` rows of
 /// `width` lanes, `dx` is `K` rows.
 pub(crate) fn dense_input_grads(w: &[f64], g: &[f64], width: usize, dx: &mut [f64]) {
     InputGrads { w, g, width, dx }.dispatch();
@@ -231,16 +267,15 @@ impl InputGrads<'_> {
             return;
         }
         let k_count = dx.len() / n;
-        let full = k_count - k_count % ROWS;
-        for k0 in (0..full).step_by(ROWS) {
-            input_grads_block::<V, ROWS>(v, w, g, n, dx, k0);
+        let rows = block_rows::<V>();
+        let full = k_count - k_count % rows;
+        for k0 in (0..full).step_by(rows) {
+            match rows {
+                8 => input_grads_block::<V, 8>(v, w, g, n, dx, k0),
+                _ => input_grads_block::<V, 4>(v, w, g, n, dx, k0),
+            }
         }
-        match k_count - full {
-            1 => input_grads_block::<V, 1>(v, w, g, n, dx, full),
-            2 => input_grads_block::<V, 2>(v, w, g, n, dx, full),
-            3 => input_grads_block::<V, 3>(v, w, g, n, dx, full),
-            _ => {}
-        }
+        last_rows!(k_count - full, input_grads_block(v, w, g, n, dx, full));
     }
 }
 
@@ -265,8 +300,8 @@ fn input_grads_block<V: Vector, const R: usize>(
             let w_row = &w[j * k_count + k0..j * k_count + k0 + R];
             for (acc, &wjk) in acc.iter_mut().zip(w_row) {
                 let wjk = v.splat(wjk);
-                acc[0] = v.add(acc[0], v.mul(wjk, g0));
-                acc[1] = v.add(acc[1], v.mul(wjk, g1));
+                acc[0] = v.mul_add(wjk, g0, acc[0]);
+                acc[1] = v.mul_add(wjk, g1, acc[1]);
             }
         }
         for (r, acc) in acc.iter().enumerate() {
@@ -280,7 +315,7 @@ fn input_grads_block<V: Vector, const R: usize>(
         for l in lane..n {
             let mut acc = 0.0;
             for j in (0..j_count).rev() {
-                acc += w[j * k_count + k0 + r] * g[j * n + l];
+                acc = w[j * k_count + k0 + r].mul_add(g[j * n + l], acc);
             }
             dx[(k0 + r) * n + l] = acc;
         }
@@ -289,7 +324,7 @@ fn input_grads_block<V: Vector, const R: usize>(
 
 /// What the weights and biases receive: `dw[j][k] = Σₙ g[j][n]·x[k][n]` and
 /// `db[j] = Σₙ g[j][n]` over the first `lanes` lanes, each summed in lane
-/// order from 0. Every sum runs on its own, so the work is vectorized
+/// order from 0 (with fused multiply-adds). Every sum runs on its own, so the work is vectorized
 /// across weights: one side is first transposed into `scratch`
 /// (lane-major), and each lane adds its outer product `g[·][n] ⊗ x[·][n]`
 /// to a block of accumulators. `g` is `J` rows of `x.width` lanes.
@@ -342,7 +377,7 @@ impl WeightGrads<'_> {
         // whole blocks, whose extra sums are dropped.
         if k_count >= j_count {
             let cols = k_count.next_multiple_of(block);
-            scratch.clear();
+            // Every real entry is written; the padding's sums are dropped.
             scratch.resize(n * cols, 0.0);
             transpose(|k| x.row(k), k_count, n, scratch, cols);
             let g_row = |j: usize| &g[j * stride..j * stride + n];
@@ -363,7 +398,6 @@ impl WeightGrads<'_> {
             // The bias is the weight of an input that is 1 in every lane:
             // one more row, of ones, after the inputs'.
             let cols = j_count.next_multiple_of(block);
-            scratch.clear();
             scratch.resize(n * cols + n, 0.0);
             let (gt, ones) = scratch.split_at_mut(n * cols);
             transpose(|j| &g[j * stride..(j + 1) * stride], j_count, n, gt, cols);
@@ -419,46 +453,35 @@ fn outer_sums<'r, V: Vector>(
     n: usize,
     out: &mut impl FnMut(usize, usize, f64),
 ) {
-    let full = rows - rows % ROWS;
-    for r0 in (0..full).step_by(ROWS) {
-        let a_rows: [&[f64]; ROWS] = std::array::from_fn(|r| &a(r0 + r)[..n]);
-        outer_sums_block(v, a_rows, r0, bt, cols, n, out);
+    let block = block_rows::<V>();
+    let full = rows - rows % block;
+    for r0 in (0..full).step_by(block) {
+        match block {
+            8 => outer_sums_block::<V, 8>(v, &a, r0, bt, cols, n, out),
+            _ => outer_sums_block::<V, 4>(v, &a, r0, bt, cols, n, out),
+        }
     }
     // The last rows together, so that their sums interleave.
-    let r0 = full;
-    match rows - full {
-        1 => outer_sums_block(v, [&a(r0)[..n]], r0, bt, cols, n, out),
-        2 => outer_sums_block(v, [0, 1].map(|r| &a(r0 + r)[..n]), r0, bt, cols, n, out),
-        3 => outer_sums_block(v, [0, 1, 2].map(|r| &a(r0 + r)[..n]), r0, bt, cols, n, out),
-        _ => {}
-    }
+    last_rows!(rows - full, outer_sums_block(v, &a, full, bt, cols, n, out));
 }
 
 /// Rows `r0..r0 + R` of [`outer_sums`].
 #[inline(always)]
-fn outer_sums_block<V: Vector, const R: usize>(
+fn outer_sums_block<'r, V: Vector, const R: usize>(
     v: V,
-    a_rows: [&[f64]; R],
+    a: &impl Fn(usize) -> &'r [f64],
     r0: usize,
     bt: &[f64],
     cols: usize,
     n: usize,
     out: &mut impl FnMut(usize, usize, f64),
 ) {
+    let a_rows: [&[f64]; R] = std::array::from_fn(|r| &a(r0 + r)[..n]);
     let block = 2 * V::LANES;
     // Two vectors of sums, spilled for `out`; at most 2 × 8 lanes.
     let mut spill = [0.0; 16];
     for c0 in (0..cols).step_by(block) {
-        let mut acc: [[V::V; 2]; R] = [[v.splat(0.0); 2]; R];
-        for l in 0..n {
-            let bl = &bt[l * cols + c0..l * cols + c0 + block];
-            let (b0, b1) = (v.load(bl), v.load(&bl[V::LANES..]));
-            for (acc, a_row) in acc.iter_mut().zip(&a_rows) {
-                let av = v.splat(a_row[l]);
-                acc[0] = v.add(acc[0], v.mul(av, b0));
-                acc[1] = v.add(acc[1], v.mul(av, b1));
-            }
-        }
+        let acc = outer_sums_lanes::<V, R>(v, &a_rows, bt, cols, c0, n);
         for (r, acc) in acc.iter().enumerate() {
             v.store(&mut spill, acc[0]);
             v.store(&mut spill[V::LANES..], acc[1]);
@@ -467,4 +490,29 @@ fn outer_sums_block<V: Vector, const R: usize>(
             }
         }
     }
+}
+
+/// The sums of one block of [`outer_sums`], kept in registers: returned by
+/// value, so that no store in the loop can keep them in memory.
+#[inline(always)]
+fn outer_sums_lanes<V: Vector, const R: usize>(
+    v: V,
+    a_rows: &[&[f64]; R],
+    bt: &[f64],
+    cols: usize,
+    c0: usize,
+    n: usize,
+) -> [[V::V; 2]; R] {
+    let block = 2 * V::LANES;
+    let mut acc: [[V::V; 2]; R] = [[v.splat(0.0); 2]; R];
+    for l in 0..n {
+        let bl = &bt[l * cols + c0..l * cols + c0 + block];
+        let (b0, b1) = (v.load(bl), v.load(&bl[V::LANES..]));
+        for (acc, a_row) in acc.iter_mut().zip(a_rows) {
+            let av = v.splat(a_row[l]);
+            acc[0] = v.mul_add(av, b0, acc[0]);
+            acc[1] = v.mul_add(av, b1, acc[1]);
+        }
+    }
+    acc
 }

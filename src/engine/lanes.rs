@@ -54,9 +54,11 @@ pub(crate) struct LaneSlab {
     /// their padding; no lanes while there is no batch (the next batch may
     /// then have any size).
     pub(crate) shape: Shape,
-    /// The forward values, row after row.
+    /// The forward values, row after row. Past the live rows it keeps
+    /// the numbers of rows freed earlier, so that a new row costs nothing
+    /// before its op writes it.
     pub(crate) data: Vec<f64>,
-    /// The gradients, in the same places.
+    /// The gradients, in the same places; exactly the live rows.
     pub(crate) grad: Vec<f64>,
 }
 
@@ -76,14 +78,14 @@ impl LaneSlab {
 
     /// Makes the lanes `width` wide, if there is no batch.
     pub(crate) fn set_width(&mut self, width: usize) {
-        debug_assert!(self.data.is_empty());
+        debug_assert!(self.grad.is_empty());
         self.shape = Shape::of(width);
     }
 
     /// How many rows there are.
     pub(crate) fn rows(&self) -> u32 {
         // Rows are numbered in u32 (`grow` refuses more), so this fits.
-        self.data.len().checked_div(self.shape.stride).unwrap_or(0) as u32
+        self.grad.len().checked_div(self.shape.stride).unwrap_or(0) as u32
     }
 
     /// The real lanes of row `row` in `data` and `grad`.
@@ -92,8 +94,9 @@ impl LaneSlab {
         self.shape.span(row)
     }
 
-    /// Appends `count` rows of zeros (forward values and gradients) and
-    /// returns the first one's number.
+    /// Appends `count` rows, their gradients 0 and their forward values
+    /// for the caller to write (every real lane), and returns the first
+    /// one's number.
     ///
     /// # Panics
     ///
@@ -107,7 +110,9 @@ impl LaneSlab {
             panic!("micrograd: the tape's batch rows are full; free graphs with a Scope")
         };
         let len = end * self.shape.stride;
-        self.data.resize(len, 0.0);
+        if self.data.len() < len {
+            self.data.resize(len, 0.0);
+        }
         self.grad.resize(len, 0.0);
         first
     }
@@ -115,9 +120,7 @@ impl LaneSlab {
     /// Frees every row from `rows` on; with no row left, the next batch may
     /// have another size.
     pub(crate) fn truncate(&mut self, rows: u32) {
-        let len = self.shape.start(rows);
-        self.data.truncate(len);
-        self.grad.truncate(len);
+        self.grad.truncate(self.shape.start(rows));
         if rows == 0 {
             self.shape = Shape::NONE;
         }
@@ -214,15 +217,42 @@ pub(crate) fn add_product(out: &mut [f64], a: Arg<'_>, b: Arg<'_>) {
     }
 }
 
-/// `out[n] = f(x[n], y[n], o[n], g[n])`: a local derivative times the
-/// gradient, lane by lane, each operand a batch or a single value.
+/// How a contribution reaches a gradient row: it replaces the row (the
+/// first contribution to an intermediate node in a sweep, as `0.0 + c`) or
+/// is added to it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Into {
+    Replace,
+    Add,
+}
+
+/// `out[n] ⊕= f(x[n], y[n], o[n], g[n])` (`⊕=` as `into` says): a local
+/// derivative times the gradient, lane by lane, each operand a batch or a
+/// single value.
 #[inline(always)]
 pub(crate) fn local_lanes(
+    out: &mut [f64],
+    into: Into,
+    x: Arg<'_>,
+    y: Arg<'_>,
+    o: &[f64],
+    g: &[f64],
+    f: impl Fn(f64, f64, f64, f64) -> f64,
+) {
+    match into {
+        Into::Replace => local_lanes_with(out, x, y, o, g, |c, v| *c = 0.0 + v, f),
+        Into::Add => local_lanes_with(out, x, y, o, g, |c, v| *c += v, f),
+    }
+}
+
+#[inline(always)]
+fn local_lanes_with(
     out: &mut [f64],
     x: Arg<'_>,
     y: Arg<'_>,
     o: &[f64],
     g: &[f64],
+    store: impl Fn(&mut f64, f64),
     f: impl Fn(f64, f64, f64, f64) -> f64,
 ) {
     let (o, g) = (&o[..out.len()], &g[..out.len()]);
@@ -231,24 +261,24 @@ pub(crate) fn local_lanes(
         (Arg::Lanes(x), Arg::Lanes(y)) => {
             let (x, y) = (&x[..out.len()], &y[..out.len()]);
             for (((c, &x), &y), (&o, &g)) in out.iter_mut().zip(x).zip(y).zip(og) {
-                *c = f(x, y, o, g);
+                store(c, f(x, y, o, g));
             }
         }
         (Arg::Lanes(x), Arg::One(y)) => {
             let x = &x[..out.len()];
             for ((c, &x), (&o, &g)) in out.iter_mut().zip(x).zip(og) {
-                *c = f(x, y, o, g);
+                store(c, f(x, y, o, g));
             }
         }
         (Arg::One(x), Arg::Lanes(y)) => {
             let y = &y[..out.len()];
             for ((c, &y), (&o, &g)) in out.iter_mut().zip(y).zip(og) {
-                *c = f(x, y, o, g);
+                store(c, f(x, y, o, g));
             }
         }
         (Arg::One(x), Arg::One(y)) => {
             for (c, (&o, &g)) in out.iter_mut().zip(og) {
-                *c = f(x, y, o, g);
+                store(c, f(x, y, o, g));
             }
         }
     }

@@ -44,8 +44,7 @@ pub(crate) enum Instr {
     /// Neuron `j` of a layer over a batch: `b[j] + Σₖ w[j][k]·x[k]`. A
     /// layer's `J` neurons are made together, as consecutive nodes with
     /// consecutive lane rows, and differentiated together; their operand
-    /// list at `edges[start..]` is `J, K`, the `J` biases, the `J×K`
-    /// weights row by row, then the `K` inputs.
+    /// list at `edges[start..]` is laid out by `rules::DenseOperands`.
     Dense { start: u32, j: u32 },
 }
 

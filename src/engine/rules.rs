@@ -11,7 +11,7 @@
 //! lane, and what it receives back is summed over the lanes in lane order.
 
 use super::kernels::{self, Rows};
-use super::lanes::{self, Arg, LaneSlab, SINGLE, Shape};
+use super::lanes::{self, Arg, Into, LaneSlab, SINGLE, Shape};
 use super::math;
 use super::op::Instr;
 use super::tape::Node;
@@ -172,9 +172,18 @@ pub(crate) trait GradSink {
     /// Adds `contribution` to single value `child`'s gradient.
     fn add(&mut self, nodes: &mut [Node], child: u32, contribution: f64);
 
-    /// Adds `contribution[n]` to lane `n` of batched `child`'s gradient,
-    /// `grad` (its row).
-    fn add_lanes(&mut self, nodes: &mut [Node], grad: &mut [f64], child: u32, contribution: &[f64]);
+    /// How a contribution reaches batched `child`'s gradient row, which
+    /// is about to receive one.
+    fn reach_lanes(&mut self, nodes: &mut [Node], child: u32) -> Into;
+
+    /// Adds `contributions[i]` to single value `first + i`'s gradient.
+    #[inline]
+    fn add_run(&mut self, nodes: &mut [Node], first: usize, contributions: &[f64]) {
+        for (i, &c) in contributions.iter().enumerate() {
+            // The nodes exist, so their indices fit in u32.
+            self.add(nodes, (first + i) as u32, c);
+        }
+    }
 
     /// Which neurons of a layer (nodes `first..first + count`) take part
     /// when node `this`, one of them, is differentiated; `None` for none,
@@ -201,6 +210,8 @@ pub(crate) enum Part {
 pub(crate) struct Grads<'a> {
     pub(crate) nodes: &'a mut [Node],
     pub(crate) edges: &'a [u32],
+    /// The weights layers over a batch were computed with.
+    pub(crate) saved: &'a [f64],
     /// Every row's forward lanes.
     pub(crate) data: &'a [f64],
     /// The gradient rows below the node's own: its operands'.
@@ -214,7 +225,6 @@ pub(crate) struct Grads<'a> {
 /// Buffers a layer's backward reuses from call to call.
 #[derive(Default)]
 pub(crate) struct Scratch {
-    pub(crate) w: Vec<f64>,
     pub(crate) b: Vec<f64>,
     pub(crate) g: Vec<f64>,
     pub(crate) dx: Vec<f64>,
@@ -222,22 +232,57 @@ pub(crate) struct Scratch {
     pub(crate) db: Vec<f64>,
     pub(crate) starts: Vec<usize>,
     pub(crate) transposed: Vec<f64>,
-    /// What an operand receives, lane by lane.
+    /// What a single value receives, lane by lane, before it is summed.
     pub(crate) lanes: Vec<f64>,
-    pub(crate) more_lanes: Vec<f64>,
 }
 
-/// Sends `contribution[n]` of every lane to `child`: lane by lane to a
-/// batch, summed over the lanes in lane order to a single value.
+/// Sends `local(x[n], y[n], o[n], g[n])` of every lane to `child`: lane by
+/// lane, straight into a batch's gradient row; summed over the lanes in
+/// lane order (through `buffer`) to a single value.
+#[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn give(t: &mut Grads<'_>, sink: &mut impl GradSink, child: u32, contribution: &[f64]) {
+fn give_local(
+    t: &mut Grads<'_>,
+    buffer: &mut Vec<f64>,
+    sink: &mut impl GradSink,
+    child: u32,
+    (x, y): (Arg<'_>, Arg<'_>),
+    o: &[f64],
+    g: &[f64],
+    local: impl Fn(f64, f64, f64, f64) -> f64,
+) {
     let row = t.nodes[child as usize].lanes;
     if row == SINGLE {
-        sink.add(t.nodes, child, lanes::sum(contribution));
+        buffer.resize(t.shape.width, 0.0);
+        lanes::local_lanes(buffer, Into::Replace, x, y, o, g, local);
+        sink.add(t.nodes, child, lanes::sum(buffer));
     } else {
+        let into = sink.reach_lanes(t.nodes, child);
         let span = t.shape.span(row);
-        sink.add_lanes(t.nodes, &mut t.below[span], child, contribution);
+        lanes::local_lanes(&mut t.below[span], into, x, y, o, g, local);
     }
+}
+
+/// Sends `contribution[n]` of every lane to `child`.
+#[inline(always)]
+fn give(
+    t: &mut Grads<'_>,
+    buffer: &mut Vec<f64>,
+    sink: &mut impl GradSink,
+    child: u32,
+    contribution: &[f64],
+) {
+    let c = Arg::Lanes(contribution);
+    give_local(
+        t,
+        buffer,
+        sink,
+        child,
+        (c, c),
+        contribution,
+        contribution,
+        |c, _, _, _| c,
+    );
 }
 
 /// Lane `n` of a batched node's own gradient row.
@@ -306,11 +351,19 @@ pub(crate) fn backward(
         Instr::Softplus(a) => unary(t, scratch, sink, i, a, |x, _, g| g * math::sigmoid(x)),
         // d(Σₙ aₙ)/daₙ = 1: every lane receives the sum's gradient.
         Instr::SumLanes(a) => {
-            let g = t.nodes[i].grad;
-            let c = &mut scratch.lanes;
-            c.clear();
-            c.resize(t.shape.width, g);
-            give(t, sink, a, c);
+            let g = Arg::One(t.nodes[i].grad);
+            // The operand's lanes stand in for the rule's unused `out` and `g`.
+            let lanes = &t.data[t.shape.span(t.nodes[a as usize].lanes)];
+            give_local(
+                t,
+                &mut scratch.lanes,
+                sink,
+                a,
+                (g, g),
+                lanes,
+                lanes,
+                |g, _, _, _| g,
+            );
         }
         // d(Σ cᵢ)/dcᵢ = 1
         Instr::Sum { start, len } => {
@@ -323,7 +376,7 @@ pub(crate) fn backward(
             } else {
                 let g = own_lanes(t);
                 for &c in operands(t.edges, start, len) {
-                    give(t, sink, c, g);
+                    give(t, &mut scratch.lanes, sink, c, g);
                 }
             }
         }
@@ -340,13 +393,12 @@ pub(crate) fn backward(
                 }
             } else {
                 let (data, g) = (t.data, own_lanes(t));
-                let dc = &mut scratch.lanes;
                 for &c in operands(t.edges, start, len) {
                     let x = operand(t.nodes, data, t.shape, c);
-                    dc.resize(t.shape.width, 0.0);
-                    lanes::local_lanes(dc, x, Arg::One(0.0), g, g, |x, _, _, g| x * g);
-                    give(t, sink, c, dc);
-                    give(t, sink, c, dc);
+                    for _ in 0..2 {
+                        let xx = (x, x);
+                        give_local(t, &mut scratch.lanes, sink, c, xx, g, g, |x, _, _, g| x * g);
+                    }
                 }
             }
         }
@@ -380,10 +432,10 @@ fn unary(
         let (data, g) = (t.data, own_lanes(t));
         let x = operand(t.nodes, data, t.shape, a);
         let out = &data[t.shape.span(node.lanes)];
-        let da = &mut scratch.lanes;
-        da.resize(t.shape.width, 0.0);
-        lanes::local_lanes(da, x, Arg::One(0.0), out, g, |x, _, o, g| local(x, o, g));
-        give(t, sink, a, da);
+        let xx = (x, x);
+        give_local(t, &mut scratch.lanes, sink, a, xx, out, g, |x, _, o, g| {
+            local(x, o, g)
+        });
     }
 }
 
@@ -410,17 +462,13 @@ fn binary(
         let x = operand(t.nodes, data, t.shape, a);
         let y = operand(t.nodes, data, t.shape, b);
         let out = &data[t.shape.span(node.lanes)];
-        let Scratch {
-            lanes: da,
-            more_lanes: db,
-            ..
-        } = scratch;
-        da.resize(t.shape.width, 0.0);
-        db.resize(t.shape.width, 0.0);
-        lanes::local_lanes(da, x, y, out, g, |x, y, o, g| local(x, y, o, g).0);
-        lanes::local_lanes(db, x, y, out, g, |x, y, o, g| local(x, y, o, g).1);
-        give(t, sink, a, da);
-        give(t, sink, b, db);
+        let (buffer, xy) = (&mut scratch.lanes, (x, y));
+        give_local(t, buffer, sink, a, xy, out, g, |x, y, o, g| {
+            local(x, y, o, g).0
+        });
+        give_local(t, buffer, sink, b, xy, out, g, |x, y, o, g| {
+            local(x, y, o, g).1
+        });
     }
 }
 
@@ -444,21 +492,15 @@ fn affine_backward(
         }
     } else {
         let (data, g) = (t.data, own_lanes(t));
-        give(t, sink, b, g);
-        let Scratch {
-            lanes: dw,
-            more_lanes: dx,
-            ..
-        } = scratch;
-        dw.resize(t.shape.width, 0.0);
-        dx.resize(t.shape.width, 0.0);
+        let buffer = &mut scratch.lanes;
+        give(t, buffer, sink, b, g);
         for (&wi, &xi) in w.iter().zip(xs) {
-            let wv = operand(t.nodes, data, t.shape, wi);
-            let xv = operand(t.nodes, data, t.shape, xi);
-            lanes::local_lanes(dw, wv, xv, g, g, |_, x, _, g| x * g);
-            lanes::local_lanes(dx, wv, xv, g, g, |w, _, _, g| w * g);
-            give(t, sink, wi, dw);
-            give(t, sink, xi, dx);
+            let wx = (
+                operand(t.nodes, data, t.shape, wi),
+                operand(t.nodes, data, t.shape, xi),
+            );
+            give_local(t, buffer, sink, wi, wx, g, g, |_, x, _, g| x * g);
+            give_local(t, buffer, sink, xi, wx, g, g, |w, _, _, g| w * g);
         }
     }
 }
@@ -487,20 +529,19 @@ fn dense_backward(
         Part::Only(node) => first + jj == node,
     };
     let Scratch {
-        w,
         g,
         dx,
         dw,
         db,
         starts,
         transposed,
+        lanes,
         ..
     } = scratch;
-    w.clear();
+    let w = layer.saved_weights(t.saved);
     g.clear();
     starts.clear();
     for jj in 0..j_count {
-        w.extend(layer.weights(jj).iter().map(|&c| t.nodes[c as usize].data));
         if takes_part(t.nodes, jj) {
             g.extend_from_slice(&t.own[jj * stride..(jj + 1) * stride]);
         } else {
@@ -518,7 +559,7 @@ fn dense_backward(
     dx.resize(k_count * stride, 0.0);
     kernels::dense_input_grads(w, g, stride, dx);
     for (k, &xk) in layer.inputs().iter().enumerate() {
-        give(t, sink, xk, &dx[k * stride..k * stride + width]);
+        give(t, lanes, sink, xk, &dx[k * stride..k * stride + width]);
     }
 
     dw.resize(j_count * k_count, 0.0);
@@ -531,52 +572,125 @@ fn dense_backward(
     kernels::dense_weight_grads(g, x, width, dw, db, transposed);
     for jj in 0..j_count {
         if takes_part(t.nodes, jj) {
-            sink.add(t.nodes, layer.bias(jj), db[jj]);
-            for (&wjk, &d) in layer.weights(jj).iter().zip(&dw[jj * k_count..]) {
-                sink.add(t.nodes, wjk, d);
+            let dwj = &dw[jj * k_count..(jj + 1) * k_count];
+            match layer.params() {
+                Params::Run(first) => {
+                    let weights = first as usize + jj * (k_count + 1);
+                    sink.add_run(t.nodes, weights, dwj);
+                }
+                Params::Listed(_) => {
+                    for (wjk, &d) in layer.weights(jj).zip(dwj) {
+                        sink.add(t.nodes, wjk, d);
+                    }
+                }
             }
+            sink.add(t.nodes, layer.bias(jj), db[jj]);
         }
     }
 }
 
-/// A layer's operand list, as [`Instr::Dense`] lays it out: `J, K`, then
-/// per neuron its `K` weights and its bias (micrograd's parameter order),
-/// then the `K` inputs.
+/// A layer's operand list, as [`Instr::Dense`] lays it out: the header
+/// `J, K`, where its weights are saved (two u32, low first), and where its
+/// parameters are: the first node of a run of consecutive nodes (the usual
+/// case: a model's parameters are made in order), or `LISTED` followed by
+/// the parameters' nodes; then the `K` inputs. Either way the parameters go
+/// neuron by neuron, its `K` weights then its bias (micrograd's
+/// `parameters()` order).
 pub(crate) struct DenseOperands<'e> {
     pub(crate) j_count: usize,
     pub(crate) k_count: usize,
-    list: &'e [u32],
+    saved: usize,
+    params: Params<'e>,
+    inputs: &'e [u32],
+}
+
+/// Where a layer's parameters are.
+#[derive(Clone, Copy)]
+pub(crate) enum Params<'e> {
+    /// Consecutive nodes from this one.
+    Run(u32),
+    /// These nodes.
+    Listed(&'e [u32]),
+}
+
+/// The length of a layer's operand list before its parameters.
+pub(crate) const DENSE_HEADER: usize = 5;
+
+/// The header's run entry when the parameters are listed.
+pub(crate) const LISTED: u32 = u32::MAX;
+
+/// A u64 as two u32, low first.
+pub(crate) fn split_u64(x: u64) -> [u32; 2] {
+    [x as u32, (x >> 32) as u32]
 }
 
 impl<'e> DenseOperands<'e> {
     #[inline]
     pub(crate) fn at(edges: &'e [u32], start: u32) -> DenseOperands<'e> {
         let start = start as usize;
-        let (j_count, k_count) = (edges[start] as usize, edges[start + 1] as usize);
-        let len = j_count * (k_count + 1) + k_count;
+        let header = &edges[start..start + DENSE_HEADER];
+        let (j_count, k_count) = (header[0] as usize, header[1] as usize);
+        let saved = u64::from(header[2]) | u64::from(header[3]) << 32;
+        let mut rest = start + DENSE_HEADER;
+        let params = if header[4] == LISTED {
+            let listed = &edges[rest..rest + j_count * (k_count + 1)];
+            rest += listed.len();
+            Params::Listed(listed)
+        } else {
+            Params::Run(header[4])
+        };
         DenseOperands {
             j_count,
             k_count,
-            list: &edges[start + 2..start + 2 + len],
+            // It indexed `saved` when it was written, so it fits in usize.
+            saved: saved as usize,
+            params,
+            inputs: &edges[rest..rest + k_count],
+        }
+    }
+
+    /// The weights the layer was computed with, `J×K` row by row: what its
+    /// backward uses, as PyTorch's saved tensors (micrograd would read the
+    /// weights at backward time; they only differ if a weight is changed
+    /// in between).
+    #[inline]
+    pub(crate) fn saved_weights<'s>(&self, saved: &'s [f64]) -> &'s [f64] {
+        &saved[self.saved..self.saved + self.j_count * self.k_count]
+    }
+
+    /// Where the parameters are.
+    #[inline]
+    pub(crate) fn params(&self) -> Params<'e> {
+        self.params
+    }
+
+    /// Parameter `i` of neuron `j`: weight `i`, or the bias for `i = K`.
+    #[inline]
+    fn param(&self, j: usize, i: usize) -> u32 {
+        let at = j * (self.k_count + 1) + i;
+        match self.params {
+            // The run's nodes exist, so their indices fit in u32.
+            Params::Run(first) => first + at as u32,
+            Params::Listed(listed) => listed[at],
         }
     }
 
     /// Neuron `j`'s weights.
     #[inline]
-    pub(crate) fn weights(&self, j: usize) -> &'e [u32] {
-        &self.list[j * (self.k_count + 1)..][..self.k_count]
+    pub(crate) fn weights(&self, j: usize) -> impl Iterator<Item = u32> + '_ {
+        (0..self.k_count).map(move |k| self.param(j, k))
     }
 
     /// Neuron `j`'s bias.
     #[inline]
     pub(crate) fn bias(&self, j: usize) -> u32 {
-        self.list[j * (self.k_count + 1) + self.k_count]
+        self.param(j, self.k_count)
     }
 
     /// The layer's inputs.
     #[inline]
     pub(crate) fn inputs(&self) -> &'e [u32] {
-        &self.list[self.j_count * (self.k_count + 1)..]
+        self.inputs
     }
 }
 
@@ -610,11 +724,8 @@ pub(crate) fn for_each_operand(instr: Instr, edges: &[u32], mut f: impl FnMut(u3
         Instr::Dense { start, j } => {
             let layer = DenseOperands::at(edges, start);
             f(layer.bias(j as usize));
-            layer
-                .weights(j as usize)
-                .iter()
-                .chain(layer.inputs())
-                .for_each(|&c| f(c));
+            layer.weights(j as usize).for_each(&mut f);
+            layer.inputs().iter().for_each(|&c| f(c));
         }
     }
 }

@@ -15,7 +15,7 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 
 use super::kernels::{self, Rows};
-use super::lanes::{LaneSlab, SINGLE};
+use super::lanes::{Into, LaneSlab, SINGLE};
 use super::op::Instr;
 use super::rules::{self, GradSink, Grads, Part};
 use super::value::Value;
@@ -41,6 +41,7 @@ struct Mark {
     nodes: u32,
     edges: u32,
     rows: u32,
+    saved: usize,
 }
 
 pub(crate) struct Tape {
@@ -66,6 +67,9 @@ pub(crate) struct Tape {
     stamp: u32,
     /// The lanes of the batched nodes.
     pub(crate) slab: LaneSlab,
+    /// The weights each layer over a batch was computed with, row by row,
+    /// for its backward.
+    pub(crate) saved: Vec<f64>,
     /// Buffers of the layer kernels, kept from call to call.
     kernel: rules::Scratch,
 }
@@ -119,8 +123,8 @@ impl Tape {
             next_scope: 0,
             stamp: 0,
             slab: LaneSlab::new(),
+            saved: Vec::new(),
             kernel: rules::Scratch {
-                w: Vec::new(),
                 b: Vec::new(),
                 g: Vec::new(),
                 dx: Vec::new(),
@@ -129,7 +133,6 @@ impl Tape {
                 starts: Vec::new(),
                 transposed: Vec::new(),
                 lanes: Vec::new(),
-                more_lanes: Vec::new(),
             },
         }
     }
@@ -287,14 +290,14 @@ impl Tape {
     /// weight or bias is a batch.
     fn dense_operands<'w>(
         &mut self,
-        neurons: impl ExactSizeIterator<Item = (&'w [Value], Value)>,
+        neurons: impl ExactSizeIterator<Item = (&'w [Value], Value)> + Clone,
         x: &[Value],
     ) -> Option<u32> {
         let (j_count, k_count) = (neurons.len(), x.len());
         let start = self.edge_mark();
         let list = j_count
             .checked_mul(k_count + 1)
-            .and_then(|n| n.checked_add(k_count + 2));
+            .and_then(|n| n.checked_add(k_count + rules::DENSE_HEADER));
         let fits = list
             .and_then(|n| n.checked_add(start as usize))
             .is_some_and(|end| end <= u32::MAX as usize);
@@ -307,31 +310,70 @@ impl Tape {
             nodes,
             edges,
             kernel,
+            saved,
             ..
         } = self;
-        edges.reserve(list.unwrap_or(0));
+        let weights = saved.len();
         // The counts fit: the whole list fits in u32.
         edges.extend([j_count as u32, k_count as u32]);
-        kernel.w.clear();
+        edges.extend(rules::split_u64(weights as u64));
         kernel.b.clear();
-        let mut single = true;
-        for (j, (w, b)) in neurons.enumerate() {
+        saved.reserve(j_count * k_count);
+        // The parameters as a run of consecutive nodes, if they are one.
+        let first = neurons
+            .clone()
+            .next()
+            .map(|(w, b)| w.first().copied().unwrap_or(b));
+        let mut next = first.map_or(0, |v| v.index);
+        let mut consecutive = true;
+        for (j, (w, b)) in neurons.clone().enumerate() {
             check_weights(j, w.len(), k_count);
-            for &v in w {
-                let i = checked_index(nodes, v);
-                let node = &nodes[i as usize];
-                single &= node.lanes == SINGLE;
-                edges.push(i);
-                kernel.w.push(node.data);
+            for v in w.iter().chain([&b]) {
+                consecutive &= Some(v.generation) == first.map(|f| f.generation) && v.index == next;
+                next = next.wrapping_add(1);
             }
-            let i = checked_index(nodes, b);
-            let node = &nodes[i as usize];
-            single &= node.lanes == SINGLE;
-            edges.push(i);
-            kernel.b.push(node.data);
         }
+        let single = match first.filter(|_| consecutive) {
+            Some(first) => {
+                // The run's first and last nodes are live and of one
+                // generation, so every node between them is too.
+                let start = checked_index(nodes, first) as usize;
+                let end = start + j_count * (k_count + 1);
+                checked_index(nodes, Value::from_parts((end - 1) as u32, first.generation));
+                edges.push(first.index);
+                let mut single = true;
+                for neuron in nodes[start..end].chunks_exact(k_count + 1) {
+                    let (w, b) = neuron.split_at(k_count);
+                    single &= neuron.iter().all(|n| n.lanes == SINGLE);
+                    saved.extend(w.iter().map(|n| n.data));
+                    kernel.b.push(b[0].data);
+                }
+                single
+            }
+            None => {
+                edges.push(rules::LISTED);
+                edges.reserve(list.unwrap_or(0));
+                let mut single = true;
+                for (w, b) in neurons {
+                    for &v in w {
+                        let i = checked_index(nodes, v);
+                        let node = &nodes[i as usize];
+                        single &= node.lanes == SINGLE;
+                        edges.push(i);
+                        saved.push(node.data);
+                    }
+                    let i = checked_index(nodes, b);
+                    let node = &nodes[i as usize];
+                    single &= node.lanes == SINGLE;
+                    edges.push(i);
+                    kernel.b.push(node.data);
+                }
+                single
+            }
+        };
         if !single {
             edges.truncate(start as usize);
+            saved.truncate(weights);
             return None;
         }
         kernel.starts.clear();
@@ -355,7 +397,8 @@ impl Tape {
             starts: &self.kernel.starts,
             width: shape.stride,
         };
-        kernels::dense_forward(&self.kernel.w, &self.kernel.b, x, rows);
+        let layer = rules::DenseOperands::at(&self.edges, start);
+        kernels::dense_forward(layer.saved_weights(&self.saved), &self.kernel.b, x, rows);
         out.reserve(j_count);
         for j in 0..j_count {
             // j < j_count, which fits in u32 with the operand list.
@@ -465,6 +508,7 @@ impl Tape {
             nodes: self.nodes.len() as u32,
             edges: self.edge_mark(),
             rows: self.slab.rows(),
+            saved: self.saved.len(),
         };
         self.scopes.push((id, mark));
         id
@@ -485,8 +529,17 @@ impl Tape {
     /// Frees every node created since `mark`. Handles to the freed nodes
     /// stay invalid forever: the nodes that later take their slots belong to
     /// a new generation.
-    fn truncate(&mut self, Mark { nodes, edges, rows }: Mark) {
+    fn truncate(
+        &mut self,
+        Mark {
+            nodes,
+            edges,
+            rows,
+            saved,
+        }: Mark,
+    ) {
         self.slab.truncate(rows);
+        self.saved.truncate(saved);
         if (nodes as usize) < self.nodes.len() {
             self.nodes.truncate(nodes as usize);
             // Wrapping after 2^32 scopes could in principle revive a handle
@@ -568,6 +621,7 @@ impl Tape {
             edges,
             slab,
             kernel,
+            saved,
             ..
         } = self;
         let shape = slab.shape;
@@ -585,6 +639,7 @@ impl Tape {
         let mut grads = Grads {
             nodes,
             edges,
+            saved,
             data: &slab.data,
             below,
             own: &above[..own_rows * shape.stride],
@@ -654,16 +709,8 @@ impl GradSink for Accumulate {
     }
 
     #[inline]
-    fn add_lanes(
-        &mut self,
-        _nodes: &mut [Node],
-        grad: &mut [f64],
-        _child: u32,
-        contribution: &[f64],
-    ) {
-        for (g, &c) in grad.iter_mut().zip(contribution) {
-            *g += c;
-        }
+    fn reach_lanes(&mut self, _nodes: &mut [Node], _child: u32) -> Into {
+        Into::Add
     }
 
     fn layer_part(&mut self, _: &[Node], _: usize, _: usize, this: usize) -> Option<Part> {
@@ -687,42 +734,41 @@ impl GradSink for Sweep {
     fn add(&mut self, nodes: &mut [Node], child: u32, contribution: f64) {
         let c = child as usize;
         let node = &mut nodes[c];
+        if node.stamp != self.stamp {
+            self.reach(node, c);
+            if node.instr != Instr::Leaf {
+                node.grad = 0.0;
+            }
+        }
+        node.grad += contribution;
+    }
+
+    #[inline]
+    fn reach_lanes(&mut self, nodes: &mut [Node], child: u32) -> Into {
+        let c = child as usize;
+        let node = &mut nodes[c];
         if node.stamp == self.stamp {
-            node.grad += contribution;
+            return Into::Add;
+        }
+        self.reach(node, c);
+        if node.instr == Instr::Leaf {
+            Into::Add
         } else {
-            node.stamp = self.stamp;
-            self.lowest = self.lowest.min(c);
-            let before = if node.instr == Instr::Leaf {
-                node.grad
-            } else {
-                0.0
-            };
-            node.grad = before + contribution;
+            Into::Replace
         }
     }
 
     #[inline]
-    fn add_lanes(
-        &mut self,
-        nodes: &mut [Node],
-        grad: &mut [f64],
-        child: u32,
-        contribution: &[f64],
-    ) {
-        let c = child as usize;
-        let node = &mut nodes[c];
-        if node.stamp == self.stamp || node.instr == Instr::Leaf {
-            for (g, &c) in grad.iter_mut().zip(contribution) {
-                *g += c;
+    fn add_run(&mut self, nodes: &mut [Node], first: usize, contributions: &[f64]) {
+        let run = &mut nodes[first..first + contributions.len()];
+        for (i, (node, &c)) in run.iter_mut().zip(contributions).enumerate() {
+            if node.stamp != self.stamp {
+                self.reach(node, first + i);
+                if node.instr != Instr::Leaf {
+                    node.grad = 0.0;
+                }
             }
-        } else {
-            for (g, &c) in grad.iter_mut().zip(contribution) {
-                *g = 0.0 + c;
-            }
-        }
-        if node.stamp != self.stamp {
-            node.stamp = self.stamp;
-            self.lowest = self.lowest.min(c);
+            node.grad += c;
         }
     }
 
@@ -732,5 +778,18 @@ impl GradSink for Sweep {
         }
         self.layer_done = Some(first);
         Some(Part::Reached(self.stamp))
+    }
+}
+
+impl Sweep {
+    /// Marks node `c` reached by this sweep. A node with a rule lowers where
+    /// the sweep ends; a leaf has none, so the sweep need not visit it (a
+    /// model's parameters, at the bottom of the tape, are not walked over).
+    #[inline]
+    fn reach(&mut self, node: &mut Node, c: usize) {
+        node.stamp = self.stamp;
+        if node.instr != Instr::Leaf {
+            self.lowest = self.lowest.min(c);
+        }
     }
 }

@@ -318,7 +318,11 @@ impl<'a> Trainer<'a> {
             buffer.clear();
             buffer.resize(count, 0);
         }
-        engine::read_data(&self.params, &mut self.snapshot);
+        let threads = self.threads.min(count);
+        if threads > 1 {
+            // The threads' copies of the model start from these numbers.
+            engine::read_data(&self.params, &mut self.snapshot);
+        }
         let step = lanes::Step {
             data: self.data,
             batch,
@@ -335,7 +339,6 @@ impl<'a> Trainer<'a> {
             right: &mut self.right,
             nodes: &mut self.nodes,
         };
-        let threads = self.threads.min(count);
         if threads <= 1 {
             lanes::run_chunks(
                 &step,
