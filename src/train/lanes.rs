@@ -3,18 +3,17 @@
 //! The batch is cut, by position, into chunks of at most [`CHUNK`] points;
 //! each chunk is one batched graph (a lane per point) that gives the sum of
 //! its points' loss terms and what every parameter receives from them. The
-//! chunks are spread over the threads, each building its graphs on its own
-//! tape with its own copy of the parameters, and their sums are added in
-//! chunk order. The cut depends on the batch size alone, so every thread
-//! count gives the same bits.
+//! chunks are spread over the threads (`team`), each building its graphs on
+//! its own tape with its own copy of the parameters, and their sums are
+//! added in chunk order. The cut depends on the batch size alone, so every
+//! thread count gives the same bits.
 
-use std::cell::RefCell;
 use std::ops::Range;
 
 use crate::data::Dataset;
 use crate::engine::{self, Scope, Value, tape_len};
 use crate::nn::loss::{self, LossScratch};
-use crate::nn::{Activation, Layer, Loss, MLP, Module, Neuron, Workspace};
+use crate::nn::{Activation, Layer, Loss, MLP, Neuron, Workspace};
 
 use super::Task;
 
@@ -59,7 +58,7 @@ impl Blueprint {
 
     /// A copy of the model on this thread's tape, its parameters (in
     /// `parameters()` order) set to `params`.
-    fn build(&self, params: &[f64]) -> MLP {
+    pub(crate) fn build(&self, params: &[f64]) -> MLP {
         let mut params = params.iter().copied();
         let layers = self
             .layers
@@ -88,11 +87,6 @@ pub(crate) struct Step<'a> {
     pub(crate) targets: &'a [f64],
     pub(crate) loss: Loss,
     pub(crate) task: &'a Task,
-    /// The parameters' numbers, for the threads' copies of the model.
-    pub(crate) params: &'a [f64],
-    pub(crate) blueprint: &'a Blueprint,
-    /// Which trainer this step is of: a thread's copy is of one trainer.
-    pub(crate) trainer: u64,
 }
 
 /// What the chunks give back, one entry per chunk (`grads`: one row of
@@ -105,7 +99,7 @@ pub(crate) struct Sums<'a> {
 }
 
 impl<'a> Sums<'a> {
-    fn split_at(self, chunks: usize, params: usize) -> (Sums<'a>, Sums<'a>) {
+    pub(crate) fn split_at(self, chunks: usize, params: usize) -> (Sums<'a>, Sums<'a>) {
         let Sums {
             grads,
             losses,
@@ -233,63 +227,4 @@ fn run_chunk(
         0
     };
     (sum.data(), right, tape_len() - first_node)
-}
-
-/// A thread's copy of a trainer's model.
-struct Worker {
-    trainer: u64,
-    model: MLP,
-    params: Vec<Value>,
-    buffers: Buffers,
-}
-
-thread_local! {
-    static WORKER: RefCell<Option<Worker>> = const { RefCell::new(None) };
-}
-
-/// Chunks `chunks` of `step` spread over `threads` threads of the current
-/// rayon pool, each on its own copy of the model: split in two halves by
-/// position, recursively, so no allocation is needed.
-pub(crate) fn spread(
-    step: &Step<'_>,
-    chunks: Range<usize>,
-    count: usize,
-    threads: usize,
-    sums: Sums<'_>,
-) {
-    if threads <= 1 || chunks.len() <= 1 {
-        WORKER.with(|worker| {
-            let mut worker = worker.borrow_mut();
-            if worker.as_ref().is_none_or(|w| w.trainer != step.trainer) {
-                let model = step.blueprint.build(step.params);
-                *worker = Some(Worker {
-                    trainer: step.trainer,
-                    params: model.parameters(),
-                    model,
-                    buffers: Buffers::default(),
-                });
-            }
-            let Some(w) = worker.as_mut() else {
-                unreachable!("the worker was just made")
-            };
-            engine::write_data(&w.params, step.params);
-            run_chunks(
-                step,
-                &w.model,
-                &w.params,
-                &mut w.buffers,
-                chunks,
-                count,
-                sums,
-            );
-        });
-        return;
-    }
-    let left_threads = threads / 2;
-    let mid = chunks.start + (chunks.len() * left_threads / threads).max(1);
-    let (left, right) = sums.split_at(mid - chunks.start, step.params.len());
-    rayon::join(
-        || spread(step, chunks.start..mid, count, left_threads, left),
-        || spread(step, mid..chunks.end, count, threads - left_threads, right),
-    );
 }

@@ -6,12 +6,11 @@ mod lanes;
 mod preset;
 mod saved;
 mod task;
+mod team;
 
 pub use preset::{BuiltIn, Preset};
 pub use saved::SavedModel;
 pub use task::Task;
-
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
@@ -129,14 +128,12 @@ pub struct Trainer<'a> {
     optimizer: Box<dyn Optimizer>,
     rng: ChaCha8Rng,
     step: usize,
-    /// Which trainer this is, for the threads' copies of its model.
-    id: u64,
     blueprint: lanes::Blueprint,
     /// The threads a step may use.
     threads: usize,
-    /// The threads of the lanes path, made at its first step that needs
-    /// more than one.
-    pool: Option<rayon::ThreadPool>,
+    /// The other threads of the lanes path, started at its first step that
+    /// has chunks for them.
+    team: Option<team::Team>,
     // Buffers kept from step to step.
     order: Vec<usize>,
     inputs: Vec<Value>,
@@ -151,9 +148,6 @@ pub struct Trainer<'a> {
     right: Vec<usize>,
     nodes: Vec<usize>,
 }
-
-/// Trainer ids.
-static TRAINERS: AtomicU64 = AtomicU64::new(0);
 
 impl<'a> Trainer<'a> {
     /// A trainer of `model` on `data`.
@@ -202,10 +196,9 @@ impl<'a> Trainer<'a> {
             optimizer: config.optimizer.build(),
             rng: ChaCha8Rng::seed_from_u64(config.seed),
             step: 0,
-            id: TRAINERS.fetch_add(1, Ordering::Relaxed),
             blueprint: lanes::Blueprint::of(model),
             threads: config.thread_count(),
-            pool: None,
+            team: None,
             order: (0..data.len()).collect(),
             inputs: Vec::new(),
             outputs: Vec::new(),
@@ -310,61 +303,60 @@ impl<'a> Trainer<'a> {
         let batch = &self.order[start..];
         let count = lanes::chunk_count(batch.len());
         let p = self.params.len();
-        self.grads.clear();
         self.grads.resize(count * p, 0.0);
-        self.losses.clear();
         self.losses.resize(count, 0.0);
-        for buffer in [&mut self.right, &mut self.nodes] {
-            buffer.clear();
-            buffer.resize(count, 0);
+        self.right.resize(count, 0);
+        self.nodes.resize(count, 0);
+        if self.threads > 1 && count > 1 && self.team.is_none() {
+            let team = team::Team::new(
+                self.threads - 1,
+                self.data,
+                &self.targets,
+                &self.task,
+                self.config.loss,
+                &self.blueprint,
+            )?;
+            self.team = Some(team);
         }
-        let threads = self.threads.min(count);
-        if threads > 1 {
-            // The threads' copies of the model start from these numbers.
-            engine::read_data(&self.params, &mut self.snapshot);
-        }
+        let Trainer {
+            model,
+            data,
+            targets,
+            task,
+            config,
+            params,
+            team,
+            lane_buffers,
+            snapshot,
+            grads,
+            losses,
+            right,
+            nodes,
+            ..
+        } = self;
         let step = lanes::Step {
-            data: self.data,
+            data,
             batch,
-            targets: &self.targets,
-            loss: self.config.loss,
-            task: &self.task,
-            params: &self.snapshot,
-            blueprint: &self.blueprint,
-            trainer: self.id,
+            targets,
+            loss: config.loss,
+            task,
         };
         let sums = lanes::Sums {
-            grads: &mut self.grads,
-            losses: &mut self.losses,
-            right: &mut self.right,
-            nodes: &mut self.nodes,
+            grads,
+            losses,
+            right,
+            nodes,
         };
-        if threads <= 1 {
-            lanes::run_chunks(
-                &step,
-                self.model,
-                &self.params,
-                &mut self.lane_buffers,
-                0..count,
-                count,
-                sums,
-            );
-        } else {
-            if self
-                .pool
-                .as_ref()
-                .is_none_or(|pool| pool.current_num_threads() < threads)
-            {
-                let pool = rayon::ThreadPoolBuilder::new()
-                    .num_threads(threads)
-                    .thread_name(|i| format!("micrograd-train-{i}"))
-                    .build()
-                    .map_err(|e| Error::Data(format!("could not start {threads} threads: {e}")))?;
-                self.pool = Some(pool);
+        let mut own = |chunks: std::ops::Range<usize>, sums: lanes::Sums<'_>| {
+            lanes::run_chunks(&step, model, params, lane_buffers, chunks, count, sums);
+        };
+        match team {
+            Some(team) if count > 1 => {
+                // The helpers' copies of the model start from these numbers.
+                engine::read_data(params, snapshot);
+                team.step(batch, snapshot, count, own, sums);
             }
-            if let Some(pool) = &self.pool {
-                pool.install(|| lanes::spread(&step, 0..count, count, threads, sums));
-            }
+            _ => own(0..count, sums),
         }
 
         let _graph = Scope::new();
