@@ -121,6 +121,23 @@ fn the_trainer_allocates_nothing_after_its_first_step() {
             MLP::new(2, &[16, 16, 1]),
             TrainConfig::micrograd_demo(100),
         ),
+        // Four chunks of the batch, one after the other.
+        (
+            data::moons(1000, 0.1, 0),
+            MLP::new(2, &[16, 16, 1]),
+            TrainConfig {
+                threads: Some(1),
+                ..TrainConfig::micrograd_demo(100)
+            },
+        ),
+        (
+            data::moons(100, 0.1, 0),
+            MLP::new(2, &[16, 16, 1]),
+            TrainConfig {
+                batching: Batching::PerPoint,
+                ..TrainConfig::micrograd_demo(100)
+            },
+        ),
         (
             data::spiral(40, 3, 0.2, 0),
             MLP::new(2, &[8, 3]),
@@ -148,8 +165,10 @@ fn the_trainer_allocates_nothing_after_its_first_step() {
         assert_eq!(
             allocations() - before,
             0,
-            "{:?}: allocations in 10 steps after the first",
-            config.loss
+            "{:?}, {:?}, {} points: allocations in 10 steps after the first",
+            config.loss,
+            config.batching,
+            data.len()
         );
     }
 }
