@@ -223,8 +223,7 @@ fn bad_input_is_one_clear_message_and_an_exit_code() {
         (
             vec!["train", "--hidden", "100000,100000"],
             2,
-            "a network 2-100000-100000-1 would have 10000500001 parameters; the most is 50000000"
-                .into(),
+            "a network 2-100000-100000-1 has 10000500001 parameters, more than a tape holds".into(),
         ),
         (
             vec!["train", "--lr", "nan"],
@@ -281,6 +280,26 @@ fn bad_input_is_one_clear_message_and_an_exit_code() {
             vec!["grad", "x", "x=1", "--png", "a.png", "--svg", "a.svg"],
             2,
             "cannot be used with".into(),
+        ),
+        (
+            vec!["train", "--threads", "0"],
+            2,
+            "invalid value '0' for '--threads".into(),
+        ),
+        (
+            vec!["train", "--points", "2"],
+            2,
+            "invalid value '2' for '--points".into(),
+        ),
+        (
+            vec!["bench", "--workload", "A", "--hidden", "8"],
+            2,
+            "cannot be used with".into(),
+        ),
+        (
+            vec!["bench", "--hidden", "8,0"],
+            2,
+            "a layer needs at least one neuron".into(),
         ),
         (
             vec!["bench", "--workload", "C"],
@@ -561,4 +580,105 @@ fn bench_reports_json_per_workload() {
         r["ns_per_node"].as_f64().unwrap(),
     );
     assert!((ns - us * 1e3 / 65481.0).abs() < 1e-9 * ns);
+}
+
+#[test]
+fn a_network_the_machine_cannot_hold_is_refused_before_it_starts() {
+    // 49 million parameters need about 3.6 GB; under a 2 GB address space
+    // the run is refused at once, not aborted a minute in.
+    let out = Command::new("sh")
+        .args([
+            "-c",
+            "ulimit -v 2000000 && exec \"$0\" train --hidden 7000,7000",
+        ])
+        .arg(env!("CARGO_BIN_EXE_micrograd"))
+        .current_dir(std::env::temp_dir())
+        .output()
+        .expect("sh runs");
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("micrograd: a network 2-7000-7000-1 on 100 points needs about ")
+            && err.contains("GB of memory;")
+            && err.contains("is available"),
+        "{err}"
+    );
+}
+
+#[test]
+fn any_thread_count_and_the_per_point_graph_train_alike() {
+    // 900 spiral points: four chunks of the batch.
+    let run = |extra: &[&str]| -> Vec<(f64, f64)> {
+        let mut args = vec![
+            "train",
+            "--dataset",
+            "spiral",
+            "--points",
+            "900",
+            "--steps",
+            "5",
+            "--json",
+        ];
+        args.extend_from_slice(extra);
+        let out = micrograd(&args);
+        assert!(out.status.success(), "{extra:?}: {}", stderr(&out));
+        stdout(&out)
+            .lines()
+            .map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).unwrap();
+                (v["loss"].as_f64().unwrap(), v["accuracy"].as_f64().unwrap())
+            })
+            .collect()
+    };
+    let one = run(&["--threads", "1"]);
+    assert_eq!(one.len(), 5);
+    assert_eq!(run(&["--threads", "2"]), one, "2 threads");
+    assert_eq!(run(&["--threads", "3"]), one, "3 threads");
+    for ((loss, accuracy), (per_point, per_point_accuracy)) in one.iter().zip(run(&["--per-point"]))
+    {
+        assert!(
+            (loss - per_point).abs() <= 1e-12 * loss,
+            "{loss} in lanes, {per_point} per point"
+        );
+        assert_eq!(*accuracy, per_point_accuracy);
+    }
+}
+
+#[test]
+fn bench_times_a_shape_of_your_own() {
+    let out = micrograd(&[
+        "bench",
+        "--hidden",
+        "8,4",
+        "--points",
+        "300",
+        "--threads",
+        "1",
+        "--json",
+        "--seconds",
+        "0.05",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let r: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    assert_eq!(r["workload"], "custom");
+    assert_eq!(r["hidden"], serde_json::json!([8, 4]));
+    assert_eq!(
+        (r["points"].as_u64(), r["threads"].as_u64()),
+        (Some(300), Some(1))
+    );
+    // micrograd's graph: per point 2 inputs, 8·(2·2+1), 4·(2·8+1), 1·(2·4)
+
+    let per_point = 2 + 8 * 5 + 4 * 17 + 8 + 5;
+    assert_eq!(
+        r["nodes_per_step"],
+        300 * per_point + 303 + (2 * 65 + 3) + 1
+    );
+    for key in [
+        "per_point_step_us_median",
+        "node_by_node_step_us_median",
+        "flat_tape_step_us_median",
+    ] {
+        assert!(r[key].as_f64().is_some_and(|us| us > 0.0), "{key}: {r}");
+    }
 }

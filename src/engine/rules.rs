@@ -195,13 +195,16 @@ pub(crate) trait GradSink {
         count: usize,
         this: usize,
     ) -> Option<Part>;
+
+    /// Whether this sweep has reached node `node`.
+    fn reached(&self, node: usize) -> bool;
 }
 
 /// The neurons of a layer whose gradients a layer's backward uses.
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Part {
-    /// Those reached by the sweep with this stamp.
-    Reached(u32),
+    /// Those the sweep has reached.
+    Reached,
     /// Just this node.
     Only(usize),
 }
@@ -212,14 +215,60 @@ pub(crate) struct Grads<'a> {
     pub(crate) edges: &'a [u32],
     /// The weights layers over a batch were computed with.
     pub(crate) saved: &'a [f64],
+    pub(crate) slab: &'a mut LaneSlab,
+    pub(crate) scratch: &'a mut Scratch,
+}
+
+impl Grads<'_> {
+    /// What node `i`'s rule over lanes reads and writes, with the buffers.
+    fn lanes(&mut self, i: usize) -> (LaneGrads<'_>, &mut Scratch) {
+        let Grads {
+            nodes,
+            edges,
+            saved,
+            slab,
+            scratch,
+        } = self;
+        let shape = slab.shape;
+        let node = &nodes[i];
+        let LaneSlab { data, grad, .. } = &mut **slab;
+        let (split, own_rows) = match (node.lanes, node.instr) {
+            (SINGLE, _) => (grad.len(), 0),
+            // A layer's neurons own consecutive rows, differentiated together.
+            (row, Instr::Dense { start, j }) => {
+                let layer = DenseOperands::at(edges, start);
+                (shape.start(row - j), layer.j_count)
+            }
+            (row, _) => (shape.start(row), 1),
+        };
+        let (below, above) = grad.split_at_mut(split);
+        let view = LaneGrads {
+            nodes,
+            edges,
+            saved,
+            data,
+            below,
+            own: &above[..own_rows * shape.stride],
+            shape,
+        };
+        (view, scratch)
+    }
+}
+
+/// What a node's rule over lanes reads and writes.
+struct LaneGrads<'a> {
+    nodes: &'a mut [Node],
+    edges: &'a [u32],
+    /// The weights layers over a batch were computed with.
+    saved: &'a [f64],
     /// Every row's forward lanes.
-    pub(crate) data: &'a [f64],
+    data: &'a [f64],
     /// The gradient rows below the node's own: its operands'.
-    pub(crate) below: &'a mut [f64],
+    below: &'a mut [f64],
     /// The node's own gradient rows (a layer's: its neurons' rows, one
     /// after the other), padding included; empty for a single value.
-    pub(crate) own: &'a [f64],
-    pub(crate) shape: Shape,
+    own: &'a [f64],
+    shape: Shape,
 }
 
 /// Buffers a layer's backward reuses from call to call.
@@ -234,6 +283,8 @@ pub(crate) struct Scratch {
     pub(crate) transposed: Vec<f64>,
     /// What a single value receives, lane by lane, before it is summed.
     pub(crate) lanes: Vec<f64>,
+    /// Which neurons of a layer take part in its backward.
+    pub(crate) taking: Vec<bool>,
 }
 
 /// Sends `local(x[n], y[n], o[n], g[n])` of every lane to `child`: lane by
@@ -242,7 +293,7 @@ pub(crate) struct Scratch {
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn give_local(
-    t: &mut Grads<'_>,
+    t: &mut LaneGrads<'_>,
     buffer: &mut Vec<f64>,
     sink: &mut impl GradSink,
     child: u32,
@@ -266,7 +317,7 @@ fn give_local(
 /// Sends `contribution[n]` of every lane to `child`.
 #[inline(always)]
 fn give(
-    t: &mut Grads<'_>,
+    t: &mut LaneGrads<'_>,
     buffer: &mut Vec<f64>,
     sink: &mut impl GradSink,
     child: u32,
@@ -287,31 +338,27 @@ fn give(
 
 /// Lane `n` of a batched node's own gradient row.
 #[inline(always)]
-fn own_lanes<'a>(t: &Grads<'a>) -> &'a [f64] {
+fn own_lanes<'a>(t: &LaneGrads<'a>) -> &'a [f64] {
     &t.own[..t.shape.width]
 }
 
 /// Applies node `i`'s local gradient rule: each operand receives
-/// `local derivative × i's gradient`, as micrograd's `_backward`.
-#[inline]
-pub(crate) fn backward(
-    i: usize,
-    t: &mut Grads<'_>,
-    scratch: &mut Scratch,
-    sink: &mut impl GradSink,
-) {
+/// `local derivative × i's gradient`, as micrograd's `_backward`. Inlined
+/// into the sweep; the rules over lanes are calls out of line.
+#[inline(always)]
+pub(crate) fn backward(i: usize, t: &mut Grads<'_>, sink: &mut impl GradSink) {
     let instr = t.nodes[i].instr;
     match instr {
         Instr::Leaf => {}
         // d(a+b)/da = d(a+b)/db = 1
-        Instr::Add(a, b) => binary(t, scratch, sink, i, a, b, |_, _, _, g| (g, g)),
+        Instr::Add(a, b) => binary(t, sink, i, a, b, |_, _, _, g| (g, g)),
         // d(ab)/da = b, d(ab)/db = a
-        Instr::Mul(a, b) => binary(t, scratch, sink, i, a, b, |x, y, _, g| (y * g, x * g)),
+        Instr::Mul(a, b) => binary(t, sink, i, a, b, |x, y, _, g| (y * g, x * g)),
         // d(a^k)/da = k·a^(k-1), and 0 for k = 0 (PyTorch's pow_backward;
         // 0·0^-1 would be NaN); the exponent is a constant and gets nothing.
         Instr::Powf(a, k) => {
             let k = t.nodes[k as usize].data;
-            unary(t, scratch, sink, i, a, |x, _, g| {
+            unary(t, sink, i, a, move |x, _, g| {
                 if k == 0.0 {
                     0.0
                 } else {
@@ -322,7 +369,7 @@ pub(crate) fn backward(
         // d(a^b)/da = b·a^(b-1), 0 for b = 0 (PyTorch's pow_backward_self);
         // d(a^b)/db = a^b·ln(a), 0 where a = 0 and b >= 0
         // (pow_backward_exponent).
-        Instr::Pow(a, b) => binary(t, scratch, sink, i, a, b, |base, exponent, out, g| {
+        Instr::Pow(a, b) => binary(t, sink, i, a, b, |base, exponent, out, g| {
             let da = if exponent == 0.0 {
                 0.0
             } else {
@@ -336,55 +383,36 @@ pub(crate) fn backward(
             (da, db)
         }),
         // d relu(a)/da = 1 if relu(a) > 0 else 0 (micrograd: `(out.data > 0) * out.grad`).
-        Instr::Relu(a) => unary(t, scratch, sink, i, a, |_, out, g| {
+        Instr::Relu(a) => unary(t, sink, i, a, |_, out, g| {
             f64::from(u8::from(out > 0.0)) * g
         }),
         // d tanh(a)/da = 1 - tanh²(a) (the lecture: `(1 - t**2) * out.grad`).
-        Instr::Tanh(a) => unary(t, scratch, sink, i, a, |_, out, g| (1.0 - out * out) * g),
+        Instr::Tanh(a) => unary(t, sink, i, a, |_, out, g| (1.0 - out * out) * g),
         // d e^a/da = e^a (the lecture: `out.data * out.grad`).
-        Instr::Exp(a) => unary(t, scratch, sink, i, a, |_, out, g| out * g),
+        Instr::Exp(a) => unary(t, sink, i, a, |_, out, g| out * g),
         // d ln(a)/da = 1/a (PyTorch: `grad / self`).
-        Instr::Ln(a) => unary(t, scratch, sink, i, a, |x, _, g| g / x),
+        Instr::Ln(a) => unary(t, sink, i, a, |x, _, g| g / x),
         // d σ(a)/da = σ(a)(1 - σ(a)) (PyTorch: `grad * (1 - out) * out`).
-        Instr::Sigmoid(a) => unary(t, scratch, sink, i, a, |_, out, g| g * (1.0 - out) * out),
+        Instr::Sigmoid(a) => unary(t, sink, i, a, |_, out, g| g * (1.0 - out) * out),
         // d ln(1 + e^a)/da = σ(a) (PyTorch's softplus_backward: `grad * z / (z + 1)`, z = e^a).
-        Instr::Softplus(a) => unary(t, scratch, sink, i, a, |x, _, g| g * math::sigmoid(x)),
+        Instr::Softplus(a) => unary(t, sink, i, a, |x, _, g| g * math::sigmoid(x)),
         // d(Σₙ aₙ)/daₙ = 1: every lane receives the sum's gradient.
-        Instr::SumLanes(a) => {
-            let g = Arg::One(t.nodes[i].grad);
-            // The operand's lanes stand in for the rule's unused `out` and `g`.
-            let lanes = &t.data[t.shape.span(t.nodes[a as usize].lanes)];
-            give_local(
-                t,
-                &mut scratch.lanes,
-                sink,
-                a,
-                (g, g),
-                lanes,
-                lanes,
-                |g, _, _, _| g,
-            );
-        }
+        Instr::SumLanes(a) => sum_lanes_backward(t, sink, i, a),
         // d(Σ cᵢ)/dcᵢ = 1
         Instr::Sum { start, len } => {
-            let own = t.own;
-            if own.is_empty() {
+            if t.nodes[i].lanes == SINGLE {
                 let g = t.nodes[i].grad;
                 for &c in operands(t.edges, start, len) {
                     sink.add(t.nodes, c, g);
                 }
             } else {
-                let g = own_lanes(t);
-                for &c in operands(t.edges, start, len) {
-                    give(t, &mut scratch.lanes, sink, c, g);
-                }
+                sum_backward_lanes(t, sink, i, start, len);
             }
         }
         // d(Σ cᵢ²)/dcᵢ = 2cᵢ, given as micrograd's `cᵢ*cᵢ` node gives it: `cᵢ·g`
         // once for each factor.
         Instr::SumSquares { start, len } => {
-            let own = t.own;
-            if own.is_empty() {
+            if t.nodes[i].lanes == SINGLE {
                 let g = t.nodes[i].grad;
                 for &c in operands(t.edges, start, len) {
                     let dc = t.nodes[c as usize].data * g;
@@ -392,24 +420,27 @@ pub(crate) fn backward(
                     sink.add(t.nodes, c, dc);
                 }
             } else {
-                let (data, g) = (t.data, own_lanes(t));
-                for &c in operands(t.edges, start, len) {
-                    let x = operand(t.nodes, data, t.shape, c);
-                    for _ in 0..2 {
-                        let xx = (x, x);
-                        give_local(t, &mut scratch.lanes, sink, c, xx, g, g, |x, _, _, g| x * g);
-                    }
-                }
+                sum_squares_backward_lanes(t, sink, i, start, len);
             }
         }
         // d(b + Σ wᵢxᵢ)/db = 1, /dwᵢ = xᵢ, /dxᵢ = wᵢ: micrograd's chain of `+`
         // passes g unchanged to each product, whose `*` rule gives these.
         Instr::Affine { start, len } => {
             let (b, w, xs) = affine_operands(t.edges, start, len);
-            affine_backward(t, scratch, sink, i, b, w, xs);
+            if t.nodes[i].lanes == SINGLE {
+                let g = t.nodes[i].grad;
+                sink.add(t.nodes, b, g);
+                for (&wi, &xi) in w.iter().zip(xs) {
+                    let (dw, dx) = (t.nodes[xi as usize].data * g, t.nodes[wi as usize].data * g);
+                    sink.add(t.nodes, wi, dw);
+                    sink.add(t.nodes, xi, dx);
+                }
+            } else {
+                affine_backward_lanes(t, sink, i, start, len);
+            }
         }
         // The same for each neuron of a layer, the whole layer at once.
-        Instr::Dense { start, j } => dense_backward(t, scratch, sink, i, start, j as usize),
+        Instr::Dense { start, j } => dense_backward(t, sink, i, start, j as usize),
     }
 }
 
@@ -418,7 +449,6 @@ pub(crate) fn backward(
 #[inline(always)]
 fn unary(
     t: &mut Grads<'_>,
-    scratch: &mut Scratch,
     sink: &mut impl GradSink,
     i: usize,
     a: u32,
@@ -429,14 +459,32 @@ fn unary(
         let da = local(t.nodes[a as usize].data, node.data, node.grad);
         sink.add(t.nodes, a, da);
     } else {
-        let (data, g) = (t.data, own_lanes(t));
-        let x = operand(t.nodes, data, t.shape, a);
-        let out = &data[t.shape.span(node.lanes)];
-        let xx = (x, x);
-        give_local(t, &mut scratch.lanes, sink, a, xx, out, g, |x, _, o, g| {
-            local(x, o, g)
-        });
+        unary_lanes(t, sink, i, a, local);
     }
+}
+
+#[inline(never)]
+fn unary_lanes(
+    t: &mut Grads<'_>,
+    sink: &mut impl GradSink,
+    i: usize,
+    a: u32,
+    local: impl Fn(f64, f64, f64) -> f64,
+) {
+    let (mut t, scratch) = t.lanes(i);
+    let (data, g) = (t.data, own_lanes(&t));
+    let x = operand(t.nodes, data, t.shape, a);
+    let out = &data[t.shape.span(t.nodes[i].lanes)];
+    give_local(
+        &mut t,
+        &mut scratch.lanes,
+        sink,
+        a,
+        (x, x),
+        out,
+        g,
+        |x, _, o, g| local(x, o, g),
+    );
 }
 
 /// A two-operand rule `local(x, y, out, g) = (d/dx, d/dy)`, applied to
@@ -444,7 +492,6 @@ fn unary(
 #[inline(always)]
 fn binary(
     t: &mut Grads<'_>,
-    scratch: &mut Scratch,
     sink: &mut impl GradSink,
     i: usize,
     a: u32,
@@ -458,50 +505,107 @@ fn binary(
         sink.add(t.nodes, a, da);
         sink.add(t.nodes, b, db);
     } else {
-        let (data, g) = (t.data, own_lanes(t));
-        let x = operand(t.nodes, data, t.shape, a);
-        let y = operand(t.nodes, data, t.shape, b);
-        let out = &data[t.shape.span(node.lanes)];
-        let (buffer, xy) = (&mut scratch.lanes, (x, y));
-        give_local(t, buffer, sink, a, xy, out, g, |x, y, o, g| {
-            local(x, y, o, g).0
-        });
-        give_local(t, buffer, sink, b, xy, out, g, |x, y, o, g| {
-            local(x, y, o, g).1
-        });
+        binary_lanes(t, sink, i, a, b, local);
     }
 }
 
-fn affine_backward(
+#[inline(never)]
+fn binary_lanes(
     t: &mut Grads<'_>,
-    scratch: &mut Scratch,
     sink: &mut impl GradSink,
     i: usize,
+    a: u32,
     b: u32,
-    w: &[u32],
-    xs: &[u32],
+    local: impl Fn(f64, f64, f64, f64) -> (f64, f64),
 ) {
-    let node = t.nodes[i];
-    if node.lanes == SINGLE {
-        let g = node.grad;
-        sink.add(t.nodes, b, g);
-        for (&wi, &xi) in w.iter().zip(xs) {
-            let (dw, dx) = (t.nodes[xi as usize].data * g, t.nodes[wi as usize].data * g);
-            sink.add(t.nodes, wi, dw);
-            sink.add(t.nodes, xi, dx);
-        }
-    } else {
-        let (data, g) = (t.data, own_lanes(t));
-        let buffer = &mut scratch.lanes;
-        give(t, buffer, sink, b, g);
-        for (&wi, &xi) in w.iter().zip(xs) {
-            let wx = (
-                operand(t.nodes, data, t.shape, wi),
-                operand(t.nodes, data, t.shape, xi),
+    let (mut t, scratch) = t.lanes(i);
+    let (data, g) = (t.data, own_lanes(&t));
+    let x = operand(t.nodes, data, t.shape, a);
+    let y = operand(t.nodes, data, t.shape, b);
+    let out = &data[t.shape.span(t.nodes[i].lanes)];
+    let (buffer, xy) = (&mut scratch.lanes, (x, y));
+    give_local(&mut t, buffer, sink, a, xy, out, g, |x, y, o, g| {
+        local(x, y, o, g).0
+    });
+    give_local(&mut t, buffer, sink, b, xy, out, g, |x, y, o, g| {
+        local(x, y, o, g).1
+    });
+}
+
+#[inline(never)]
+fn sum_lanes_backward(t: &mut Grads<'_>, sink: &mut impl GradSink, i: usize, a: u32) {
+    let (mut t, scratch) = t.lanes(i);
+    let g = Arg::One(t.nodes[i].grad);
+    // The operand's lanes stand in for the rule's unused `out` and `g`.
+    let lanes = &t.data[t.shape.span(t.nodes[a as usize].lanes)];
+    give_local(
+        &mut t,
+        &mut scratch.lanes,
+        sink,
+        a,
+        (g, g),
+        lanes,
+        lanes,
+        |g, _, _, _| g,
+    );
+}
+
+#[inline(never)]
+fn sum_backward_lanes(t: &mut Grads<'_>, sink: &mut impl GradSink, i: usize, start: u32, len: u32) {
+    let (mut t, scratch) = t.lanes(i);
+    let g = own_lanes(&t);
+    for &c in operands(t.edges, start, len) {
+        give(&mut t, &mut scratch.lanes, sink, c, g);
+    }
+}
+
+#[inline(never)]
+fn sum_squares_backward_lanes(
+    t: &mut Grads<'_>,
+    sink: &mut impl GradSink,
+    i: usize,
+    start: u32,
+    len: u32,
+) {
+    let (mut t, scratch) = t.lanes(i);
+    let (data, g) = (t.data, own_lanes(&t));
+    for &c in operands(t.edges, start, len) {
+        let x = operand(t.nodes, data, t.shape, c);
+        for _ in 0..2 {
+            give_local(
+                &mut t,
+                &mut scratch.lanes,
+                sink,
+                c,
+                (x, x),
+                g,
+                g,
+                |x, _, _, g| x * g,
             );
-            give_local(t, buffer, sink, wi, wx, g, g, |_, x, _, g| x * g);
-            give_local(t, buffer, sink, xi, wx, g, g, |w, _, _, g| w * g);
         }
+    }
+}
+
+#[inline(never)]
+fn affine_backward_lanes(
+    t: &mut Grads<'_>,
+    sink: &mut impl GradSink,
+    i: usize,
+    start: u32,
+    len: u32,
+) {
+    let (mut t, scratch) = t.lanes(i);
+    let (b, w, xs) = affine_operands(t.edges, start, len);
+    let (data, g) = (t.data, own_lanes(&t));
+    let buffer = &mut scratch.lanes;
+    give(&mut t, buffer, sink, b, g);
+    for (&wi, &xi) in w.iter().zip(xs) {
+        let wx = (
+            operand(t.nodes, data, t.shape, wi),
+            operand(t.nodes, data, t.shape, xi),
+        );
+        give_local(&mut t, buffer, sink, wi, wx, g, g, |_, x, _, g| x * g);
+        give_local(&mut t, buffer, sink, xi, wx, g, g, |w, _, _, g| w * g);
     }
 }
 
@@ -509,24 +613,16 @@ fn affine_backward(
 /// the neurons that take part, through the layer kernels. Equal to each
 /// neuron's `Affine` rule, with every sum over the lanes in lane order and
 /// every input's contributions added over the neurons from the last.
-fn dense_backward(
-    t: &mut Grads<'_>,
-    scratch: &mut Scratch,
-    sink: &mut impl GradSink,
-    i: usize,
-    start: u32,
-    j: usize,
-) {
+#[inline(never)]
+fn dense_backward(t: &mut Grads<'_>, sink: &mut impl GradSink, i: usize, start: u32, j: usize) {
+    let (mut t, scratch) = t.lanes(i);
+    let t = &mut t;
     let layer = DenseOperands::at(t.edges, start);
     let (j_count, k_count) = (layer.j_count, layer.k_count);
     let Shape { width, stride } = t.shape;
     let first = i - j;
     let Some(part) = sink.layer_part(t.nodes, first, j_count, i) else {
         return;
-    };
-    let takes_part = |nodes: &[Node], jj: usize| match part {
-        Part::Reached(stamp) => nodes[first + jj].stamp == stamp,
-        Part::Only(node) => first + jj == node,
     };
     let Scratch {
         g,
@@ -536,14 +632,20 @@ fn dense_backward(
         starts,
         transposed,
         lanes,
+        taking,
         ..
     } = scratch;
+    taking.clear();
+    taking.extend((0..j_count).map(|jj| match part {
+        Part::Reached => sink.reached(first + jj),
+        Part::Only(node) => first + jj == node,
+    }));
     let w = layer.saved_weights(t.saved);
     g.clear();
     starts.clear();
-    for jj in 0..j_count {
-        if takes_part(t.nodes, jj) {
-            g.extend_from_slice(&t.own[jj * stride..(jj + 1) * stride]);
+    for (&takes_part, own) in taking.iter().zip(t.own.chunks_exact(stride)) {
+        if takes_part {
+            g.extend_from_slice(own);
         } else {
             g.resize(g.len() + stride, 0.0);
         }
@@ -570,22 +672,24 @@ fn dense_backward(
         width: stride,
     };
     kernels::dense_weight_grads(g, x, width, dw, db, transposed);
-    for jj in 0..j_count {
-        if takes_part(t.nodes, jj) {
-            let dwj = &dw[jj * k_count..(jj + 1) * k_count];
-            match layer.params() {
-                Params::Run(first) => {
-                    let weights = first as usize + jj * (k_count + 1);
-                    sink.add_run(t.nodes, weights, dwj);
-                }
-                Params::Listed(_) => {
-                    for (wjk, &d) in layer.weights(jj).zip(dwj) {
-                        sink.add(t.nodes, wjk, d);
-                    }
+    let neurons = taking
+        .iter()
+        .enumerate()
+        .filter(|&(_, &takes_part)| takes_part);
+    for (jj, _) in neurons {
+        let dwj = &dw[jj * k_count..(jj + 1) * k_count];
+        match layer.params() {
+            Params::Run(first) => {
+                let weights = first as usize + jj * (k_count + 1);
+                sink.add_run(t.nodes, weights, dwj);
+            }
+            Params::Listed(_) => {
+                for (wjk, &d) in layer.weights(jj).zip(dwj) {
+                    sink.add(t.nodes, wjk, d);
                 }
             }
-            sink.add(t.nodes, layer.bias(jj), db[jj]);
         }
+        sink.add(t.nodes, layer.bias(jj), db[jj]);
     }
 }
 

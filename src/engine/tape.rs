@@ -27,9 +27,7 @@ pub(crate) struct Node {
     pub(crate) grad: f64,
     pub(crate) instr: Instr,
     /// The tape generation this node was created in; see [`Tape::truncate`].
-    pub(crate) generation: u32,
-    /// The latest sweep (`backward` or `topo`) that reached this node.
-    pub(crate) stamp: u32,
+    pub(crate) generation: u64,
     /// The row of this node's lanes in the slab; [`SINGLE`] for a single
     /// number (in `data` and `grad`, which a batched node leaves unused).
     pub(crate) lanes: u32,
@@ -52,7 +50,7 @@ pub(crate) struct Tape {
     labels: BTreeMap<u32, Box<str>>,
     /// Bumped by every truncation that removes nodes, so that handles to the
     /// removed nodes can be told from handles to their successors.
-    generation: u32,
+    generation: u64,
     /// Operands of sums still being collected from an iterator. Sums nest (an
     /// item of one sum may itself be a sum), so this is used as a stack.
     /// Handles, not indices: a scope may end while an iterator runs.
@@ -62,7 +60,11 @@ pub(crate) struct Tape {
     scopes: Vec<(u64, Mark)>,
     /// The id the next scope gets.
     next_scope: u64,
-    /// The stamp of the latest sweep: a node whose `stamp` equals it has
+    /// The latest sweep (`backward` or `topo`) that reached each node, by
+    /// index: sized at the start of each sweep, so that building a graph
+    /// never touches it.
+    stamps: Vec<u32>,
+    /// The stamp of the latest sweep: a node whose stamp equals it has
     /// been reached by that sweep. Stamps make "reached" free to reset.
     stamp: u32,
     /// The lanes of the batched nodes.
@@ -121,6 +123,7 @@ impl Tape {
             scratch: Vec::new(),
             scopes: Vec::new(),
             next_scope: 0,
+            stamps: Vec::new(),
             stamp: 0,
             slab: LaneSlab::new(),
             saved: Vec::new(),
@@ -133,6 +136,7 @@ impl Tape {
                 starts: Vec::new(),
                 transposed: Vec::new(),
                 lanes: Vec::new(),
+                taking: Vec::new(),
             },
         }
     }
@@ -167,16 +171,19 @@ impl Tape {
     }
 
     /// Appends a node computed by `instr` from its (already checked) operands.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn push(&mut self, instr: Instr) -> Value {
         if rules::is_batched(instr, &self.nodes, &self.edges) {
-            return self.push_lanes(instr);
+            // A copy for the call out of line, so that `instr` itself
+            // stays in registers on the single-value path.
+            return self.push_lanes(std::hint::black_box(instr));
         }
         let data = rules::forward(instr, &self.nodes, &self.edges, &self.slab);
         self.push_node(data, instr, SINGLE)
     }
 
     /// Appends a batched node: a new row of lanes, computed lane by lane.
+    #[cold]
     #[inline(never)]
     fn push_lanes(&mut self, instr: Instr) -> Value {
         let row = self.slab.grow(1);
@@ -187,7 +194,7 @@ impl Tape {
         self.push_node(f64::NAN, instr, row)
     }
 
-    #[inline]
+    #[inline(always)]
     fn push_node(&mut self, data: f64, instr: Instr, lanes: u32) -> Value {
         // u32::MAX itself is never an index, so a tape's length always fits.
         let Some(index) = u32::try_from(self.nodes.len())
@@ -205,7 +212,6 @@ impl Tape {
             grad: 0.0,
             instr,
             generation,
-            stamp: 0,
             lanes,
         });
         Value::from_parts(index, generation)
@@ -542,9 +548,9 @@ impl Tape {
         self.saved.truncate(saved);
         if (nodes as usize) < self.nodes.len() {
             self.nodes.truncate(nodes as usize);
-            // Wrapping after 2^32 scopes could in principle revive a handle
-            // from four billion steps ago; no training loop gets near that.
-            self.generation = self.generation.wrapping_add(1);
+            // 64 bits: 2^64 scopes, one a nanosecond, take 584 years, so a
+            // generation is never used twice.
+            self.generation += 1;
             if self.labels.range(nodes..).next().is_some() {
                 drop(self.labels.split_off(&nodes));
             }
@@ -556,12 +562,14 @@ impl Tape {
         self.nodes.len()
     }
 
-    /// A stamp no node carries yet, for a new sweep.
+    /// A stamp no node carries yet, for a new sweep, with a stamp slot
+    /// for every node.
     fn next_stamp(&mut self) -> u32 {
+        self.stamps.resize(self.nodes.len(), 0);
         self.stamp = self.stamp.wrapping_add(1);
         if self.stamp == 0 {
             // Once every 2^32 sweeps: clear the old stamps so none can match.
-            self.nodes.iter_mut().for_each(|node| node.stamp = 0);
+            self.stamps.fill(0);
             self.stamp = 1;
         }
         self.stamp
@@ -586,9 +594,11 @@ impl Tape {
                 *g = if leaf { *g + 1.0 } else { 1.0 };
             }
         }
-        seed.stamp = stamp;
+        let (mut grads, stamps) = self.grads();
+        stamps[root] = stamp;
         let mut sweep = Sweep {
             stamp,
+            stamps,
             lowest: root,
             layer_done: None,
         };
@@ -597,10 +607,9 @@ impl Tape {
         let mut i = root + 1;
         while i > sweep.lowest {
             i -= 1;
-            let node = &self.nodes[i];
             // A leaf has no rule: it only receives.
-            if node.stamp == stamp && node.instr != Instr::Leaf {
-                self.backward_node(i, &mut sweep);
+            if sweep.stamps[i] == stamp && grads.nodes[i].instr != Instr::Leaf {
+                rules::backward(i, &mut grads, &mut sweep);
             }
         }
     }
@@ -609,43 +618,29 @@ impl Tape {
     /// operands: micrograd's `_backward`.
     pub(crate) fn backward_local(&mut self, v: Value) {
         let i = self.index(v);
-        self.backward_node(i as usize, &mut Accumulate);
+        rules::backward(i as usize, &mut self.grads().0, &mut Accumulate);
     }
 
-    /// Node `i`'s rule, with its operands' gradients (everything below its
-    /// own lane rows) open for writing.
-    #[inline]
-    fn backward_node(&mut self, i: usize, sink: &mut impl GradSink) {
+    /// What the gradient rules read and write, and the sweeps' stamps.
+    #[inline(always)]
+    fn grads(&mut self) -> (Grads<'_>, &mut [u32]) {
         let Tape {
             nodes,
             edges,
             slab,
             kernel,
             saved,
+            stamps,
             ..
         } = self;
-        let shape = slab.shape;
-        let node = &nodes[i];
-        let (split, own_rows) = match (node.lanes, node.instr) {
-            (SINGLE, _) => (slab.grad.len(), 0),
-            // A layer's neurons own consecutive rows, differentiated together.
-            (row, Instr::Dense { start, j }) => {
-                let layer = rules::DenseOperands::at(edges, start);
-                (shape.start(row - j), layer.j_count)
-            }
-            (row, _) => (shape.start(row), 1),
-        };
-        let (below, above) = slab.grad.split_at_mut(split);
-        let mut grads = Grads {
+        let grads = Grads {
             nodes,
             edges,
             saved,
-            data: &slab.data,
-            below,
-            own: &above[..own_rows * shape.stride],
-            shape,
+            slab,
+            scratch: kernel,
         };
-        rules::backward(i, &mut grads, kernel, sink);
+        (grads, stamps)
     }
 
     /// The operands of `v`'s node, in order.
@@ -662,21 +657,26 @@ impl Tape {
     pub(crate) fn topo(&mut self, v: Value) -> Vec<Value> {
         let root = self.index(v) as usize;
         let stamp = self.next_stamp();
-        self.nodes[root].stamp = stamp;
+        let Tape {
+            nodes,
+            edges,
+            stamps,
+            ..
+        } = self;
+        stamps[root] = stamp;
         let mut lowest = root;
         let mut i = root + 1;
         while i > lowest {
             i -= 1;
-            if self.nodes[i].stamp == stamp {
-                let Tape { nodes, edges, .. } = self;
+            if stamps[i] == stamp {
                 rules::for_each_operand(nodes[i].instr, edges, |c| {
-                    nodes[c as usize].stamp = stamp;
+                    stamps[c as usize] = stamp;
                     lowest = lowest.min(c as usize);
                 });
             }
         }
         (lowest..=root)
-            .filter(|&i| self.nodes[i].stamp == stamp)
+            .filter(|&i| self.stamps[i] == stamp)
             .map(|i| self.handle(i as u32))
             .collect()
     }
@@ -716,25 +716,30 @@ impl GradSink for Accumulate {
     fn layer_part(&mut self, _: &[Node], _: usize, _: usize, this: usize) -> Option<Part> {
         Some(Part::Only(this))
     }
+
+    fn reached(&self, _: usize) -> bool {
+        false
+    }
 }
 
 /// `backward`'s sink. The first contribution a node receives in a sweep
 /// replaces an intermediate node's old gradient (and adds to a leaf's), and
 /// stamps the node as reached; later ones accumulate.
-struct Sweep {
+struct Sweep<'s> {
     stamp: u32,
+    stamps: &'s mut [u32],
     lowest: usize,
     /// The first node of the layer whose backward ran last: its other
     /// neurons have nothing left to do.
     layer_done: Option<usize>,
 }
 
-impl GradSink for Sweep {
+impl GradSink for Sweep<'_> {
     #[inline]
     fn add(&mut self, nodes: &mut [Node], child: u32, contribution: f64) {
         let c = child as usize;
         let node = &mut nodes[c];
-        if node.stamp != self.stamp {
+        if self.stamps[c] != self.stamp {
             self.reach(node, c);
             if node.instr != Instr::Leaf {
                 node.grad = 0.0;
@@ -747,7 +752,7 @@ impl GradSink for Sweep {
     fn reach_lanes(&mut self, nodes: &mut [Node], child: u32) -> Into {
         let c = child as usize;
         let node = &mut nodes[c];
-        if node.stamp == self.stamp {
+        if self.stamps[c] == self.stamp {
             return Into::Add;
         }
         self.reach(node, c);
@@ -762,7 +767,7 @@ impl GradSink for Sweep {
     fn add_run(&mut self, nodes: &mut [Node], first: usize, contributions: &[f64]) {
         let run = &mut nodes[first..first + contributions.len()];
         for (i, (node, &c)) in run.iter_mut().zip(contributions).enumerate() {
-            if node.stamp != self.stamp {
+            if self.stamps[first + i] != self.stamp {
                 self.reach(node, first + i);
                 if node.instr != Instr::Leaf {
                     node.grad = 0.0;
@@ -777,17 +782,22 @@ impl GradSink for Sweep {
             return None;
         }
         self.layer_done = Some(first);
-        Some(Part::Reached(self.stamp))
+        Some(Part::Reached)
+    }
+
+    #[inline]
+    fn reached(&self, node: usize) -> bool {
+        self.stamps[node] == self.stamp
     }
 }
 
-impl Sweep {
+impl Sweep<'_> {
     /// Marks node `c` reached by this sweep. A node with a rule lowers where
     /// the sweep ends; a leaf has none, so the sweep need not visit it (a
     /// model's parameters, at the bottom of the tape, are not walked over).
     #[inline]
-    fn reach(&mut self, node: &mut Node, c: usize) {
-        node.stamp = self.stamp;
+    fn reach(&mut self, node: &Node, c: usize) {
+        self.stamps[c] = self.stamp;
         if node.instr != Instr::Leaf {
             self.lowest = self.lowest.min(c);
         }

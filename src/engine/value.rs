@@ -66,12 +66,12 @@ use super::tape::{Node, Tape, with_tape};
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Value {
     pub(crate) index: u32,
-    pub(crate) generation: u32,
+    pub(crate) generation: u64,
     _not_send: PhantomData<*const ()>,
 }
 
 impl Value {
-    pub(crate) const fn from_parts(index: u32, generation: u32) -> Value {
+    pub(crate) const fn from_parts(index: u32, generation: u64) -> Value {
         Value {
             index,
             generation,

@@ -2,12 +2,14 @@
 //! loss, optimizer, schedule and batch size, on every core, and without
 //! allocating after the first step.
 
+mod footprint;
 mod lanes;
 mod preset;
 mod saved;
 mod task;
 mod team;
 
+pub use footprint::Footprint;
 pub use preset::{BuiltIn, Preset};
 pub use saved::SavedModel;
 pub use task::Task;

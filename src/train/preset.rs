@@ -51,13 +51,33 @@ impl BuiltIn {
         self.settings_for(self.data(seed), seed)
     }
 
+    /// The dataset drawn from `seed` with `points` points (the classes of
+    /// blobs and spiral as equal as can be), with its settings.
+    pub fn preset_sized(self, points: usize, seed: u64) -> Preset {
+        self.settings_for(self.data_sized(points, seed), seed)
+    }
+
     /// The dataset alone, drawn from `seed`.
     pub fn data(self, seed: u64) -> Dataset {
+        self.data_sized(self.points(), seed)
+    }
+
+    /// The dataset alone with `points` points, drawn from `seed`.
+    pub fn data_sized(self, points: usize, seed: u64) -> Dataset {
         match self {
-            BuiltIn::Moons => data::moons(100, 0.1, seed),
-            BuiltIn::Circles => data::circles(100, 0.05, 0.5, seed),
-            BuiltIn::Blobs => data::blobs(150, 3, 1.0, seed),
-            BuiltIn::Spiral => data::spiral(100, 3, 0.2, seed),
+            BuiltIn::Moons => data::moons(points, 0.1, seed),
+            BuiltIn::Circles => data::circles(points, 0.05, 0.5, seed),
+            BuiltIn::Blobs => data::blobs(points, 3, 1.0, seed),
+            BuiltIn::Spiral => data::spiral(points.div_ceil(3), 3, 0.2, seed),
+        }
+    }
+
+    /// How many points the dataset has by default.
+    pub fn points(self) -> usize {
+        match self {
+            BuiltIn::Moons | BuiltIn::Circles => 100,
+            BuiltIn::Blobs => 150,
+            BuiltIn::Spiral => 300,
         }
     }
 

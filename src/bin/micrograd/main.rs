@@ -8,6 +8,7 @@ mod bench;
 mod demo;
 mod grad;
 mod predict;
+mod size;
 mod train;
 mod usage;
 
@@ -36,7 +37,7 @@ enum Command {
     Demo,
     /// A saved model's outputs for some points, and its accuracy where they have labels.
     Predict(predict::PredictArgs),
-    /// The engine's speed on fixed training workloads, beside a flat tape.
+    /// The engine's speed on training workloads: batched, per point, node by node, and a flat tape.
     Bench(bench::BenchArgs),
 }
 

@@ -6,12 +6,12 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 
-use crate::usage::usage;
+use crate::size::{Widths, check_fits, parse_widths};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use micrograd::data::Dataset;
 use micrograd::nn::{Activation, Loss, MLP, Module, OptimizerKind, Schedule, Weights};
-use micrograd::train::{BuiltIn, Preset, SavedModel, StepRecord, Task, Trainer};
+use micrograd::train::{Batching, BuiltIn, Preset, SavedModel, StepRecord, Task, Trainer};
 use micrograd::viz::{DecisionBoundary, TrainingCurves};
 
 /// Unset options take the dataset's own defaults (for moons: micrograd's
@@ -24,6 +24,9 @@ pub struct TrainArgs {
     /// A built-in dataset: moons, circles, blobs or spiral [default: moons]
     #[arg(long, value_name = "NAME")]
     pub dataset: Option<BuiltIn>,
+    /// Points in the built-in dataset [default: 100; blobs 150, spiral 300]
+    #[arg(long, allow_negative_numbers = true, value_name = "N", conflicts_with = "data", value_parser = clap::value_parser!(u32).range(3..=10_000_000))]
+    pub points: Option<u32>,
     /// Start from weights exported from Python micrograd: {"layers": [[[w...], b], ...], ...]}
     #[arg(long, value_name = "PATH")]
     pub init: Option<PathBuf>,
@@ -54,6 +57,13 @@ pub struct TrainArgs {
     /// Weight of the L2 penalty on the parameters
     #[arg(long, allow_negative_numbers = true, value_name = "ALPHA", value_parser = non_negative_number)]
     pub l2: Option<f64>,
+    /// Threads to train on; any number gives the same numbers [default: every core]
+    #[arg(long, allow_negative_numbers = true, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub threads: Option<u32>,
+    /// Build micrograd's graph point by point instead of one graph for the
+    /// batch (the same outputs to the bit, and a slower step)
+    #[arg(long)]
+    pub per_point: bool,
     /// Seed for the built-in data, the initial weights and the batches
     #[arg(
         long,
@@ -71,25 +81,6 @@ pub struct TrainArgs {
     /// Where to save the trained model (safetensors) [default: DIR/model.safetensors]
     #[arg(long, value_name = "PATH")]
     pub save: Option<PathBuf>,
-}
-
-/// Layer widths from `--hidden`.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Widths(pub Vec<usize>);
-
-fn parse_widths(s: &str) -> Result<Widths, String> {
-    if s.trim().is_empty() {
-        return Err("expected widths like 16,16".into());
-    }
-    s.split(',')
-        .map(|w| match w.trim().parse::<usize>() {
-            Ok(0) => Err("a layer needs at least one neuron".to_owned()),
-            Ok(n) => Ok(n),
-            Err(_) if w.trim().is_empty() => Err("an empty width between commas".to_owned()),
-            Err(_) => Err(format!("`{}` is not a width", w.trim())),
-        })
-        .collect::<Result<Vec<_>, _>>()
-        .map(Widths)
 }
 
 fn positive_number(s: &str) -> Result<f64, String> {
@@ -126,7 +117,8 @@ fn plan(args: &TrainArgs) -> Result<Plan> {
         }
         None => {
             let builtin = args.dataset.unwrap_or(BuiltIn::Moons);
-            (builtin.to_string(), builtin.preset(args.seed))
+            let points = args.points.map_or(builtin.points(), |n| n as usize);
+            (builtin.to_string(), builtin.preset_sized(points, args.seed))
         }
     };
     let config = &mut preset.config;
@@ -149,6 +141,10 @@ fn plan(args: &TrainArgs) -> Result<Plan> {
         config.l2 = l2;
     }
     config.batch = args.batch.map(|b| b as usize);
+    config.threads = args.threads.map(|t| t as usize);
+    if args.per_point {
+        config.batching = Batching::PerPoint;
+    }
     if let Some(activation) = args.activation {
         preset.activation = activation;
     }
@@ -182,30 +178,15 @@ fn plan(args: &TrainArgs) -> Result<Plan> {
     })
 }
 
-/// The most parameters a network may have: past this, allocating it would
-/// take gigabytes.
-const MAX_PARAMETERS: usize = 50_000_000;
-
+/// Refuses a network the tape or the machine cannot hold, before it is
+/// made.
 fn check_size(preset: &Preset) -> Result<()> {
     let outputs = Task::for_loss(preset.config.loss, &preset.data).map_or(1, |t| t.outputs());
     let widths: Vec<usize> = std::iter::once(preset.data.dim())
         .chain(preset.hidden.iter().copied())
         .chain([outputs])
         .collect();
-    let parameters = widths.windows(2).fold(0usize, |n, w| {
-        n.saturating_add((w[0] + 1).saturating_mul(w[1]))
-    });
-    if parameters > MAX_PARAMETERS {
-        return usage(format!(
-            "a network {} would have {parameters} parameters; the most is {MAX_PARAMETERS}",
-            widths
-                .iter()
-                .map(usize::to_string)
-                .collect::<Vec<_>>()
-                .join("-")
-        ));
-    }
-    Ok(())
+    check_fits(&widths, preset.data.len(), &preset.config)
 }
 
 /// The preset's schedule, reshaped by `--schedule`, scaled to `--lr`, and

@@ -1,0 +1,119 @@
+//! Network sizes from the command line, and whether a run fits the machine:
+//! the memory it will need against the memory there is, checked before
+//! anything is allocated.
+
+use anyhow::Result;
+use micrograd::train::{Footprint, TrainConfig};
+
+use crate::usage::usage;
+
+/// Layer widths from `--hidden`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Widths(pub Vec<usize>);
+
+pub fn parse_widths(s: &str) -> Result<Widths, String> {
+    if s.trim().is_empty() {
+        return Err("expected widths like 16,16".into());
+    }
+    s.split(',')
+        .map(|w| match w.trim().parse::<usize>() {
+            Ok(0) => Err("a layer needs at least one neuron".to_owned()),
+            Ok(n) => Ok(n),
+            Err(_) if w.trim().is_empty() => Err("an empty width between commas".to_owned()),
+            Err(_) => Err(format!("`{}` is not a width", w.trim())),
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map(Widths)
+}
+
+/// Refuses a run of an MLP of `widths` on `points` samples with `config`
+/// that the tape cannot number or the machine cannot hold.
+pub fn check_fits(widths: &[usize], points: usize, config: &TrainConfig) -> Result<()> {
+    let network = widths
+        .iter()
+        .map(usize::to_string)
+        .collect::<Vec<_>>()
+        .join("-");
+    let need = Footprint::of(widths, points, config);
+    let most = u32::MAX;
+    let parameters: u64 = widths
+        .windows(2)
+        .map(|io| (io[0] as u64 + 1) * io[1] as u64)
+        .sum();
+    if parameters >= u64::from(most) {
+        return usage(format!(
+            "a network {network} has {parameters} parameters, more than a tape holds ({most} nodes): \
+             use fewer or narrower layers"
+        ));
+    }
+    if !need.fits_a_tape() {
+        return usage(format!(
+            "a network {network} on {points} points needs {} nodes and {} operands on one tape, \
+             more than it holds ({most} each): use fewer or narrower layers, or --batch",
+            need.nodes, need.operands
+        ));
+    }
+    if let Some(available) = available_memory() {
+        if need.bytes > available {
+            return usage(format!(
+                "a network {network} on {points} points needs about {} of memory; {} is available: \
+                 use fewer or narrower layers, fewer points, --batch or --threads 1",
+                human(need.bytes),
+                human(available)
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The bench's check: its workloads are micrograd's demo step.
+pub fn check_run(widths: &[usize], points: usize, threads: Option<usize>) -> Result<()> {
+    let config = TrainConfig {
+        threads,
+        ..TrainConfig::micrograd_demo(1)
+    };
+    check_fits(widths, points, &config)
+}
+
+/// `12.3 GB`, `456 MB`.
+fn human(bytes: u64) -> String {
+    let mb = bytes as f64 / 1e6;
+    if mb >= 1000.0 {
+        format!("{:.1} GB", mb / 1000.0)
+    } else {
+        format!("{mb:.0} MB")
+    }
+}
+
+/// What this process may still allocate: the least of the memory the
+/// system has available, what its cgroup still allows, and what its
+/// address-space limit (`ulimit -v`) leaves. `None` where none of them can
+/// be read (not Linux).
+fn available_memory() -> Option<u64> {
+    let read = |path: &str| std::fs::read_to_string(path).ok();
+    // A value in kB from a `Key:   1234 kB` line.
+    let kb = |text: &str, key: &str| -> Option<u64> {
+        let line = text.lines().find(|l| l.starts_with(key))?;
+        line.split_whitespace()
+            .nth(1)?
+            .parse::<u64>()
+            .ok()
+            .map(|k| k * 1024)
+    };
+    let system = read("/proc/meminfo").and_then(|m| kb(&m, "MemAvailable:"));
+    let cgroup = (|| {
+        let max: u64 = read("/sys/fs/cgroup/memory.max")?.trim().parse().ok()?;
+        let current: u64 = read("/sys/fs/cgroup/memory.current")?.trim().parse().ok()?;
+        Some(max.saturating_sub(current))
+    })();
+    let address_space = (|| {
+        let limits = read("/proc/self/limits")?;
+        let line = limits
+            .lines()
+            .find(|l| l.starts_with("Max address space"))?;
+        let soft: u64 = line.split_whitespace().nth(3)?.parse().ok()?;
+        let used = read("/proc/self/status").and_then(|s| kb(&s, "VmSize:"))?;
+        Some(soft.saturating_sub(used))
+    })();
+    [system, cgroup, address_space].into_iter().flatten().min()
+}
