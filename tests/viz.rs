@@ -186,6 +186,63 @@ fn a_fused_neuron_draws_as_micrograds_chain() {
 }
 
 #[test]
+fn a_batch_is_one_record_that_sums_up_its_lanes() {
+    let _graph = micrograd::Scope::new();
+    let x = Value::batch(&[1.0, 2.0, 3.0]).with_label("x");
+    let w = Value::new(2.0).with_label("w");
+    let y = (w * x).with_label("y");
+    let total = y.sum_lanes().with_label("total");
+    total.backward();
+    let (nodes, edges) = parse_dot(&draw_dot(total).to_dot());
+    let records: Vec<&str> = nodes
+        .iter()
+        .filter(|(id, _)| !id.ends_with("op"))
+        .map(|(_, label)| label.as_str())
+        .collect();
+    // x, w, y, total: four records however many lanes; y = 2x = 2, 4, 6;
+    // dtotal/dy = 1 per lane, dtotal/dx = w = 2 per lane, dtotal/dw = Σx = 6.
+    assert_eq!(records.len(), 4, "{records:?}");
+    for expected in [
+        "{ x | data[3] mean 2.0000 (1.0000..3.0000) | grad[3] mean 2.0000 (2.0000..2.0000) }",
+        "{ w | data 2.0000 | grad 6.0000 }",
+        "{ y | data[3] mean 4.0000 (2.0000..6.0000) | grad[3] mean 1.0000 (1.0000..1.0000) }",
+        "{ total | data 12.0000 | grad 1.0000 }",
+    ] {
+        assert!(records.contains(&expected), "{expected} not in {records:?}");
+    }
+    let ops: Vec<&str> = nodes
+        .iter()
+        .filter(|(id, _)| id.ends_with("op"))
+        .map(|(_, label)| label.as_str())
+        .collect();
+    assert_eq!(ops, ["*", "sum lanes"]);
+    assert_eq!(edges.len(), 2 + 1 + 2);
+}
+
+#[test]
+fn a_layer_over_a_batch_draws_as_its_neurons_chains() {
+    // One neuron of a layer over a batch, drawn as micrograd's chain: the
+    // products w·x and partial sums lane by lane, summed up.
+    let _graph = micrograd::Scope::new();
+    let x = [Value::batch(&[1.0, -1.0]), Value::batch(&[2.0, 4.0])];
+    let w = [Value::new(0.5), Value::new(-1.0)];
+    let b = [Value::new(0.25)];
+    let out = Value::dense(&w, &b, &x)[0];
+    out.backward();
+    let (nodes, _) = parse_dot(&draw_dot(out).to_dot());
+    let labels: Vec<&str> = nodes.iter().map(|(_, l)| l.as_str()).collect();
+    // w0·x0 = 0.5, -0.5; b + that = 0.75, -0.25; w1·x1 = -2, -4; out = -1.25, -4.25.
+    for expected in [
+        "{  | data[2] mean 0.0000 (-0.5000..0.5000) | grad[2] mean 1.0000 (1.0000..1.0000) }",
+        "{  | data[2] mean 0.2500 (-0.2500..0.7500) | grad[2] mean 1.0000 (1.0000..1.0000) }",
+        "{  | data[2] mean -3.0000 (-4.0000..-2.0000) | grad[2] mean 1.0000 (1.0000..1.0000) }",
+        "{  | data[2] mean -2.7500 (-4.2500..-1.2500) | grad[2] mean 1.0000 (1.0000..1.0000) }",
+    ] {
+        assert!(labels.contains(&expected), "{expected} not in {labels:?}");
+    }
+}
+
+#[test]
 fn svg_and_png_of_the_seed_graph() {
     let graph = draw_dot(seed());
     let svg = graph.to_svg().unwrap();

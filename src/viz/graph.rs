@@ -1,6 +1,7 @@
 //! micrograd's `draw_dot`: a computation graph as Graphviz DOT, one record
 //! node `{ label | data 2.0000 | grad 6.0000 }` per value and one node per
-//! operation, left to right.
+//! operation, left to right. A batch is one record too, its lanes summed
+//! up: `{ h | data[100] mean 0.5123 (-1.2000..2.0100) | grad[100] ... }`.
 
 use std::fmt::{self, Write};
 
@@ -43,17 +44,79 @@ pub struct Graph {
 #[derive(Clone, Debug, PartialEq)]
 struct DrawnValue {
     label: String,
-    data: f64,
-    grad: f64,
+    data: Numbers,
+    grad: Numbers,
     /// The operation that made it (micrograd's `_op`), empty for a leaf.
     op: String,
+}
+
+/// A drawn value's numbers: one, or a batch's lanes.
+#[derive(Clone, Debug, PartialEq)]
+enum Numbers {
+    One(f64),
+    Lanes(Vec<f64>),
+}
+
+impl Numbers {
+    fn of(v: Value, data: bool) -> Numbers {
+        match (v.is_batch(), data) {
+            (false, true) => Numbers::One(v.data()),
+            (false, false) => Numbers::One(v.grad()),
+            (true, true) => Numbers::Lanes(v.data_lanes()),
+            (true, false) => Numbers::Lanes(v.grad_lanes()),
+        }
+    }
+
+    /// `f(a, b)` lane by lane, a single number broadcast.
+    fn zip(&self, other: &Numbers, f: impl Fn(f64, f64) -> f64) -> Numbers {
+        match (self, other) {
+            (Numbers::One(a), Numbers::One(b)) => Numbers::One(f(*a, *b)),
+            (Numbers::One(a), Numbers::Lanes(b)) => {
+                Numbers::Lanes(b.iter().map(|&b| f(*a, b)).collect())
+            }
+            (Numbers::Lanes(a), Numbers::One(b)) => {
+                Numbers::Lanes(a.iter().map(|&a| f(a, *b)).collect())
+            }
+            (Numbers::Lanes(a), Numbers::Lanes(b)) => {
+                Numbers::Lanes(a.iter().zip(b).map(|(&a, &b)| f(a, b)).collect())
+            }
+        }
+    }
+}
+
+/// micrograd's `data %.4f`, or for a batch its lane count, mean and range:
+/// `data[3] mean 2.0000 (1.0000..3.0000)`.
+struct Field<'a>(&'a str, &'a Numbers);
+
+impl fmt::Display for Field<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Field(name, numbers) = *self;
+        match numbers {
+            Numbers::One(x) => write!(f, "{name} {}", Fixed4(*x)),
+            Numbers::Lanes(lanes) => {
+                let n = lanes.len();
+                let mean = lanes.iter().sum::<f64>() / n as f64;
+                let min = lanes.iter().copied().fold(f64::INFINITY, f64::min);
+                let max = lanes.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                write!(
+                    f,
+                    "{name}[{n}] mean {} ({}..{})",
+                    Fixed4(mean),
+                    Fixed4(min),
+                    Fixed4(max)
+                )
+            }
+        }
+    }
 }
 
 /// Draws the graph that produced `root`, as micrograd's `draw_dot(root)`.
 ///
 /// A neuron's `b + Σ wᵢxᵢ`, one node in the engine, is drawn as micrograd
 /// builds it: a `*` node per product and a chain of `+` nodes, with the
-/// data and gradients those nodes would have.
+/// data and gradients those nodes would have. A batch is drawn once, not
+/// once per lane: its record gives its lane count and its lanes' mean and
+/// range.
 ///
 /// # Panics
 ///
@@ -73,7 +136,13 @@ pub fn draw_dot(root: Value) -> Graph {
         let id = match op {
             Op::Affine => graph.expand_affine(v, &children),
             Op::SumSquares => graph.expand_sum_squares(v, &children),
-            _ => graph.push(v.label(), v.data(), v.grad(), op.to_string(), &children),
+            _ => graph.push(
+                v.label(),
+                Numbers::of(v, true),
+                Numbers::of(v, false),
+                op.to_string(),
+                &children,
+            ),
         };
         drawn_as.insert(v, id);
     }
@@ -84,8 +153,8 @@ impl Graph {
     fn push(
         &mut self,
         label: String,
-        data: f64,
-        grad: f64,
+        data: Numbers,
+        grad: Numbers,
         op: String,
         children: &[usize],
     ) -> usize {
@@ -107,20 +176,34 @@ impl Graph {
     fn expand_affine(&mut self, v: Value, children: &[usize]) -> usize {
         let n = (children.len() - 1) / 2;
         let (b, w, x) = (children[0], &children[1..=n], &children[n + 1..]);
-        let g = v.grad();
+        let g = Numbers::of(v, false);
         let mut sum = b;
         for i in 0..n {
-            let product = self.nodes[w[i]].data * self.nodes[x[i]].data;
-            let prod = self.push(String::new(), product, g, "*".into(), &[w[i], x[i]]);
+            let product = self.nodes[w[i]]
+                .data
+                .zip(&self.nodes[x[i]].data, |w, x| w * x);
+            let prod = self.push(
+                String::new(),
+                product.clone(),
+                g.clone(),
+                "*".into(),
+                &[w[i], x[i]],
+            );
             sum = if i + 1 == n {
-                self.push(v.label(), v.data(), g, "+".into(), &[sum, prod])
+                self.push(
+                    v.label(),
+                    Numbers::of(v, true),
+                    g.clone(),
+                    "+".into(),
+                    &[sum, prod],
+                )
             } else {
-                let partial = self.nodes[sum].data + product;
-                self.push(String::new(), partial, g, "+".into(), &[sum, prod])
+                let partial = self.nodes[sum].data.zip(&product, |s, p| s + p);
+                self.push(String::new(), partial, g.clone(), "+".into(), &[sum, prod])
             };
         }
         if n == 0 {
-            sum = self.push(v.label(), v.data(), g, "+".into(), &[b]);
+            sum = self.push(v.label(), Numbers::of(v, true), g, "+".into(), &[b]);
         }
         sum
     }
@@ -128,15 +211,15 @@ impl Graph {
     /// micrograd's `sum((p*p for p in params))`: a `*` node per square (each
     /// with the sum's gradient, as `+` passes it on), then the `+` node.
     fn expand_sum_squares(&mut self, v: Value, children: &[usize]) -> usize {
-        let g = v.grad();
+        let g = Numbers::of(v, false);
         let squares: Vec<usize> = children
             .iter()
             .map(|&c| {
-                let x = self.nodes[c].data;
-                self.push(String::new(), x * x, g, "*".into(), &[c, c])
+                let square = self.nodes[c].data.zip(&self.nodes[c].data, |x, y| x * y);
+                self.push(String::new(), square, g.clone(), "*".into(), &[c, c])
             })
             .collect();
-        self.push(v.label(), v.data(), g, "+".into(), &squares)
+        self.push(v.label(), Numbers::of(v, true), g, "+".into(), &squares)
     }
 
     /// Sets which way the graph flows (default left to right).
@@ -188,10 +271,10 @@ impl Graph {
             // micrograd: "{ %s | data %.4f | grad %.4f }" % (n.label, n.data, n.grad)
             writeln!(
                 out,
-                "  v{i} [label=\"{{ {} | data {} | grad {} }}\", shape=record]",
+                "  v{i} [label=\"{{ {} | {} | {} }}\", shape=record]",
                 escape_record(&n.label),
-                Fixed4(n.data),
-                Fixed4(n.grad)
+                Field("data", &n.data),
+                Field("grad", &n.grad)
             )?;
             if !n.op.is_empty() {
                 writeln!(out, "  v{i}op [label=\"{}\"]", escape_record(&n.op))?;
