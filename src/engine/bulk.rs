@@ -15,6 +15,24 @@ pub(crate) fn dense_into<'w>(
     with_tape(|t| t.dense(neurons, x, out));
 }
 
+/// Backpropagates from `root`, adding what the run of consecutive
+/// single-valued leaves from `first` receive to `out` (one each) rather
+/// than to their gradients.
+pub(crate) fn backward_into(root: Value, first: Value, out: &mut [f64]) {
+    with_tape(|t| t.backward_into(root, first, out));
+}
+
+/// The first of `values` if they are consecutive nodes of one generation
+/// (as a model's parameters are made), so that
+/// [`backward_into`] can collect their gradients.
+pub(crate) fn run_start(values: &[Value]) -> Option<Value> {
+    let first = *values.first()?;
+    let consecutive = values.iter().enumerate().all(|(i, v)| {
+        v.generation == first.generation && v.index as usize == first.index as usize + i
+    });
+    consecutive.then_some(first)
+}
+
 /// A batch's forward lanes (or a single value's number), into `out`.
 pub(crate) fn read_lanes(v: Value, out: &mut Vec<f64>) {
     with_tape(|t| {
@@ -56,6 +74,24 @@ pub(crate) fn take_grads(values: &[Value], out: &mut [f64]) {
 /// Sets single values' gradients to 0.
 pub(crate) fn zero_grads(values: &[Value]) {
     each(values, "set_grad", |_, node| node.grad = 0.0);
+}
+
+/// The gradients of single values, into `out` (one each).
+pub(crate) fn read_grads(values: &[Value], out: &mut [f64]) {
+    each(values, "grad", |i, node| out[i] = node.grad);
+}
+
+/// Sets each single value's gradient to `grads[i]` and its data to
+/// `f(i, data, grads[i])`: an optimizer's update, given the gradients.
+pub(crate) fn update_with(
+    values: &[Value],
+    grads: &[f64],
+    mut f: impl FnMut(usize, f64, f64) -> f64,
+) {
+    each(values, "set_data", |i, node| {
+        node.grad = grads[i];
+        node.data = f(i, node.data, grads[i]);
+    });
 }
 
 /// Sets single values' gradients to `grads`, one each.

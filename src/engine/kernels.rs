@@ -388,12 +388,7 @@ impl WeightGrads<'_> {
             });
             // The biases: each neuron's lanes summed in lane order, the
             // neurons side by side.
-            db.fill(0.0);
-            for l in 0..n {
-                for (d, g_row) in db.iter_mut().zip(g.chunks_exact(stride)) {
-                    *d += g_row[l];
-                }
-            }
+            lane_sums(g, stride, n, db);
         } else {
             // The bias is the weight of an input that is 1 in every lane:
             // one more row, of ones, after the inputs'.
@@ -414,6 +409,28 @@ impl WeightGrads<'_> {
                 }
             });
         }
+    }
+}
+
+/// `sums[j] = Σₙ rows[j][n]` over the first `n` lanes of each row (`stride`
+/// apart), each in lane order from 0: eight rows side by side, so that
+/// eight sums advance at once.
+#[inline(always)]
+fn lane_sums(rows: &[f64], stride: usize, n: usize, sums: &mut [f64]) {
+    const SIDE: usize = 8;
+    let mut j0 = 0;
+    while j0 < sums.len() {
+        let side = SIDE.min(sums.len() - j0);
+        let block: [&[f64]; SIDE] =
+            std::array::from_fn(|r| &rows[(j0 + r.min(side - 1)) * stride..][..n]);
+        let mut acc = [0.0; SIDE];
+        for l in 0..n {
+            for (a, row) in acc.iter_mut().zip(&block) {
+                *a += row[l];
+            }
+        }
+        sums[j0..j0 + side].copy_from_slice(&acc[..side]);
+        j0 += side;
     }
 }
 

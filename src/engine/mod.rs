@@ -25,8 +25,8 @@ mod value;
 
 #[cfg(feature = "nn")]
 pub(crate) use bulk::{
-    dense_into, read_data, read_lanes, read_lanes_onto, set_grads, take_grads, update, write_data,
-    zero_grads,
+    backward_into, dense_into, read_data, read_grads, read_lanes, read_lanes_onto, run_start,
+    set_grads, take_grads, update, update_with, write_data, zero_grads,
 };
 pub use op::Op;
 pub use scope::{Scope, scope};

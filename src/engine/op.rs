@@ -38,6 +38,9 @@ pub(crate) enum Instr {
     /// `Σ cᵢ·cᵢ` over `edges[start..start + len]`, left to right: micrograd's
     /// `sum((p*p for p in params))` in one node.
     SumSquares { start: u32, len: u32 },
+    /// The same over the consecutive nodes `first..first + len` (a model's
+    /// parameters), with no operand list.
+    SumSquaresRun { first: u32, len: u32 },
     /// `b + Σ wᵢ·xᵢ` with `b = edges[start]`, then the `len` weights, then
     /// the `len` inputs.
     Affine { start: u32, len: u32 },

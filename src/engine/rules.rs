@@ -38,7 +38,10 @@ pub(crate) fn forward(instr: Instr, nodes: &[Node], edges: &[u32], slab: &LaneSl
         // Left to right, as Python's `sum`.
         Instr::Sum { start, len } => sum_of(nodes, operands(edges, start, len)),
         // micrograd's demo: `sum((p*p for p in model.parameters()))`.
-        Instr::SumSquares { start, len } => sum_of_squares(nodes, operands(edges, start, len)),
+        Instr::SumSquares { start, len } => {
+            sum_of_squares(nodes, operands(edges, start, len).iter().copied())
+        }
+        Instr::SumSquaresRun { first, len } => sum_of_squares(nodes, run(first, len)),
         // micrograd's Neuron: `sum((wi*xi for wi, xi in zip(self.w, x)), self.b)`.
         Instr::Affine { start, len } => {
             let (b, w, x) = affine_operands(edges, start, len);
@@ -66,6 +69,7 @@ pub(crate) fn is_batched(instr: Instr, nodes: &[Node], edges: &[u32]) -> bool {
         Instr::Sum { start, len } | Instr::SumSquares { start, len } => {
             operands(edges, start, len).iter().any(|&c| batched(c))
         }
+        Instr::SumSquaresRun { first, len } => run(first, len).any(batched),
         Instr::Affine { start, len } => {
             let (b, w, x) = affine_operands(edges, start, len);
             batched(b) || w.iter().chain(x).any(|&c| batched(c))
@@ -115,6 +119,12 @@ pub(crate) fn forward_lanes(
                 lanes::add_product(out, arg(c), arg(c));
             }
         }
+        Instr::SumSquaresRun { first, len } => {
+            out.fill(0.0);
+            for c in run(first, len) {
+                lanes::add_product(out, arg(c), arg(c));
+            }
+        }
         Instr::Affine { start, len } => {
             let (b, w, x) = affine_operands(edges, start, len);
             lanes::map1(out, arg(b), |v| v);
@@ -136,11 +146,17 @@ fn sum_of(nodes: &[Node], operands: &[u32]) -> f64 {
 }
 
 #[inline(never)]
-fn sum_of_squares(nodes: &[Node], operands: &[u32]) -> f64 {
-    operands.iter().fold(0.0, |acc, &c| {
+fn sum_of_squares(nodes: &[Node], operands: impl Iterator<Item = u32>) -> f64 {
+    operands.fold(0.0, |acc, c| {
         let x = nodes[c as usize].data;
         acc + x * x
     })
+}
+
+/// The nodes `first..first + len`.
+#[inline]
+fn run(first: u32, len: u32) -> impl Iterator<Item = u32> + Clone {
+    first..first + len
 }
 
 #[inline(never)]
@@ -420,7 +436,22 @@ pub(crate) fn backward(i: usize, t: &mut Grads<'_>, sink: &mut impl GradSink) {
                     sink.add(t.nodes, c, dc);
                 }
             } else {
-                sum_squares_backward_lanes(t, sink, i, start, len);
+                let listed = operands(t.edges, start, len).iter().copied();
+                sum_squares_backward_lanes(t, sink, i, listed);
+            }
+        }
+        // The same for a run of nodes, its contributions given as runs.
+        Instr::SumSquaresRun { first, len } => {
+            if t.nodes[i].lanes == SINGLE {
+                let g = t.nodes[i].grad;
+                let nodes = &t.nodes[first as usize..][..len as usize];
+                let dc = &mut t.scratch.lanes;
+                dc.clear();
+                dc.extend(nodes.iter().map(|node| node.data * g));
+                sink.add_run(t.nodes, first as usize, dc);
+                sink.add_run(t.nodes, first as usize, dc);
+            } else {
+                sum_squares_backward_lanes(t, sink, i, run(first, len));
             }
         }
         // d(b + Σ wᵢxᵢ)/db = 1, /dwᵢ = xᵢ, /dxᵢ = wᵢ: micrograd's chain of `+`
@@ -564,12 +595,11 @@ fn sum_squares_backward_lanes(
     t: &mut Grads<'_>,
     sink: &mut impl GradSink,
     i: usize,
-    start: u32,
-    len: u32,
+    operands: impl Iterator<Item = u32>,
 ) {
     let (mut t, scratch) = t.lanes(i);
     let (data, g) = (t.data, own_lanes(&t));
-    for &c in operands(t.edges, start, len) {
+    for c in operands {
         let x = operand(t.nodes, data, t.shape, c);
         for _ in 0..2 {
             give_local(
@@ -820,6 +850,7 @@ pub(crate) fn for_each_operand(instr: Instr, edges: &[u32], mut f: impl FnMut(u3
         Instr::Sum { start, len } | Instr::SumSquares { start, len } => {
             operands(edges, start, len).iter().for_each(|&c| f(c));
         }
+        Instr::SumSquaresRun { first, len } => run(first, len).for_each(f),
         Instr::Affine { start, len } => {
             let (b, w, x) = affine_operands(edges, start, len);
             f(b);

@@ -438,13 +438,25 @@ impl Tape {
         self.edge_mark();
     }
 
-    /// `Σ vᵢ·vᵢ` as one node (the constant 0 for none).
+    /// `Σ vᵢ·vᵢ` as one node (the constant 0 for none): over a run of
+    /// consecutive nodes (a model's parameters) with no operand list.
     pub(crate) fn sum_squares(&mut self, values: &[Value]) -> Value {
         if values.is_empty() {
             return self.leaf(0.0);
         }
-        let start = self.edge_mark();
         let len = u32::try_from(values.len()).expect("micrograd: too many operands for one node");
+        let first = values[0];
+        let consecutive = values.iter().enumerate().all(|(i, v)| {
+            v.generation == first.generation && v.index as usize == first.index as usize + i
+        });
+        if consecutive {
+            // The run's first and last nodes are live and of one generation,
+            // so every node between them is too.
+            let first = self.index(first);
+            self.index(values[values.len() - 1]);
+            return self.push(Instr::SumSquaresRun { first, len });
+        }
+        let start = self.edge_mark();
         let Tape { nodes, edges, .. } = self;
         edges.extend(values.iter().map(|&v| checked_index(nodes, v)));
         self.check_edges();
@@ -582,6 +594,39 @@ impl Tape {
     /// lane gets its own point's gradient (JAX's `vmap(grad)`).
     pub(crate) fn backward(&mut self, root: Value) {
         let root = self.index(root) as usize;
+        self.sweep(root, Keep);
+    }
+
+    /// Like [`backward`](Tape::backward), but what the single-valued
+    /// leaves `first..first + out.len()` (consecutive nodes, as a model's
+    /// parameters are) receive is added to `out` instead of their
+    /// gradients, which are left alone: PyTorch's `torch.autograd.grad`.
+    ///
+    /// # Panics
+    ///
+    /// If `first` or the last of the run was freed by a scope.
+    pub(crate) fn backward_into(&mut self, root: Value, first: Value, out: &mut [f64]) {
+        let root = self.index(root) as usize;
+        let start = self.index(first) as usize;
+        if let Some(last) = out.len().checked_sub(1) {
+            // The run's first and last nodes are live and of one generation,
+            // so every node between them is too.
+            let end = u32::try_from(start + last).unwrap_or(u32::MAX);
+            self.index(Value::from_parts(end, first.generation));
+        }
+        self.sweep(
+            root,
+            Capture {
+                first: start,
+                grads: out,
+            },
+        );
+    }
+
+    /// The reverse sweep from `root`, leaves' gradients going where
+    /// `capture` says.
+    #[inline(always)]
+    fn sweep(&mut self, root: usize, capture: impl Catch) {
         let stamp = self.next_stamp();
         // d(root)/d(root) = 1; a leaf root accumulates it like any leaf.
         let seed = &mut self.nodes[root];
@@ -601,6 +646,7 @@ impl Tape {
             stamps,
             lowest: root,
             layer_done: None,
+            capture,
         };
         // Every node above `i` is done, so when the sweep reaches a node its
         // gradient is complete; `lowest` is the lowest node reached so far.
@@ -722,22 +768,81 @@ impl GradSink for Accumulate {
     }
 }
 
+/// Where a sweep's contributions to some leaves go instead of their nodes.
+trait Catch {
+    /// Takes `contribution` for node `c` if it is one of those leaves.
+    fn catch(&mut self, c: usize, contribution: f64) -> bool;
+    /// Takes the contributions to the run of nodes from `first`, if it is
+    /// inside those leaves.
+    fn catch_run(&mut self, first: usize, contributions: &[f64]) -> bool;
+}
+
+/// Every node keeps what it receives.
+struct Keep;
+
+impl Catch for Keep {
+    #[inline(always)]
+    fn catch(&mut self, _: usize, _: f64) -> bool {
+        false
+    }
+    #[inline(always)]
+    fn catch_run(&mut self, _: usize, _: &[f64]) -> bool {
+        false
+    }
+}
+
+/// Leaves `first..first + grads.len()` receive into `grads`.
+struct Capture<'c> {
+    first: usize,
+    grads: &'c mut [f64],
+}
+
+impl Catch for Capture<'_> {
+    #[inline(always)]
+    fn catch(&mut self, c: usize, contribution: f64) -> bool {
+        match self.grads.get_mut(c.wrapping_sub(self.first)) {
+            Some(g) => {
+                *g += contribution;
+                true
+            }
+            None => false,
+        }
+    }
+    #[inline(always)]
+    fn catch_run(&mut self, first: usize, contributions: &[f64]) -> bool {
+        let at = first.wrapping_sub(self.first);
+        match self.grads.get_mut(at..at.wrapping_add(contributions.len())) {
+            Some(grads) => {
+                for (g, &c) in grads.iter_mut().zip(contributions) {
+                    *g += c;
+                }
+                true
+            }
+            None => false,
+        }
+    }
+}
+
 /// `backward`'s sink. The first contribution a node receives in a sweep
 /// replaces an intermediate node's old gradient (and adds to a leaf's), and
 /// stamps the node as reached; later ones accumulate.
-struct Sweep<'s> {
+struct Sweep<'s, C> {
     stamp: u32,
     stamps: &'s mut [u32],
     lowest: usize,
     /// The first node of the layer whose backward ran last: its other
     /// neurons have nothing left to do.
     layer_done: Option<usize>,
+    capture: C,
 }
 
-impl GradSink for Sweep<'_> {
+impl<C: Catch> GradSink for Sweep<'_, C> {
     #[inline]
     fn add(&mut self, nodes: &mut [Node], child: u32, contribution: f64) {
         let c = child as usize;
+        if self.capture.catch(c, contribution) {
+            return;
+        }
         let node = &mut nodes[c];
         if self.stamps[c] != self.stamp {
             self.reach(node, c);
@@ -765,6 +870,9 @@ impl GradSink for Sweep<'_> {
 
     #[inline]
     fn add_run(&mut self, nodes: &mut [Node], first: usize, contributions: &[f64]) {
+        if self.capture.catch_run(first, contributions) {
+            return;
+        }
         let run = &mut nodes[first..first + contributions.len()];
         for (i, (node, &c)) in run.iter_mut().zip(contributions).enumerate() {
             if self.stamps[first + i] != self.stamp {
@@ -791,7 +899,7 @@ impl GradSink for Sweep<'_> {
     }
 }
 
-impl Sweep<'_> {
+impl<C> Sweep<'_, C> {
     /// Marks node `c` reached by this sweep. A node with a rule lowers where
     /// the sweep ends; a leaf has none, so the sweep need not visit it (a
     /// model's parameters, at the bottom of the tape, are not walked over).

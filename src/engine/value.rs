@@ -203,7 +203,7 @@ impl Value {
                 Instr::Softplus(_) => Op::Softplus,
                 Instr::SumLanes(_) => Op::SumLanes,
                 Instr::Sum { .. } => Op::Sum,
-                Instr::SumSquares { .. } => Op::SumSquares,
+                Instr::SumSquares { .. } | Instr::SumSquaresRun { .. } => Op::SumSquares,
                 Instr::Affine { .. } | Instr::Dense { .. } => Op::Affine,
             }
         })

@@ -11,6 +11,14 @@ pub trait Optimizer {
     /// One update of every parameter in `params` with learning rate `lr`.
     /// The parameters must be passed in the same order at every step.
     fn step(&mut self, params: &[Value], lr: f64);
+
+    /// The same update with the gradients given in `grads` (one per
+    /// parameter), which also become the parameters' gradients: what the
+    /// trainer does when a batch's gradients were collected apart.
+    fn step_with(&mut self, params: &[Value], grads: &[f64], lr: f64) {
+        engine::set_grads(params, grads);
+        self.step(params, lr);
+    }
 }
 
 /// Stochastic gradient descent, `p -= lr * g` (micrograd's update), with
@@ -38,20 +46,32 @@ impl Sgd {
     }
 }
 
-impl Optimizer for Sgd {
-    fn step(&mut self, params: &[Value], lr: f64) {
-        if self.momentum == 0.0 {
-            engine::update(params, |_, p, g| p - lr * g);
-            return;
-        }
+impl Sgd {
+    /// `p - lr·g`, or with momentum `p - lr·v` and `v = μ·v + g`.
+    fn rule(&mut self, params: usize, lr: f64) -> impl FnMut(usize, f64, f64) -> f64 + '_ {
         let first = self.velocity.is_empty();
-        self.velocity.resize(params.len(), 0.0);
+        if self.momentum != 0.0 {
+            self.velocity.resize(params, 0.0);
+        }
         let (momentum, velocity) = (self.momentum, &mut self.velocity);
-        engine::update(params, |i, p, g| {
+        move |i, p, g| {
+            if momentum == 0.0 {
+                return p - lr * g;
+            }
             let v = &mut velocity[i];
             *v = if first { g } else { momentum * *v + g };
             p - lr * *v
-        });
+        }
+    }
+}
+
+impl Optimizer for Sgd {
+    fn step(&mut self, params: &[Value], lr: f64) {
+        engine::update(params, self.rule(params.len(), lr));
+    }
+
+    fn step_with(&mut self, params: &[Value], grads: &[f64], lr: f64) {
+        engine::update_with(params, grads, self.rule(params.len(), lr));
     }
 }
 
@@ -91,10 +111,11 @@ impl Adam {
     }
 }
 
-impl Optimizer for Adam {
-    fn step(&mut self, params: &[Value], lr: f64) {
-        self.m.resize(params.len(), 0.0);
-        self.v.resize(params.len(), 0.0);
+impl Adam {
+    /// PyTorch's update of parameter `i`, one step further.
+    fn rule(&mut self, params: usize, lr: f64) -> impl FnMut(usize, f64, f64) -> f64 + '_ {
+        self.m.resize(params, 0.0);
+        self.v.resize(params, 0.0);
         self.t = self.t.saturating_add(1);
         // torch/optim/adam.py, _single_tensor_adam
         // `beta1 ** step` in Python is C's pow, as f64::powf.
@@ -110,13 +131,23 @@ impl Optimizer for Adam {
             v,
             ..
         } = self;
-        engine::update(params, |i, p, g| {
+        move |i, p, g| {
             let (m, v) = (&mut m[i], &mut v[i]);
             *m += (1.0 - *beta1) * (g - *m); // exp_avg.lerp_(grad, 1 - beta1)
             *v = *v * *beta2 + (1.0 - *beta2) * g * g;
             let denom = v.sqrt() / bias_correction2_sqrt + *eps;
             p - step_size * (*m / denom)
-        });
+        }
+    }
+}
+
+impl Optimizer for Adam {
+    fn step(&mut self, params: &[Value], lr: f64) {
+        engine::update(params, self.rule(params.len(), lr));
+    }
+
+    fn step_with(&mut self, params: &[Value], grads: &[f64], lr: f64) {
+        engine::update_with(params, grads, self.rule(params.len(), lr));
     }
 }
 

@@ -138,26 +138,32 @@ pub(crate) struct Buffers {
     lanes: Vec<f64>,
 }
 
-/// Chunks `chunks` (numbered `first..`) of `step` on this thread, with
-/// `model` and its `params` on this thread's tape.
+/// Chunks `chunks` of `step` on this thread, with `model` and its `params`
+/// on this thread's tape (`run`: the first of them, if they are one run of
+/// nodes).
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn run_chunks(
     step: &Step<'_>,
     model: &MLP,
     params: &[Value],
+    run: Option<Value>,
     buffers: &mut Buffers,
     chunks: Range<usize>,
     count: usize,
     sums: Sums<'_>,
 ) {
     let p = params.len();
-    // Each chunk's backward starts from zero, and leaves them so.
-    engine::zero_grads(params);
+    if run.is_none() {
+        // Each chunk's backward starts from zero, and leaves them so.
+        engine::zero_grads(params);
+    }
     for (i, c) in chunks.enumerate() {
         let positions = chunk(step.batch.len(), count, c);
         let (loss, right, nodes) = run_chunk(
             step,
             model,
             params,
+            run,
             buffers,
             &step.batch[positions],
             &mut sums.grads[i * p..(i + 1) * p],
@@ -176,6 +182,7 @@ fn run_chunk(
     step: &Step<'_>,
     model: &MLP,
     params: &[Value],
+    run: Option<Value>,
     buffers: &mut Buffers,
     batch: &[usize],
     grads: &mut [f64],
@@ -207,8 +214,18 @@ fn run_chunk(
         Some(scale) => sum * scale,
         None => sum,
     };
-    root.backward();
-    engine::take_grads(params, grads);
+    // The parameters' gradients, straight into the chunk's row when they
+    // are one run of nodes (as a model makes them).
+    match run {
+        Some(first) => {
+            grads.fill(0.0);
+            engine::backward_into(root, first, grads);
+        }
+        None => {
+            root.backward();
+            engine::take_grads(params, grads);
+        }
+    }
 
     let right = if step.task.is_classification() {
         // Lanes of output j at lanes[j*n..]: each point's outputs, in order.

@@ -127,6 +127,8 @@ pub struct Trainer<'a> {
     targets: Vec<f64>,
     config: TrainConfig,
     params: Vec<Value>,
+    /// The first parameter, if they are one run of nodes.
+    run: Option<Value>,
     optimizer: Box<dyn Optimizer>,
     rng: ChaCha8Rng,
     step: usize,
@@ -195,6 +197,7 @@ impl<'a> Trainer<'a> {
             targets,
             config: config.clone(),
             params: model.parameters(),
+            run: engine::run_start(&model.parameters()),
             optimizer: config.optimizer.build(),
             rng: ChaCha8Rng::seed_from_u64(config.seed),
             step: 0,
@@ -239,10 +242,18 @@ impl<'a> Trainer<'a> {
             let _ = self.order.partial_shuffle(&mut self.rng, n);
         }
         let (loss, accuracy, nodes) = match self.config.batching {
-            Batching::Lanes => self.lanes_gradients(start)?,
-            Batching::PerPoint => self.per_point_gradients(start)?,
+            Batching::Lanes => {
+                let record = self.lanes_gradients(start)?;
+                let grads = &self.grads[..self.params.len()];
+                self.optimizer.step_with(&self.params, grads, lr);
+                record
+            }
+            Batching::PerPoint => {
+                let record = self.per_point_gradients(start)?;
+                self.optimizer.step(&self.params, lr);
+                record
+            }
         };
-        self.optimizer.step(&self.params, lr);
         self.step += 1;
         Ok(StepRecord {
             step: k,
@@ -327,6 +338,7 @@ impl<'a> Trainer<'a> {
             task,
             config,
             params,
+            run,
             team,
             lane_buffers,
             snapshot,
@@ -350,7 +362,16 @@ impl<'a> Trainer<'a> {
             nodes,
         };
         let mut own = |chunks: std::ops::Range<usize>, sums: lanes::Sums<'_>| {
-            lanes::run_chunks(&step, model, params, lane_buffers, chunks, count, sums);
+            lanes::run_chunks(
+                &step,
+                model,
+                params,
+                *run,
+                lane_buffers,
+                chunks,
+                count,
+                sums,
+            );
         };
         match team {
             Some(team) if count > 1 => {
@@ -377,16 +398,22 @@ impl<'a> Trainer<'a> {
         };
         let total = self.with_l2(Value::new(data_loss));
         let loss = self.check(total.data())?;
-        // The chunks' gradients, added in chunk order; then the penalty's.
+        // The chunks' gradients, added in chunk order; then the penalty's,
+        // into the same row when the parameters are one run of nodes.
         let (first, rest) = self.grads.split_at_mut(p);
         for chunk in rest.chunks_exact(p) {
             for (g, &c) in first.iter_mut().zip(chunk) {
                 *g += c;
             }
         }
-        engine::set_grads(&self.params, first);
-        if self.config.l2 != 0.0 {
-            total.backward();
+        match (self.run, self.config.l2 != 0.0) {
+            (Some(run), true) => engine::backward_into(total, run, first),
+            (None, true) => {
+                engine::set_grads(&self.params, first);
+                total.backward();
+                engine::read_grads(&self.params, first);
+            }
+            (_, false) => {}
         }
         let accuracy = self
             .task

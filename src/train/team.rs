@@ -224,6 +224,7 @@ impl Drop for Team {
 struct Copy {
     model: MLP,
     params: Vec<Value>,
+    run: Option<Value>,
     buffers: Buffers,
 }
 
@@ -252,8 +253,10 @@ fn help(shared: &Shared, h: usize) {
             let inputs = shared.inputs.read().unwrap_or_else(PoisonError::into_inner);
             let copy = copy.get_or_insert_with(|| {
                 let model = inputs.blueprint.build(&inputs.params);
+                let params = model.parameters();
                 Copy {
-                    params: model.parameters(),
+                    run: engine::run_start(&params),
+                    params,
                     model,
                     buffers: Buffers::default(),
                 }
@@ -273,6 +276,7 @@ fn help(shared: &Shared, h: usize) {
                 &step,
                 &copy.model,
                 &copy.params,
+                copy.run,
                 &mut copy.buffers,
                 chunks,
                 inputs.chunks,

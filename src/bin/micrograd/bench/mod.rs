@@ -4,9 +4,9 @@
 //! batch, SVM loss plus L2, backward, SGD update, free the graph. It is
 //! timed as the `Trainer` runs it (one batched graph), as micrograd's graph
 //! point by point, and node for node (a `*` and a `+` per weight) both on
-//! the engine and on a flat tape with no checks at all. The ways take turns,
-//! step for step, so a noisy machine slows them alike; the reports are
-//! medians.
+//! the engine and on a flat tape with no checks at all. The ways take turns
+//! in bursts of a few milliseconds, so a noisy machine slows them alike;
+//! the reports are medians.
 
 mod flat_tape;
 mod values;
@@ -300,32 +300,46 @@ fn measure<'s>(shape: &'s Shape, threads: Option<usize>, budget: Duration) -> Re
         micrograd_nodes,
         tape_nodes: first.nodes,
     };
-    // Warm up (first steps allocate), then take turns.
-    let mut round = |report: &mut Report, keep: bool| -> Result<()> {
-        let time = |f: &mut dyn FnMut() -> Result<()>| -> Result<Duration> {
-            let t = Instant::now();
-            f()?;
-            Ok(t.elapsed())
+    // Warm up (first steps allocate), then take turns: each way runs a
+    // burst of steps (about 5 ms, at least 3), its first step uncounted, so
+    // that each finds the caches its own while a noisy machine still slows
+    // them alike.
+    let burst =
+        |f: &mut dyn FnMut() -> Result<()>, times: &mut Vec<Duration>, keep: bool| -> Result<()> {
+            let started = Instant::now();
+            let mut n = 0;
+            while n < 3 || started.elapsed() < Duration::from_millis(5) {
+                let t = Instant::now();
+                f()?;
+                if keep && n > 0 {
+                    times.push(t.elapsed());
+                }
+                n += 1;
+            }
+            Ok(())
         };
-        let t = time(&mut || batched.step().map(drop).map_err(Into::into))?;
-        if keep {
-            report.batched.push(t);
-        }
+    let mut round = |report: &mut Report, keep: bool| -> Result<()> {
+        burst(
+            &mut || batched.step().map(drop).map_err(Into::into),
+            &mut report.batched,
+            keep,
+        )?;
         if node_for_node {
-            let t = time(&mut || per_point.step().map(drop).map_err(Into::into))?;
-            let n = time(&mut || {
+            burst(
+                &mut || per_point.step().map(drop).map_err(Into::into),
+                &mut report.per_point,
+                keep,
+            )?;
+            let mut node_by_node = || {
                 values::demo_step(&values, &data.x, &data.y, lr);
                 Ok(())
-            })?;
-            let f = time(&mut || {
+            };
+            burst(&mut node_by_node, &mut report.node_by_node, keep)?;
+            let mut flat = || {
                 flat_tape::demo_step(&mut tape, &flat_params, &data.x, &data.y, lr);
                 Ok(())
-            })?;
-            if keep {
-                report.per_point.push(t);
-                report.node_by_node.push(n);
-                report.flat.push(f);
-            }
+            };
+            burst(&mut flat, &mut report.flat, keep)?;
         }
         Ok(())
     };
