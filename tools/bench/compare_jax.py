@@ -1,0 +1,67 @@
+#!/usr/bin/env python3
+"""The README's performance table: micrograd's demo step against JAX, side by side.
+
+For every shape (hidden widths x points) it runs, in turn and in the same
+session, the JAX peer (tools/peers/jax_step.py: one jitted step per call with
+the loss read back, and all steps in one jitted fori_loop) and
+`micrograd bench --batched` on one thread, both pinned to core 0 with taskset;
+then `micrograd bench --batched` on 2 threads without pinning. It repeats the
+whole round `--rounds` times and prints the median of each figure, with the
+ratios the README gives.
+
+Set up once:  python3 -m venv /tmp/jax-venv && /tmp/jax-venv/bin/pip install jax
+Run:          cargo build --release
+              tools/bench/compare_jax.py --python /tmp/jax-venv/bin/python
+"""
+import argparse, json, os, statistics, subprocess, sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+ap = argparse.ArgumentParser()
+ap.add_argument("--python", default="/tmp/jax-venv/bin/python", help="a Python with jax installed")
+ap.add_argument("--micrograd", default=os.path.join(ROOT, "target/release/micrograd"))
+ap.add_argument("--widths", default="16,32,64,128")
+ap.add_argument("--points", default="100,1000,10000")
+ap.add_argument("--rounds", type=int, default=3)
+ap.add_argument("--seconds", type=float, default=2.0, help="micrograd bench's budget per shape")
+args = ap.parse_args()
+
+pin = ["taskset", "-c", "0"]
+
+
+def jax(width, points):
+    steps = 100 if width * width * points <= 16 * 16 * 10000 else 30
+    out = subprocess.run(
+        pin + [args.python, os.path.join(ROOT, "tools/peers/jax_step.py"),
+               "--hidden", f"{width},{width}", "--points", str(points), "--steps", str(steps), "--reps", "3"],
+        capture_output=True, text=True, check=True).stdout
+    d = json.loads(out.strip().splitlines()[-1])
+    return d["per_call_us"], d["fori_us"]
+
+
+def ours(width, points, threads):
+    cmd = ([] if threads > 1 else pin) + [
+        args.micrograd, "bench", "--batched", "--json", "--hidden", f"{width},{width}",
+        "--points", str(points), "--threads", str(threads), "--seconds", str(args.seconds)]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    return json.loads(out)["step_us_median"]
+
+
+shapes = [(w, n) for w in map(int, args.widths.split(",")) for n in map(int, args.points.split(","))]
+figures = {shape: {"jax": [], "fori": [], "one": [], "two": []} for shape in shapes}
+for r in range(args.rounds):
+    for shape in shapes:
+        per_call, fori = jax(*shape)
+        f = figures[shape]
+        f["jax"].append(per_call)
+        f["fori"].append(fori)
+        f["one"].append(ours(*shape, 1))
+        f["two"].append(ours(*shape, 2))
+        print(f"round {r + 1}: {shape}: jax {per_call} / {fori} µs, micrograd {f['one'][-1]:.1f} µs, "
+              f"2 threads {f['two'][-1]:.1f} µs", file=sys.stderr)
+
+print("| hidden × points | micrograd, 1 thread | JAX per call | ratio | JAX fori_loop | ratio | micrograd, 2 threads | speed-up |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|")
+for (w, n), f in figures.items():
+    one, jx, fo, two = (statistics.median(f[k]) for k in ("one", "jax", "fori", "two"))
+    print(f"| {w},{w} × {n:,} | {one:,.1f} µs | {jx:,.1f} µs | {one / jx:.2f} | {fo:,.1f} µs | {one / fo:.2f} "
+          f"| {two:,.1f} µs | {one / two:.2f}x |")
