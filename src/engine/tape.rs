@@ -605,6 +605,7 @@ impl Tape {
     /// # Panics
     ///
     /// If `first` or the last of the run was freed by a scope.
+    #[cfg(feature = "nn")]
     pub(crate) fn backward_into(&mut self, root: Value, first: Value, out: &mut [f64]) {
         let root = self.index(root) as usize;
         let start = self.index(first) as usize;
@@ -792,11 +793,13 @@ impl Catch for Keep {
 }
 
 /// Leaves `first..first + grads.len()` receive into `grads`.
+#[cfg(feature = "nn")]
 struct Capture<'c> {
     first: usize,
     grads: &'c mut [f64],
 }
 
+#[cfg(feature = "nn")]
 impl Catch for Capture<'_> {
     #[inline(always)]
     fn catch(&mut self, c: usize, contribution: f64) -> bool {
