@@ -247,6 +247,30 @@ impl Graph {
         self.nodes.is_empty()
     }
 
+    /// How much work laying the graph out is for Graphviz's `dot`: its
+    /// nodes (values and operations), plus the nodes `dot` adds to every
+    /// edge that spans several ranks, one per rank crossed. A value used
+    /// by many operations far apart (`x + x + ... + x`) crosses many ranks:
+    /// 100 uses of one variable are some 10,000 such nodes.
+    pub fn layout_size(&self) -> usize {
+        // Ranks as `dot` assigns them: a leaf at 0, an operation one past
+        // its latest operand, its value one past it. Nodes come after
+        // their operands.
+        let mut rank = vec![0usize; self.nodes.len()];
+        let mut op_rank = vec![0usize; self.nodes.len()];
+        for &(from, to) in &self.edges {
+            op_rank[to] = op_rank[to].max(rank[from] + 1);
+            rank[to] = op_rank[to] + 1;
+        }
+        let ops = self.nodes.iter().filter(|n| !n.op.is_empty()).count();
+        let crossed: usize = self
+            .edges
+            .iter()
+            .map(|&(from, to)| op_rank[to] - rank[from] - 1)
+            .sum();
+        self.nodes.len() + ops + crossed
+    }
+
     /// The graph in Graphviz's DOT language.
     pub fn to_dot(&self) -> String {
         self.to_string()

@@ -18,6 +18,19 @@ const DEFAULT_DPI: f64 = 96.0;
 /// this (its SVG keeps every detail).
 pub const MAX_PNG_SIDE: f64 = 10_000.0;
 
+/// The most layout work ([`Graph::layout_size`]) drawn to SVG or PNG: about
+/// a second of graphviz-pure on the machines this was measured on (100
+/// `x*y` terms take 0.5 s at 10,000; 200 uses of one variable 0.9 s at
+/// 40,000; the work grows faster than the size, and 300 `x*y` terms at
+/// 90,000 take 6.5 s).
+pub const MAX_LAYOUT: usize = 50_000;
+
+/// Past this layout work, `dot`'s network-simplex and crossing-minimizing
+/// passes are bounded (Graphviz's `nslimit`, `nslimit1`, `mclimit`): the
+/// picture stays readable and its time near-linear. The lecture's graphs
+/// are far below it and keep Graphviz's exact layout.
+const BOUNDED_LAYOUT: usize = 5_000;
+
 impl Graph {
     /// The graph laid out and drawn as SVG, as Graphviz's `dot -Tsvg`.
     ///
@@ -26,7 +39,7 @@ impl Graph {
     /// [`Error::Render`] if graphviz-pure fails (it should not, on the DOT
     /// this crate writes).
     pub fn to_svg(&self) -> Result<String> {
-        svg(&self.to_dot())
+        self.layout("")
     }
 
     /// The graph as PNG at 96 dpi (or [`dpi`](Graph::dpi)), reduced so that
@@ -37,7 +50,7 @@ impl Graph {
     /// [`Error::Render`] if laying out or rasterizing fails.
     pub fn to_png(&self) -> Result<Vec<u8>> {
         let requested = self.dpi.unwrap_or(DEFAULT_DPI);
-        let plain = svg(&self.to_dot())?;
+        let plain = self.layout("")?;
         let (width, height) = svg_size_pt(&plain).unwrap_or((0.0, 0.0));
         // Pixels = points × dpi / 72.
         let fits = MAX_PNG_SIDE * 72.0 / width.max(height).max(1.0);
@@ -46,7 +59,7 @@ impl Graph {
         // into the SVG, which is then rasterized at one pixel per point.
         let explicit = self.dpi.is_some() || dpi != DEFAULT_DPI;
         let drawn = if explicit {
-            svg(&self.dot_with(&format!(", dpi={dpi:.3}")))?
+            self.layout(&format!(", dpi={dpi:.3}"))?
         } else {
             plain
         };
@@ -74,10 +87,28 @@ impl Graph {
     }
 }
 
-fn svg(dot: &str) -> Result<String> {
-    graphviz_pure::render_dot(dot, "dot", "svg")
-        .map(graphviz_pure::Rendered::into_output)
-        .map_err(|e| Error::Render(format!("laying out the graph: {e}")))
+impl Graph {
+    /// The graph laid out as SVG, with `extra` graph attributes; refused
+    /// past [`MAX_LAYOUT`], bounded past [`BOUNDED_LAYOUT`].
+    fn layout(&self, extra: &str) -> Result<String> {
+        let size = self.layout_size();
+        if size > MAX_LAYOUT {
+            return Err(Error::Render(format!(
+                "the graph is too large to draw in seconds (its layout would take {size} units \
+                 of work; the most is {MAX_LAYOUT}, and a value used by many operations costs the \
+                 most): write it as DOT (--dot, or a .dot file) and draw it with Graphviz's dot"
+            )));
+        }
+        let bounds = if size > BOUNDED_LAYOUT {
+            ", nslimit=1, nslimit1=1, mclimit=0.01"
+        } else {
+            ""
+        };
+        let dot = self.dot_with(&format!("{bounds}{extra}"));
+        graphviz_pure::render_dot(&dot, "dot", "svg")
+            .map(graphviz_pure::Rendered::into_output)
+            .map_err(|e| Error::Render(format!("laying out the graph: {e}")))
+    }
 }
 
 /// The `width="…pt" height="…pt"` of Graphviz's SVG.
