@@ -49,7 +49,7 @@ pub mod data;
 #[cfg(feature = "nn")]
 mod error;
 #[cfg(feature = "nn")]
-mod files;
+pub mod files;
 #[cfg(feature = "nn")]
 pub mod nn;
 #[cfg(feature = "nn")]

@@ -13,7 +13,7 @@ use plotters::style::FontStyle;
 use super::format::Format;
 use crate::data::Dataset;
 use crate::error::{Error, Result};
-use crate::files::{commit, temporary_path, write_atomically};
+use crate::files::write_atomically;
 use crate::nn::Weights;
 use crate::train::{StepRecord, Task};
 
@@ -396,6 +396,19 @@ impl Drawing for TrainingCurves<'_> {
     }
 }
 
+/// RGB pixels as PNG bytes.
+fn encode_png(pixels: &[u8], (width, height): (u32, u32)) -> Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    let mut encoder = png::Encoder::new(&mut bytes, width, height);
+    encoder.set_color(png::ColorType::Rgb);
+    encoder.set_depth(png::BitDepth::Eight);
+    encoder
+        .write_header()
+        .and_then(|mut writer| writer.write_image_data(pixels))
+        .map_err(|e| Error::Render(format!("cannot encode the PNG: {e}")))?;
+    Ok(bytes)
+}
+
 /// Something plotters can draw on any backend.
 trait Drawing {
     fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<()>;
@@ -407,18 +420,13 @@ fn save_plot(path: &Path, size: (u32, u32), drawing: &impl Drawing) -> Result<()
     embedded_font();
     match Format::of(path, &["png", "svg"])? {
         Format::Png => {
-            // plotters encodes the PNG itself; it writes to a temporary file
-            // beside the target, renamed over it once complete.
-            let temporary = temporary_path(path);
-            let drawn = {
-                let area = BitMapBackend::new(&temporary, size).into_drawing_area();
-                drawing.draw(&area)
-            };
-            if let Err(e) = drawn {
-                let _ = std::fs::remove_file(&temporary);
-                return Err(e);
+            let (width, height) = size;
+            let mut pixels = vec![0u8; width as usize * height as usize * 3];
+            {
+                let area = BitMapBackend::with_buffer(&mut pixels, size).into_drawing_area();
+                drawing.draw(&area)?;
             }
-            commit(&temporary, path)
+            write_atomically(path, &encode_png(&pixels, size)?)
         }
         Format::Svg => {
             let mut svg = String::new();

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use std::io::Write;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::Args;
 use micrograd::{Value, draw_dot, expr};
 
@@ -113,7 +113,7 @@ pub fn run(args: &GradArgs) -> Result<()> {
         _ => None,
     };
     if let Some((path, bytes)) = picture {
-        std::fs::write(path, bytes).with_context(|| format!("cannot write {}", path.display()))?;
+        micrograd::files::write_atomically(path, &bytes)?;
         if !args.json {
             writeln!(out, "graph: {}", path.display())?;
         }
