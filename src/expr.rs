@@ -99,18 +99,41 @@ pub struct ParseError {
 /// ```
 impl fmt::Display for ParseError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let column = self.text[..self.position.min(self.text.len())]
-            .chars()
-            .count();
-        write!(
-            f,
-            "{}\n  {}\n  {}^",
-            self.message,
-            self.text,
-            " ".repeat(column)
-        )
+        let (shown, column) = excerpt(&self.text, self.position);
+        write!(f, "{}\n  {shown}\n  {}^", self.message, " ".repeat(column))
     }
 }
+
+/// The part of `text` shown under an error: at most [`EXCERPT`] characters
+/// around `position`, cut ends marked `…`, tabs and line breaks shown as
+/// spaces so the caret lines up; and the caret's column in it.
+fn excerpt(text: &str, position: usize) -> (String, usize) {
+    let position = position.min(text.len());
+    let chars: Vec<char> = text
+        .chars()
+        .map(|c| if c.is_whitespace() { ' ' } else { c })
+        .collect();
+    let at = text[..position].chars().count();
+    if chars.len() <= EXCERPT {
+        return (chars.into_iter().collect(), at);
+    }
+    // Most of the window before the caret: what led to the error.
+    let start = at.saturating_sub(EXCERPT * 3 / 4);
+    let end = (start + EXCERPT).min(chars.len());
+    let start = end.saturating_sub(EXCERPT).min(start);
+    let mut shown = String::new();
+    if start > 0 {
+        shown.push('…');
+    }
+    shown.extend(&chars[start..end]);
+    if end < chars.len() {
+        shown.push('…');
+    }
+    (shown, at - start + usize::from(start > 0))
+}
+
+/// The most characters of an expression an error shows.
+const EXCERPT: usize = 72;
 
 impl std::error::Error for ParseError {}
 
@@ -136,7 +159,8 @@ pub const MAX_TOKENS: usize = 2_000;
 /// unknown function included, or at the first token past [`MAX_TOKENS`].
 pub fn parse(text: &str) -> Result<Expr, ParseError> {
     let tokens = lex(text)?;
-    if let Some(&(_, at)) = tokens.get(MAX_TOKENS) {
+    // The list ends with `Token::End`, which is not counted.
+    if let Some(&(_, at)) = tokens.get(MAX_TOKENS).filter(|(t, _)| *t != Token::End) {
         let message = format!("the expression is too long (more than {MAX_TOKENS} tokens)");
         return Err(ParseError {
             message,
@@ -333,6 +357,14 @@ fn lex(text: &str) -> Result<Vec<(Token, usize)>, ParseError> {
                 let value = literal
                     .parse::<f64>()
                     .map_err(|_| error(start, format!("`{literal}` is not a number")))?;
+                if !value.is_finite() {
+                    return Err(error(
+                        start,
+                        format!(
+                            "`{literal}` is too large for a 64-bit float (at most about 1.8e308)"
+                        ),
+                    ));
+                }
                 i = end - 1;
                 Token::Number(value)
             }

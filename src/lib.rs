@@ -56,7 +56,7 @@ pub mod nn;
 pub mod train;
 pub mod viz;
 
-pub use engine::{Op, Scope, Value, scope, tape_len};
+pub use engine::{Anomaly, AnomalyKind, Op, Scope, Value, scope, tape_len};
 #[cfg(feature = "nn")]
 pub use error::{Error, Result};
 pub use gradcheck::{GradCheck, gradcheck};

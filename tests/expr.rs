@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use micrograd::expr::{BinaryOp, Expr, parse};
+use micrograd::expr::{BinaryOp, Expr, MAX_TOKENS, parse};
 use micrograd::{Op, Value};
 
 /// Evaluates `text` with the given variables; returns the value and each
@@ -176,4 +176,55 @@ fn no_expression_can_exhaust_the_stack() {
     assert_eq!(eval(&nested, &[("x", 2.0)]).0, 2.0);
     let sum = vec!["x"; 500].join("+");
     assert_eq!(eval(&sum, &[("x", 1.0)]), (500.0, vec![500.0]));
+}
+
+#[test]
+fn the_token_limit_is_exact() {
+    // `x+x+...+x` with n terms is 2n - 1 tokens; a leading `-` makes 2n.
+    let at_limit = format!("-{}", vec!["x"; 1000].join("+"));
+    assert_eq!(at_limit.split('+').count() * 2, MAX_TOKENS);
+    assert_eq!(eval(&at_limit, &[("x", 1.0)]), (998.0, vec![998.0]));
+    let past = vec!["x"; 1001].join("+");
+    let err = parse(&past).unwrap_err();
+    assert_eq!(
+        err.message,
+        "the expression is too long (more than 2000 tokens)"
+    );
+    // The 2,001st token is the last `x`, at the end of the text.
+    assert_eq!(err.position, past.len() - 1);
+}
+
+#[test]
+fn a_long_expression_is_shown_in_part_with_the_caret_in_place() {
+    let long = vec!["x"; 60_000].join("+");
+    let shown = parse(&long).unwrap_err().to_string();
+    assert!(shown.len() < 400, "{} bytes", shown.len());
+    let lines: Vec<&str> = shown.lines().collect();
+    assert_eq!(lines.len(), 3);
+    // The caret is under the 2,001st token, an `x` (token 2000 from 0 is
+    // at byte 2000: tokens and bytes coincide in `x+x+...`).
+    let caret = lines[2].chars().count() - 1;
+    assert_eq!(lines[1].chars().nth(caret), Some('x'), "{shown}");
+    assert!(lines[1].starts_with("  …") && lines[1].ends_with('…'), "{shown}");
+}
+
+#[test]
+fn the_caret_lines_up_after_tabs_and_line_breaks() {
+    let err = parse("x\t+\n\t)").unwrap_err();
+    let shown = err.to_string();
+    let lines: Vec<&str> = shown.lines().collect();
+    assert_eq!(lines[1], "  x +  )");
+    assert_eq!(lines[2].find('^'), lines[1].find(')'), "{shown}");
+}
+
+#[test]
+fn a_literal_too_large_for_a_float_is_refused_where_it_stands() {
+    let err = parse("2 * 1e400").unwrap_err();
+    assert_eq!(err.position, 4);
+    assert_eq!(
+        err.message,
+        "`1e400` is too large for a 64-bit float (at most about 1.8e308)"
+    );
+    // Underflow to zero is a number like any other, as in Python.
+    assert_eq!(eval("1e-400 + x", &[("x", 1.0)]).0, 1.0);
 }

@@ -7,9 +7,11 @@
 //! - `value`: the `Value` handle and its methods.
 //! - `arith`: the operators, as micrograd's identities.
 //! - `scope`: freeing a training step's graph.
+//! - `anomaly`: the first value or gradient of a graph that is not finite.
 //! - `bulk`: many values at once, for the `nn` library.
 //! - `math`, `pyrepr`: careful scalar functions; Python's number printing.
 
+mod anomaly;
 mod arith;
 #[cfg(feature = "nn")]
 mod bulk;
@@ -23,6 +25,7 @@ mod scope;
 mod tape;
 mod value;
 
+pub use anomaly::{Anomaly, AnomalyKind};
 #[cfg(feature = "nn")]
 pub(crate) use bulk::{
     backward_into, dense_into, read_data, read_grads, read_lanes, read_lanes_onto, run_start,

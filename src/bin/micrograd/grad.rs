@@ -21,7 +21,8 @@ pub struct GradArgs {
     /// The variables' values
     #[arg(value_name = "NAME=VALUE", value_parser = binding, allow_negative_numbers = true)]
     pub bindings: Vec<(String, f64)>,
-    /// Print exactly {"value": v, "grads": {"x": dx, ...}}
+    /// Print exactly {"value": v, "grads": {"x": dx, ...}}; a number that is not
+    /// finite is the string "NaN", "Infinity" or "-Infinity"
     #[arg(long)]
     pub json: bool,
     /// Draw the expression's graph as PNG to FILE
@@ -79,7 +80,11 @@ pub fn run(args: &GradArgs) -> Result<()> {
         Ok(root) => root,
         Err(missing) => return usage(format!("no value for `{missing}`: add {missing}=VALUE")),
     };
-    root.backward();
+    // Say which op first left the real numbers; the numbers are printed
+    // all the same.
+    if let Err(anomaly) = root.backward_checked() {
+        eprintln!("micrograd: warning: not finite: {anomaly}");
+    }
 
     // Derivatives in the order the variables were given.
     let grads: Vec<(&str, f64)> = args
@@ -90,12 +95,12 @@ pub fn run(args: &GradArgs) -> Result<()> {
     if args.json {
         let grads: Vec<String> = grads
             .iter()
-            .map(|(name, g)| format!("{}: {}", json(name), json(g)))
+            .map(|(name, g)| format!("{}: {}", json(name), json_number(*g)))
             .collect();
         writeln!(
             out,
             "{{\"value\": {}, \"grads\": {{{}}}}}",
-            json(&root.data()),
+            json_number(root.data()),
             grads.join(", ")
         )?;
     } else {
@@ -119,6 +124,19 @@ pub fn run(args: &GradArgs) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// A number in JSON: as a number when finite, else as the string `"NaN"`,
+/// `"Infinity"` or `"-Infinity"` (JSON has no literal for them; these are
+/// the names JavaScript and Python's `float()` read back).
+fn json_number(x: f64) -> String {
+    if x.is_nan() {
+        "\"NaN\"".into()
+    } else if x.is_infinite() {
+        if x > 0.0 { "\"Infinity\"" } else { "\"-Infinity\"" }.into()
+    } else {
+        json(&x)
+    }
 }
 
 fn json(value: &(impl serde::Serialize + ?Sized)) -> String {
