@@ -37,13 +37,16 @@ pub enum Error {
     /// Drawing a picture failed.
     #[error("{0}")]
     Render(String),
-    /// Training produced a loss that is NaN or infinite.
-    #[error("the loss became {loss} at step {step}; try a smaller learning rate")]
-    NonFinite {
-        /// The step (from 0) whose loss was not finite.
+    /// Training left the real numbers: the loss, a gradient or a
+    /// parameter became NaN or infinite. The message says which, where it
+    /// came from and the likely cause; the model holds its parameters from
+    /// before the step.
+    #[error("training stopped at step {step}: {message}")]
+    Diverged {
+        /// The step (from 0) that failed.
         step: usize,
-        /// The loss.
-        loss: f64,
+        /// What became non-finite, where, and the likely cause.
+        message: String,
     },
 }
 

@@ -103,8 +103,8 @@ fn the_main_job_trains_the_demo_and_summarises() {
     assert_eq!(
         last,
         [
-            "model: out/model.safetensors",
-            "pictures: out/training.png, out/training.svg, out/decision-boundary.png, out/decision-boundary.svg"
+            "pictures: out/training.png, out/training.svg, out/decision-boundary.png, out/decision-boundary.svg",
+            "model: out/model.safetensors"
         ]
     );
 }
@@ -375,7 +375,8 @@ fn bad_input_is_one_clear_message_and_an_exit_code() {
                 "constant",
             ],
             1,
-            "the loss became inf at step".into(),
+            // The outputs grow until their squared errors overflow.
+            "the loss is inf (first made by `**2` of ".into(),
         ),
         (
             vec!["predict", "--model", &truncated, "--data", DEMO],

@@ -205,7 +205,10 @@ fn a_long_expression_is_shown_in_part_with_the_caret_in_place() {
     // at byte 2000: tokens and bytes coincide in `x+x+...`).
     let caret = lines[2].chars().count() - 1;
     assert_eq!(lines[1].chars().nth(caret), Some('x'), "{shown}");
-    assert!(lines[1].starts_with("  …") && lines[1].ends_with('…'), "{shown}");
+    assert!(
+        lines[1].starts_with("  …") && lines[1].ends_with('…'),
+        "{shown}"
+    );
 }
 
 #[test]

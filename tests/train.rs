@@ -173,11 +173,104 @@ fn a_diverging_loss_stops_with_the_step_and_leaves_the_model() {
             }
         }
     }
-    let Some(Error::NonFinite { step, loss }) = failure else {
-        panic!("the loss never became non-finite")
+    let Some(Error::Diverged { step, message }) = failure else {
+        panic!("the run never diverged")
     };
-    assert!(!loss.is_finite());
     assert_eq!(step, t.steps_taken());
+    assert!(message.contains("try a smaller one"), "{message}");
+}
+
+#[test]
+fn an_update_past_the_largest_float_names_the_parameter_and_undoes_itself() {
+    // One linear neuron, squared error against 1000: d/dw = 2(wx + b - 1000)x
+    // is about -2000, and lr = 1e306 sends w + 2e309 past f64::MAX.
+    let d = Dataset::new(vec![vec![1.0]], vec![1000.0]).unwrap();
+    for batching in [Batching::Lanes, Batching::PerPoint] {
+        let model = MLP::new(1, &[1]);
+        let cfg = TrainConfig {
+            loss: Loss::Mse,
+            schedule: Schedule::Constant(1e306),
+            l2: 0.0,
+            batching,
+            ..TrainConfig::micrograd_demo(1)
+        };
+        let before = model.weights();
+        let w = before.layers[0].w[0][0];
+        let mut t = Trainer::new(&model, &d, &cfg).unwrap();
+        let Err(Error::Diverged { step, message }) = t.step() else {
+            panic!("the update was accepted")
+        };
+        assert_eq!((step, t.steps_taken()), (0, 0));
+        assert_eq!(
+            model.weights(),
+            before,
+            "{batching:?}: the model must be as it was"
+        );
+        let g = 2.0 * (w - 1000.0);
+        assert_eq!(
+            message,
+            format!(
+                "the update made layer 1, neuron 1, weight 1 inf (it was {w:?}, its gradient {g:?}, \
+                 the learning rate 1e306): the learning rate is too large for these gradients; \
+                 try a smaller one"
+            )
+        );
+    }
+}
+
+#[test]
+fn a_model_whose_outputs_overflow_is_caught_at_the_next_step_and_by_check_model() {
+    // micrograd's demo at lr = 1e308: the update leaves weights near
+    // ±1e308, finite, whose outputs are not.
+    for batching in [Batching::Lanes, Batching::PerPoint] {
+        let model = MLP::new(2, &[16, 16, 1]);
+        let d = data::moons(20, 0.1, 3);
+        let cfg = TrainConfig {
+            schedule: Schedule::Constant(1e308),
+            batching,
+            ..TrainConfig::micrograd_demo(1)
+        };
+        let mut t = Trainer::new(&model, &d, &cfg).unwrap();
+        t.step().unwrap();
+        let Err(Error::Diverged { step: 1, message }) = t.check_model() else {
+            panic!("a model with non-finite outputs passed")
+        };
+        assert!(
+            message.starts_with("the model's output for sample "),
+            "{message}"
+        );
+        let after_one = model.weights();
+        let Err(Error::Diverged { step: 1, message }) = t.step() else {
+            panic!("a non-finite loss was accepted")
+        };
+        assert!(message.starts_with("the loss is "), "{message}");
+        assert!(message.contains("the learning rate is"), "{message}");
+        assert_eq!(model.weights(), after_one);
+    }
+}
+
+#[test]
+fn a_loss_that_overflows_names_the_op_that_overflowed() {
+    // Sum of squares on outputs near 1e200: the squares overflow at once.
+    let d = Dataset::new(vec![vec![1e200], vec![-1e200]], vec![1.0, -1.0]).unwrap();
+    for batching in [Batching::Lanes, Batching::PerPoint] {
+        let model = MLP::new(1, &[1]);
+        let cfg = TrainConfig {
+            loss: Loss::SumSquares,
+            l2: 0.0,
+            batching,
+            ..TrainConfig::micrograd_demo(1)
+        };
+        let mut t = Trainer::new(&model, &d, &cfg).unwrap();
+        let Err(Error::Diverged { step: 0, message }) = t.step() else {
+            panic!("an infinite loss was accepted")
+        };
+        assert!(
+            message.starts_with("the loss is inf (first made by"),
+            "{message}"
+        );
+        assert!(message.contains("before any update"), "{message}");
+    }
 }
 
 #[test]

@@ -59,6 +59,17 @@ pub(crate) fn read_data(values: &[Value], out: &mut Vec<f64>) {
     each(values, "data", |_, node| out.push(node.data));
 }
 
+/// The first of single values whose forward value is NaN or infinite.
+pub(crate) fn first_non_finite(values: &[Value]) -> Option<usize> {
+    let mut found = None;
+    each(values, "data", |i, node| {
+        if found.is_none() && !node.data.is_finite() {
+            found = Some(i);
+        }
+    });
+    found
+}
+
 /// Overwrites single values' forward values with `data`, one each.
 pub(crate) fn write_data(values: &[Value], data: &[f64]) {
     each(values, "set_data", |i, node| node.data = data[i]);

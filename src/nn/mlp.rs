@@ -417,6 +417,38 @@ impl MLP {
     pub fn nouts(&self) -> Vec<usize> {
         self.layers.iter().map(Layer::nout).collect()
     }
+
+    /// Where parameter `index` (in [`parameters`](Module::parameters)'
+    /// order) sits, counted from 1: `layer 2, neuron 5, weight 3` or
+    /// `layer 1, neuron 1, bias`; `None` past the last.
+    ///
+    /// ```
+    /// use micrograd::nn::MLP;
+    /// let model = MLP::new(2, &[16, 16, 1]);
+    /// assert_eq!(model.parameter_name(0).unwrap(), "layer 1, neuron 1, weight 1");
+    /// assert_eq!(model.parameter_name(2).unwrap(), "layer 1, neuron 1, bias");
+    /// assert_eq!(model.parameter_name(336).unwrap(), "layer 3, neuron 1, bias");
+    /// assert_eq!(model.parameter_name(337), None);
+    /// ```
+    pub fn parameter_name(&self, index: usize) -> Option<String> {
+        let mut rest = index;
+        for (l, layer) in self.layers.iter().enumerate() {
+            // micrograd's order: each neuron's weights, then its bias.
+            let per_neuron = layer.nin() + 1;
+            let size = per_neuron * layer.nout();
+            if rest < size {
+                let (neuron, k) = (rest / per_neuron, rest % per_neuron);
+                let which = if k < layer.nin() {
+                    format!("weight {}", k + 1)
+                } else {
+                    "bias".to_owned()
+                };
+                return Some(format!("layer {}, neuron {}, {which}", l + 1, neuron + 1));
+            }
+            rest -= size;
+        }
+        None
+    }
 }
 
 impl Module for MLP {

@@ -18,8 +18,9 @@ use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
+use crate::Op;
 use crate::data::Dataset;
-use crate::engine::{self, Scope, Value, tape_len};
+use crate::engine::{self, Anomaly, Scope, Value, tape_len};
 use crate::error::{Error, Result};
 use crate::nn::loss::{self, Loss};
 use crate::nn::{MLP, Module, Optimizer, OptimizerKind, Schedule, Workspace};
@@ -103,6 +104,18 @@ pub struct StepRecord {
     pub nodes: usize,
 }
 
+/// An op in a sentence: `log`, `exp`, `**2`, `the product`.
+fn op_words(op: Op) -> String {
+    match op {
+        Op::Add | Op::Sum => "a sum".into(),
+        Op::Mul => "a product".into(),
+        Op::Affine => "a neuron's weighted sum".into(),
+        Op::SumSquares => "a sum of squares".into(),
+        Op::Leaf => "an input".into(),
+        op => format!("`{op}`"),
+    }
+}
+
 /// Trains a model step by step.
 ///
 /// ```
@@ -151,6 +164,12 @@ pub struct Trainer<'a> {
     losses: Vec<f64>,
     right: Vec<usize>,
     nodes: Vec<usize>,
+    /// The parameters before the step's update, restored if it diverges.
+    before: Vec<f64>,
+    /// The first step's loss, to tell a run that diverged.
+    first_loss: Option<f64>,
+    /// The latest step's loss.
+    last_loss: Option<f64>,
 }
 
 impl<'a> Trainer<'a> {
@@ -216,6 +235,9 @@ impl<'a> Trainer<'a> {
             losses: Vec::new(),
             right: Vec::new(),
             nodes: Vec::new(),
+            before: Vec::new(),
+            first_loss: None,
+            last_loss: None,
         })
     }
 
@@ -225,9 +247,11 @@ impl<'a> Trainer<'a> {
     ///
     /// # Errors
     ///
-    /// [`Error::NonFinite`] if the loss is NaN or infinite; the model is
-    /// then left as it was before the step. [`Error::Data`] if the threads
-    /// could not be started.
+    /// [`Error::Diverged`] if the loss, a gradient or an updated parameter
+    /// is NaN or infinite, naming which (the op that first made a loss
+    /// non-finite, or the parameter) and the likely cause; the model is
+    /// then left as it was before the step, and the step is not counted.
+    /// [`Error::Data`] if the threads could not be started.
     pub fn step(&mut self) -> Result<StepRecord> {
         let k = self.step;
         let lr = self.config.schedule.at(k);
@@ -241,19 +265,22 @@ impl<'a> Trainer<'a> {
             // the last n entries become a uniform random sample.
             let _ = self.order.partial_shuffle(&mut self.rng, n);
         }
+        let p = self.params.len();
         let (loss, accuracy, nodes) = match self.config.batching {
-            Batching::Lanes => {
-                let record = self.lanes_gradients(start)?;
-                let grads = &self.grads[..self.params.len()];
-                self.optimizer.step_with(&self.params, grads, lr);
-                record
-            }
+            Batching::Lanes => self.lanes_gradients(start)?,
             Batching::PerPoint => {
                 let record = self.per_point_gradients(start)?;
-                self.optimizer.step(&self.params, lr);
+                self.grads.resize(p, 0.0);
+                engine::read_grads(&self.params, &mut self.grads[..p]);
                 record
             }
         };
+        self.check_gradients()?;
+        engine::read_data(&self.params, &mut self.before);
+        self.optimizer.step_with(&self.params, &self.grads[..p], lr);
+        self.check_update(lr)?;
+        self.first_loss.get_or_insert(loss);
+        self.last_loss = Some(loss);
         self.step += 1;
         Ok(StepRecord {
             step: k,
@@ -264,12 +291,10 @@ impl<'a> Trainer<'a> {
         })
     }
 
-    /// micrograd's step, point by point: the batch `order[start..]`'s
-    /// graph, its loss, and the parameters' gradients. Returns the loss,
-    /// the accuracy and the graph's size.
-    fn per_point_gradients(&mut self, start: usize) -> Result<(f64, Option<f64>, usize)> {
-        let _graph = Scope::new();
-        let first_node = tape_len();
+    /// micrograd's graph of the batch `order[start..]`'s total loss, point
+    /// by point; its outputs are left in `outputs`, the targets in
+    /// `batch_targets`.
+    fn per_point_loss(&mut self, start: usize) -> Value {
         let batch = &self.order[start..];
         self.outputs.clear();
         self.batch_targets.clear();
@@ -293,8 +318,18 @@ impl<'a> Trainer<'a> {
                 loss::softmax_cross_entropy(&self.outputs, &self.batch_classes, self.task.outputs())
             }
         };
-        let total = self.with_l2(data_loss);
-        let loss = self.check(total.data())?;
+        self.with_l2(data_loss)
+    }
+
+    /// micrograd's step, point by point: the batch `order[start..]`'s
+    /// graph, its loss, and the parameters' gradients. Returns the loss,
+    /// the accuracy and the graph's size.
+    fn per_point_gradients(&mut self, start: usize) -> Result<(f64, Option<f64>, usize)> {
+        let _graph = Scope::new();
+        let first_node = tape_len();
+        let total = self.per_point_loss(start);
+        let loss = self.check(total, start)?;
+        let points = self.order.len() - start;
         let accuracy = self.task.is_classification().then(|| {
             let width = self.task.outputs();
             let correct = self
@@ -303,7 +338,7 @@ impl<'a> Trainer<'a> {
                 .zip(&self.batch_targets)
                 .filter(|(out, target)| self.task.is_right(out.iter().map(|v| v.data()), **target))
                 .count();
-            correct as f64 / batch.len() as f64
+            correct as f64 / points as f64
         });
         engine::zero_grads(&self.params);
         total.backward();
@@ -396,8 +431,9 @@ impl<'a> Trainer<'a> {
             Some(scale) => sum * scale,
             None => sum,
         };
+        let points = batch.len();
         let total = self.with_l2(Value::new(data_loss));
-        let loss = self.check(total.data())?;
+        let loss = self.check(total, start)?;
         // The chunks' gradients, added in chunk order; then the penalty's,
         // into the same row when the parameters are one run of nodes.
         let (first, rest) = self.grads.split_at_mut(p);
@@ -418,7 +454,7 @@ impl<'a> Trainer<'a> {
         let accuracy = self
             .task
             .is_classification()
-            .then(|| self.right.iter().sum::<usize>() as f64 / batch.len() as f64);
+            .then(|| self.right.iter().sum::<usize>() as f64 / points as f64);
         let nodes = self.nodes.iter().sum::<usize>() + (tape_len() - first_node);
         Ok((loss, accuracy, nodes))
     }
@@ -432,15 +468,97 @@ impl<'a> Trainer<'a> {
         }
     }
 
-    /// The loss, if it is a number.
-    fn check(&self, loss: f64) -> Result<f64> {
+    /// The loss, if it is a number; else the error that says where it
+    /// stopped being one, found on micrograd's graph of the batch
+    /// `order[start..]`.
+    fn check(&mut self, total: Value, start: usize) -> Result<f64> {
+        let loss = total.data();
         if loss.is_finite() {
-            Ok(loss)
-        } else {
-            Err(Error::NonFinite {
-                step: self.step,
-                loss,
-            })
+            return Ok(loss);
+        }
+        let anomaly = {
+            let _diagnosis = Scope::new();
+            self.per_point_loss(start).check_finite().err()
+        };
+        let origin = match anomaly.as_deref() {
+            // A neuron's or a sum's operands are too many to list.
+            Some(Anomaly { op, operands, .. })
+                if !operands.is_empty() && !matches!(op, Op::Affine | Op::Sum | Op::SumSquares) =>
+            {
+                let shown: Vec<String> = operands.iter().map(|x| format!("{x:?}")).collect();
+                format!(
+                    " (first made by {} of {}: ",
+                    op_words(*op),
+                    shown.join(", ")
+                )
+            }
+            Some(Anomaly { op, .. }) => format!(" (first made by {}: ", op_words(*op)),
+            None => " (".to_owned(),
+        };
+        Err(self.diverged(format!(
+            "the loss is {loss:?}{origin}{})",
+            self.likely_cause()
+        )))
+    }
+
+    /// Every gradient of the step, if each is a number.
+    fn check_gradients(&self) -> Result<()> {
+        let p = self.params.len();
+        match self.grads[..p].iter().position(|g| !g.is_finite()) {
+            None => Ok(()),
+            Some(i) => Err(self.diverged(format!(
+                "the gradient of {} is {:?} ({})",
+                self.parameter_name(i),
+                self.grads[i],
+                self.likely_cause()
+            ))),
+        }
+    }
+
+    /// Every parameter after the update, if each is a number; else the
+    /// parameters before it are put back.
+    fn check_update(&mut self, lr: f64) -> Result<()> {
+        let Some(i) = engine::first_non_finite(&self.params) else {
+            return Ok(());
+        };
+        let now = self.params[i].data();
+        engine::write_data(&self.params, &self.before);
+        Err(self.diverged(format!(
+            "the update made {} {now:?} (it was {:?}, its gradient {:?}, the learning rate {lr:?}): \
+             the learning rate is too large for these gradients; try a smaller one",
+            self.parameter_name(i),
+            self.before[i],
+            self.grads[i],
+        )))
+    }
+
+    /// Why a run leaves the real numbers, judged from its losses so far.
+    fn likely_cause(&self) -> String {
+        match (self.first_loss, self.last_loss) {
+            (Some(first), Some(last)) if last > 10.0 * first => format!(
+                "the loss grew from {first:?} at step 0 to {last:?} at step {}: \
+                 the learning rate is too large; try a smaller one",
+                self.step - 1
+            ),
+            (Some(_), Some(_)) => {
+                "the learning rate is probably too large; try a smaller one".into()
+            }
+            _ => "before any update: the data or the initial weights are too large for the model; \
+                  scale the features, or try a smaller learning rate"
+                .into(),
+        }
+    }
+
+    fn parameter_name(&self, i: usize) -> String {
+        self.model
+            .parameter_name(i)
+            .unwrap_or_else(|| format!("parameter {i}"))
+    }
+
+    fn diverged(&self, message: String) -> Error {
+        Error::Diverged {
+            step: self.step,
+            message,
         }
     }
 
@@ -468,6 +586,37 @@ impl<'a> Trainer<'a> {
             on_step(&last);
         }
         Ok(last)
+    }
+
+    /// Checks the model's outputs on every sample of the data: a step
+    /// checks the loss, the gradients and the updated parameters, but an
+    /// update can leave finite parameters whose outputs are not (weights
+    /// near 1e308). Call it before keeping a model.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Diverged`] naming the first sample whose outputs are NaN
+    /// or infinite.
+    pub fn check_model(&self) -> Result<()> {
+        let weights = self.model.weights();
+        for (i, x) in self.data.x.iter().enumerate() {
+            let outputs = weights.predict(x);
+            if outputs.iter().any(|y| !y.is_finite()) {
+                let largest = weights
+                    .layers
+                    .iter()
+                    .flat_map(|l| l.w.iter().flatten().chain(&l.b))
+                    .fold(0.0f64, |m, w| m.max(w.abs()));
+                let shown: Vec<String> = outputs.iter().map(|y| format!("{y:?}")).collect();
+                return Err(self.diverged(format!(
+                    "the model's output for sample {} is [{}] (its largest weight is {largest:e}): {}",
+                    i + 1,
+                    shown.join(", "),
+                    self.likely_cause()
+                )));
+            }
+        }
+        Ok(())
     }
 
     /// How many steps have been taken.

@@ -133,7 +133,12 @@ fn json_number(x: f64) -> String {
     if x.is_nan() {
         "\"NaN\"".into()
     } else if x.is_infinite() {
-        if x > 0.0 { "\"Infinity\"" } else { "\"-Infinity\"" }.into()
+        if x > 0.0 {
+            "\"Infinity\""
+        } else {
+            "\"-Infinity\""
+        }
+        .into()
     } else {
         json(&x)
     }

@@ -1,7 +1,7 @@
 //! `micrograd train`: the demo, a built-in dataset, or a user's file.
 
 use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
@@ -222,6 +222,12 @@ fn schedule(base: Schedule, kind: Option<&str>, lr: Option<f64>, steps: usize) -
 }
 
 pub fn run(args: &TrainArgs) -> Result<()> {
+    let dir = args.out.clone().unwrap_or_else(|| PathBuf::from("out"));
+    let model_path = args
+        .save
+        .clone()
+        .unwrap_or_else(|| dir.join("model.safetensors"));
+    check_outputs(args, &dir, &model_path)?;
     let Plan {
         name,
         preset,
@@ -235,7 +241,7 @@ pub fn run(args: &TrainArgs) -> Result<()> {
     let progress = (!args.json && std::io::stderr().is_terminal()).then(|| {
         let bar = ProgressBar::new(steps as u64);
         bar.set_style(
-            ProgressStyle::with_template("{bar:40} {pos}/{len} steps  {msg}")
+            ProgressStyle::with_template("{bar:30} {pos}/{len} steps  {msg}")
                 .expect("a valid template")
                 .progress_chars("━╸ "),
         );
@@ -245,13 +251,19 @@ pub fn run(args: &TrainArgs) -> Result<()> {
 
     let started = Instant::now();
     let mut records = Vec::with_capacity(steps.min(1 << 16));
+    let mut divergence = Divergence::default();
     for _ in 0..steps {
-        let record = trainer.step()?;
+        let record = trainer.step().inspect_err(|_| {
+            if let Some(bar) = &progress {
+                bar.abandon();
+            }
+        })?;
         if args.json {
             writeln!(out, "{}", json_line(&record))?;
         } else if plain {
             writeln!(out, "{}", micrograd_line(&record))?;
         }
+        divergence.watch(&record);
         if let Some(bar) = &progress {
             bar.set_message(format!(
                 "loss {:.6}{}",
@@ -269,6 +281,12 @@ pub fn run(args: &TrainArgs) -> Result<()> {
     let Some(last) = records.last().copied() else {
         bail!("no steps to take")
     };
+    // A model whose outputs are not numbers is not saved; one whose loss
+    // exploded is, with a word (a run that failed said it in its error).
+    trainer.check_model()?;
+    if let Some(warning) = divergence.warning() {
+        eprintln!("micrograd: warning: {warning}");
+    }
 
     // Reports go to stdout, or to stderr when stdout is for JSON.
     let mut report: Box<dyn Write> = if args.json {
@@ -288,42 +306,96 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         )?;
         writeln!(
             report,
-            "final loss {}{}",
+            "final loss {:?}{}",
             last.loss,
             percent(last.accuracy, ", accuracy ")
         )?;
     }
     let weights = model.weights();
-    let title = format!(
-        "{name}: {}{}",
-        describe(&model),
-        percent(
-            trainer.task().accuracy(&weights, &preset.data),
-            ", accuracy "
-        )
-    );
-    let dir = args.out.clone().unwrap_or_else(|| PathBuf::from("out"));
-    let pictures = pictures(
-        &dir,
-        &weights,
-        &preset.data,
-        trainer.task(),
-        &records,
-        &title,
-    )?;
-    writeln!(report, "pictures: {}", pictures.join(", "))?;
-    let model_path = args
-        .save
-        .clone()
-        .unwrap_or_else(|| dir.join("model.safetensors"));
+    // The model first: a picture that cannot be drawn must not lose it.
     let saved = SavedModel {
         weights,
         task: trainer.task().clone(),
     };
     saved.save(&model_path)?;
     writeln!(report, "model: {}", model_path.display())?;
+    let title = format!(
+        "{name}: {}{}",
+        describe(&model),
+        percent(
+            trainer.task().accuracy(&saved.weights, &preset.data),
+            ", accuracy "
+        )
+    );
+    let pictures = pictures(
+        &dir,
+        &saved.weights,
+        &preset.data,
+        trainer.task(),
+        &records,
+        &title,
+    )
+    .with_context(|| format!("the model is saved in {}, but", model_path.display()))?;
+    writeln!(report, "pictures: {}", pictures.join(", "))?;
     report.flush()?;
     Ok(())
+}
+
+/// Refuses, before any work, outputs that could not be written or would
+/// overwrite an input: the model file, and the pictures' directory.
+fn check_outputs(args: &TrainArgs, dir: &Path, model_path: &Path) -> Result<()> {
+    for (flag, input) in [("--data", &args.data), ("--init", &args.init)] {
+        if let Some(input) = input
+            && same_file(input, model_path)
+        {
+            bail!(
+                "--save {} would overwrite the {flag} file; save the model elsewhere",
+                model_path.display()
+            );
+        }
+    }
+    std::fs::create_dir_all(dir)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))
+        .context("cannot write the pictures")?;
+    micrograd::files::check_writable(&dir.join("training.png"))
+        .context("cannot write the pictures")?;
+    micrograd::files::check_writable(model_path).context("cannot save the model")?;
+    Ok(())
+}
+
+/// Whether two paths name one existing file (links and `..` included).
+fn same_file(a: &Path, b: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    }
+}
+
+/// Watches the losses for a run that diverged without overflowing: the
+/// largest loss, if it passed a thousand times the first.
+#[derive(Default)]
+struct Divergence {
+    first: Option<f64>,
+    worst: Option<(usize, f64)>,
+}
+
+impl Divergence {
+    fn watch(&mut self, record: &StepRecord) {
+        let first = *self.first.get_or_insert(record.loss);
+        let worst = self.worst.map_or(first, |(_, loss)| loss);
+        if first > 0.0 && record.loss > 1000.0 * first && record.loss > worst {
+            self.worst = Some((record.step, record.loss));
+        }
+    }
+
+    fn warning(&self) -> Option<String> {
+        let (first, (step, worst)) = (self.first?, self.worst?);
+        Some(format!(
+            "the loss grew from {first:.4} at step 0 to {worst:.4e} at step {step}: \
+             the training diverged; try a smaller --lr"
+        ))
+    }
 }
 
 /// Writes the loss and accuracy curves, and for a classifier of points in
@@ -336,7 +408,6 @@ fn pictures(
     records: &[StepRecord],
     title: &str,
 ) -> Result<Vec<String>> {
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let mut written = Vec::new();
     for ext in ["png", "svg"] {
         let path = dir.join(format!("training.{ext}"));
@@ -364,15 +435,17 @@ fn describe(model: &MLP) -> String {
     format!("MLP {} ({activation})", widths.join("-"))
 }
 
+/// `{prefix}87.3%`: one decimal, enough for a thousand samples.
 fn percent(accuracy: Option<f64>, prefix: &str) -> String {
-    accuracy.map_or(String::new(), |a| format!("{prefix}{}%", a * 100.0))
+    accuracy.map_or(String::new(), |a| format!("{prefix}{:.1}%", a * 100.0))
 }
 
-/// micrograd's demo prints `step 0 loss 0.8958441028683222, accuracy 50.0%`.
+/// micrograd's demo prints `step 0 loss 0.8958441028683222, accuracy 50.0%`
+/// (the loss to the last digit, the accuracy to one decimal).
 fn micrograd_line(r: &StepRecord) -> String {
     match r.accuracy {
         Some(a) => format!(
-            "step {} loss {:?}, accuracy {:?}%",
+            "step {} loss {:?}, accuracy {:.1}%",
             r.step,
             r.loss,
             a * 100.0
