@@ -520,7 +520,7 @@ fn predict_with_and_without_labels() {
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
     assert_eq!(text.lines().count(), 101);
-    assert_eq!(text.lines().last(), Some("accuracy 100% (100 of 100)"));
+    assert_eq!(text.lines().last(), Some("accuracy 100.0% (100 of 100)"));
     // Without labels: outputs and predictions only.
     std::fs::write(dir.join("points.csv"), "0.0,1.0\n1.0,-0.5\n").unwrap();
     let out = micrograd_in(

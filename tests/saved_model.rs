@@ -6,7 +6,7 @@
 
 use micrograd::data;
 use micrograd::nn::{Activation, MLP};
-use micrograd::train::{SavedModel, Task};
+use micrograd::train::{Classes, SavedModel, Task};
 use safetensors::tensor::{Dtype, SafeTensors};
 
 fn trained() -> SavedModel {
@@ -17,7 +17,7 @@ fn trained() -> SavedModel {
     SavedModel {
         weights: model.weights(),
         task: Task::Multiclass {
-            classes: vec![0.0, 1.0, 2.0],
+            classes: Classes::new(vec![0.0, 1.0, 2.0]).unwrap(),
         },
     }
 }
@@ -45,9 +45,7 @@ fn a_model_round_trips_exactly() {
 
     let binary = SavedModel {
         weights: MLP::new(2, &[3, 1]).weights(),
-        task: Task::Binary {
-            classes: [-1.0, 1.0],
-        },
+        task: Task::binary(-1.0, 1.0).unwrap(),
     };
     assert_eq!(
         SavedModel::from_safetensors(&binary.to_safetensors(), "m").unwrap(),
@@ -147,7 +145,7 @@ fn a_model_of_the_wrong_shape_names_the_layer() {
         .to_string();
     assert_eq!(
         message,
-        "m.safetensors: layer 2: `layers.1.weight` is F64 [4, 5], expected F64 [6, 5]"
+        "m.safetensors: layer 2: `layers.1.weight` is F64 [4, 5], expected F64 (or F32) [6, 5]"
     );
 }
 
@@ -157,9 +155,7 @@ fn a_trained_model_predicts_what_it_predicted_before_saving() {
     let model = MLP::new(2, &[4, 1]);
     let saved = SavedModel {
         weights: model.weights(),
-        task: Task::Binary {
-            classes: [-1.0, 1.0],
-        },
+        task: Task::binary(-1.0, 1.0).unwrap(),
     };
     let loaded = SavedModel::from_safetensors(&saved.to_safetensors(), "m").unwrap();
     for x in &data.x {
@@ -172,4 +168,137 @@ fn a_trained_model_predicts_what_it_predicted_before_saving() {
                 .collect::<Vec<_>>()
         );
     }
+}
+
+/// `saved`'s file with metadata `key` set to `value` (or removed), and
+/// its tensors as `dtype` (float64, or float32 rounded from it).
+fn rewritten(saved: &SavedModel, changes: &[(&str, Option<&str>)], dtype: Dtype) -> Vec<u8> {
+    let bytes = saved.to_safetensors();
+    let (_, header) = SafeTensors::read_metadata(&bytes).unwrap();
+    let mut metadata = header.metadata().clone().unwrap();
+    for (key, value) in changes {
+        match value {
+            Some(v) => metadata.insert((*key).to_owned(), (*v).to_owned()),
+            None => metadata.remove(*key),
+        };
+    }
+    let file = SafeTensors::deserialize(&bytes).unwrap();
+    let tensors: Vec<(String, Vec<usize>, Vec<u8>)> = file
+        .tensors()
+        .into_iter()
+        .map(|(name, view)| {
+            let numbers = view
+                .data()
+                .chunks_exact(8)
+                .map(|b| f64::from_le_bytes(b.try_into().unwrap()));
+            let data = match dtype {
+                Dtype::F32 => numbers.flat_map(|x| (x as f32).to_le_bytes()).collect(),
+                _ => numbers.flat_map(f64::to_le_bytes).collect(),
+            };
+            (name, view.shape().to_vec(), data)
+        })
+        .collect();
+    let views = tensors.iter().map(|(name, shape, data)| {
+        let view = safetensors::tensor::TensorView::new(dtype, shape.clone(), data).unwrap();
+        (name.clone(), view)
+    });
+    safetensors::tensor::serialize(views, Some(metadata)).unwrap()
+}
+
+#[test]
+fn one_model_always_gives_the_same_bytes() {
+    // The metadata is a map; its order must not depend on the run.
+    let first = trained().to_safetensors();
+    for _ in 0..20 {
+        assert_eq!(trained().to_safetensors(), first);
+    }
+    // The header lists its keys in sorted order.
+    let size = u64::from_le_bytes(first[..8].try_into().unwrap()) as usize;
+    let header = std::str::from_utf8(&first[8..8 + size]).unwrap();
+    let keys = [
+        "\"__metadata__\"",
+        "\"layers.0.bias\"",
+        "\"layers.0.weight\"",
+        "\"layers.2.weight\"",
+    ];
+    let at: Vec<usize> = keys.iter().map(|k| header.find(k).unwrap()).collect();
+    assert!(at.windows(2).all(|w| w[0] < w[1]), "{header}");
+    let meta = [
+        "\"activations\"",
+        "\"classes\"",
+        "\"format\"",
+        "\"format_version\"",
+        "\"nin\"",
+        "\"nouts\"",
+        "\"task\"",
+    ];
+    let at: Vec<usize> = meta.iter().map(|k| header.find(k).unwrap()).collect();
+    assert!(at.windows(2).all(|w| w[0] < w[1]), "{header}");
+}
+
+#[test]
+fn float32_tensors_are_read_as_float64() {
+    // PyTorch saves float32 by default. Every float32 is a float64, so the
+    // weights read back as the float32 values, widened exactly.
+    let saved = trained();
+    let bytes = rewritten(&saved, &[], Dtype::F32);
+    let loaded = SavedModel::from_safetensors(&bytes, "m32").unwrap();
+    assert_eq!(loaded.task, saved.task);
+    for (a, b) in loaded.weights.layers.iter().zip(&saved.weights.layers) {
+        for (wa, wb) in a.w.iter().flatten().zip(b.w.iter().flatten()) {
+            assert_eq!(*wa, f64::from(*wb as f32));
+        }
+        assert_eq!(
+            a.b,
+            b.b.iter().map(|&x| f64::from(x as f32)).collect::<Vec<_>>()
+        );
+    }
+}
+
+#[test]
+fn crafted_metadata_is_refused_with_the_reason() {
+    let binary = SavedModel {
+        weights: MLP::new(2, &[3, 1]).weights(),
+        task: Task::binary(-1.0, 1.0).unwrap(),
+    };
+    let refused = |changes: &[(&str, Option<&str>)], saved: &SavedModel| {
+        SavedModel::from_safetensors(&rewritten(saved, changes, Dtype::F64), "m.st")
+            .unwrap_err()
+            .to_string()
+    };
+    for (classes, why) in [
+        ("NaN,1", "must be a finite number"),
+        ("-inf,inf", "must be a finite number"),
+        ("1,1", "distinct and in increasing order"),
+        // Inverted labels would flip every prediction.
+        ("1,-1", "distinct and in increasing order"),
+    ] {
+        let error = refused(&[("classes", Some(classes))], &binary);
+        assert!(
+            error.starts_with("m.st: not a micrograd model (its `classes`: "),
+            "{classes}: {error}"
+        );
+        assert!(error.contains(why), "{classes}: {error}");
+    }
+    let error = refused(&[("format_version", Some("2"))], &binary);
+    assert_eq!(
+        error,
+        "m.st: not a micrograd model (it is format version 2; this micrograd reads version 1)"
+    );
+    // Files from before the version key are version 1.
+    let old = rewritten(&binary, &[("format_version", None)], Dtype::F64);
+    assert_eq!(SavedModel::from_safetensors(&old, "m").unwrap(), binary);
+}
+
+#[test]
+fn weights_that_are_not_numbers_are_refused() {
+    let mut saved = trained();
+    saved.weights.layers[1].b[2] = f64::NAN;
+    let error = SavedModel::from_safetensors(&saved.to_safetensors(), "m.st")
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        error,
+        "m.st: layer 2: `layers.1.bias` holds NaN or infinite numbers"
+    );
 }

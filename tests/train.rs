@@ -62,21 +62,13 @@ fn targets_are_read_as_the_loss_needs() {
     let d = Dataset::new(vec![vec![0.0]; 3], vec![5.0, 7.0, 5.0]).unwrap();
     assert_eq!(
         Task::for_loss(Loss::Svm, &d).unwrap(),
-        Task::Binary {
-            classes: [5.0, 7.0]
-        }
+        Task::binary(5.0, 7.0).unwrap()
     );
     assert_eq!(Task::for_loss(Loss::Mse, &d).unwrap(), Task::Regression);
     let task = Task::for_loss(Loss::SoftmaxCe, &d).unwrap();
     assert_eq!(task.outputs(), 2);
     assert_eq!(task.predict([0.1, 0.9]), 7.0);
-    assert_eq!(
-        Task::Binary {
-            classes: [5.0, 7.0]
-        }
-        .predict([-0.2]),
-        5.0
-    );
+    assert_eq!(Task::binary(5.0, 7.0).unwrap().predict([-0.2]), 5.0);
     // An output beyond the classes predicts no class.
     assert!(task.predict([0.1, 0.2, 0.9]).is_nan());
 
@@ -310,4 +302,108 @@ fn user_datasets_get_settings_from_their_targets() {
     )
     .unwrap();
     assert_eq!(Preset::for_dataset(real, 0).config.loss, Loss::Mse);
+}
+
+#[test]
+fn squared_errors_on_plus_and_minus_one_train_a_classifier_as_the_lecture_does() {
+    // The lecture: ys = [1, -1, -1, 1], loss = sum((yout - ygt)**2).
+    let lecture = Dataset::new(
+        vec![
+            vec![2.0, 3.0, -1.0],
+            vec![3.0, -1.0, 0.5],
+            vec![0.5, 1.0, 1.0],
+            vec![1.0, 1.0, -1.0],
+        ],
+        vec![1.0, -1.0, -1.0, 1.0],
+    )
+    .unwrap();
+    for loss in [Loss::SumSquares, Loss::Mse] {
+        let task = Task::for_loss(loss, &lecture).unwrap();
+        assert_eq!(task, Task::binary(-1.0, 1.0).unwrap());
+        assert!(task.is_classification());
+    }
+    let model = MLP::lecture(3, &[4, 4, 1], 0);
+    let cfg = TrainConfig {
+        loss: Loss::SumSquares,
+        schedule: Schedule::Constant(0.05),
+        l2: 0.0,
+        ..TrainConfig::micrograd_demo(1)
+    };
+    let mut t = Trainer::new(&model, &lecture, &cfg).unwrap();
+    // The loss is the sum of squares against the labels themselves.
+    let outputs: Vec<f64> = lecture
+        .x
+        .iter()
+        .map(|x| model.forward(x)[0].data())
+        .collect();
+    let expected: f64 = outputs
+        .iter()
+        .zip(&lecture.y)
+        .map(|(o, y)| (o - y) * (o - y))
+        .sum();
+    let first = t.step().unwrap();
+    assert!(
+        (first.loss - expected).abs() < 1e-12,
+        "{} vs {expected}",
+        first.loss
+    );
+    assert!(first.accuracy.is_some());
+    let last = t.run(200, |_| {}).unwrap();
+    assert_eq!(last.accuracy, Some(1.0));
+    // Other labels stay a regression.
+    let zero_one = Dataset::new(vec![vec![0.0], vec![1.0]], vec![0.0, 1.0]).unwrap();
+    assert_eq!(
+        Task::for_loss(Loss::Mse, &zero_one).unwrap(),
+        Task::Regression
+    );
+}
+
+#[test]
+fn classes_are_finite_distinct_and_increasing() {
+    use micrograd::train::Classes;
+    let three = Classes::new(vec![-1.0, 0.0, 2.5]).unwrap();
+    assert_eq!(
+        (three.len(), three.index_of(2.5), three.index_of(1.0)),
+        (3, Some(2), None)
+    );
+    assert_eq!(three.to_string(), "-1, 0, 2.5");
+    assert!(Classes::new(vec![1.0]).is_err());
+    assert!(Classes::new(vec![0.0, f64::INFINITY]).is_err());
+    assert!(Classes::new(vec![2.0, 1.0]).is_err());
+    assert!(Classes::new(vec![1.0, 1.0]).is_err());
+    // -0 and 0 are one label, as they are equal numbers.
+    let labels = Classes::of(&[-0.0, 0.0, 1.0]).unwrap();
+    assert_eq!(labels.len(), 2);
+    assert_eq!(labels.index_of(-0.0), Some(0));
+    // A multiclass task predicts by class, and says when an output has none.
+    let task = Task::Multiclass {
+        classes: Classes::new(vec![3.0, 5.0]).unwrap(),
+    };
+    assert_eq!(task.class_of([0.2, 0.9]), Some(1));
+    assert_eq!(task.class_of([0.2, 0.1, 0.9]), None);
+}
+
+#[test]
+fn the_task_chosen_for_a_file_says_why() {
+    use micrograd::train::Preset;
+    let with = |y: Vec<f64>| {
+        let x = (0..y.len()).map(|i| vec![i as f64]).collect();
+        Dataset::new(x, y).unwrap()
+    };
+    let many = with((0..25).map(f64::from).collect());
+    assert_eq!(Preset::for_dataset(many.clone(), 0).config.loss, Loss::Mse);
+    assert_eq!(
+        Preset::reason(&many),
+        "25 distinct integer labels (0, 1, 2, 3, 4, 5, ...): more than 20 read as numbers, \
+         a regression (mean squared error); --loss softmax reads them as classes"
+    );
+    let three = with(vec![0.0, 1.0, 2.0, 1.0]);
+    assert_eq!(
+        Preset::reason(&three),
+        "3 integer labels (0, 1, 2): 3 classes, one output each (softmax loss)"
+    );
+    let two = with(vec![5.0, 7.0, 5.0]);
+    assert!(Preset::reason(&two).starts_with("2 distinct labels (5, 7): two classes"));
+    let real = with(vec![0.5, 1.0, 2.0]);
+    assert!(Preset::reason(&real).starts_with("labels with fractions (0.5, 1, 2): a regression"));
 }

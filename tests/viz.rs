@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use micrograd::data::Dataset;
 use micrograd::nn::{Activation, LayerWeights, Weights};
-use micrograd::train::{StepRecord, Task};
+use micrograd::train::{Classes, StepRecord, Task};
 use micrograd::viz::{DecisionBoundary, RankDir, TrainingCurves};
 use micrograd::{Value, draw_dot};
 
@@ -325,9 +325,7 @@ fn linear() -> (Weights, Dataset, Task) {
             layers: vec![layer],
         },
         data,
-        Task::Binary {
-            classes: [-1.0, 1.0],
-        },
+        Task::binary(-1.0, 1.0).unwrap(),
     )
 }
 
@@ -353,7 +351,7 @@ fn the_decision_boundary_mesh_follows_the_model() {
     assert!(DecisionBoundary::new(&weights, &three_d, &task).is_err());
     // One output cannot score three classes.
     let three_classes = Task::Multiclass {
-        classes: vec![0.0, 1.0, 2.0],
+        classes: Classes::new(vec![0.0, 1.0, 2.0]).unwrap(),
     };
     assert!(DecisionBoundary::new(&weights, &data, &three_classes).is_err());
     // Points too far apart to draw are an error, not an endless mesh.

@@ -12,7 +12,7 @@ mod team;
 pub use footprint::Footprint;
 pub use preset::{BuiltIn, Preset};
 pub use saved::SavedModel;
-pub use task::Task;
+pub use task::{Classes, Task};
 
 use rand::SeedableRng;
 use rand::seq::SliceRandom;

@@ -125,14 +125,12 @@ impl Preset {
     /// Settings for a user's dataset, chosen by its targets: two classes
     /// train as micrograd's demo does (SVM loss, SGD); up to 20 integer
     /// classes as the spiral (softmax, Adam); anything else as regression
-    /// (mean squared error, Adam).
+    /// (mean squared error, Adam). [`Preset::reason`] says which, and why.
     pub fn for_dataset(data: Dataset, seed: u64) -> Preset {
-        let classes = data.classes();
-        let integers = classes.iter().all(|c| c.fract() == 0.0);
-        match classes.len() {
-            2 => BuiltIn::Moons.settings_for(data, seed),
-            3..=20 if integers => BuiltIn::Spiral.settings_for(data, seed),
-            _ => Preset {
+        match Labels::of(&data) {
+            Labels::Two => BuiltIn::Moons.settings_for(data, seed),
+            Labels::Classes(_) => BuiltIn::Spiral.settings_for(data, seed),
+            Labels::One | Labels::ManyIntegers(_) | Labels::Real => Preset {
                 hidden: vec![16, 16],
                 activation: Activation::Relu,
                 config: TrainConfig {
@@ -155,6 +153,34 @@ impl Preset {
         }
     }
 
+    /// What [`for_dataset`](Preset::for_dataset) makes of `data`'s labels,
+    /// and why, in a sentence: `3 integer labels (0, 1, 2): classes, one
+    /// output each (softmax loss)`.
+    pub fn reason(data: &Dataset) -> String {
+        let classes = data.classes();
+        let shown: Vec<String> = classes.iter().take(6).map(f64::to_string).collect();
+        let more = if classes.len() > 6 { ", ..." } else { "" };
+        let listed = format!("{}{more}", shown.join(", "));
+        match Labels::of(data) {
+            Labels::One => format!(
+                "every label is {listed}: a regression (mean squared error), as there are no classes to tell apart"
+            ),
+            Labels::Two => format!(
+                "2 distinct labels ({listed}): two classes, one output scoring them, as micrograd's demo (SVM loss)"
+            ),
+            Labels::Classes(k) => format!(
+                "{k} integer labels ({listed}): {k} classes, one output each (softmax loss)"
+            ),
+            Labels::ManyIntegers(k) => format!(
+                "{k} distinct integer labels ({listed}): more than {MAX_CLASSES} read as numbers, a regression \
+                 (mean squared error); --loss softmax reads them as classes"
+            ),
+            Labels::Real => {
+                format!("labels with fractions ({listed}): a regression (mean squared error)")
+            }
+        }
+    }
+
     /// A fresh network for this preset: `hidden` layers with the preset's
     /// activation and an output layer as the loss needs, drawn from `seed`.
     pub fn model(&self, seed: u64) -> MLP {
@@ -164,6 +190,34 @@ impl Preset {
             .activation(self.activation)
             .seed(seed)
             .build()
+    }
+}
+
+/// The most integer labels read as classes by default.
+const MAX_CLASSES: usize = 20;
+
+/// What a dataset's labels look like.
+enum Labels {
+    One,
+    Two,
+    /// 3 to [`MAX_CLASSES`] integers.
+    Classes(usize),
+    /// More integers than that.
+    ManyIntegers(usize),
+    Real,
+}
+
+impl Labels {
+    fn of(data: &Dataset) -> Labels {
+        let classes = data.classes();
+        let integers = classes.iter().all(|c| c.fract() == 0.0);
+        match classes.len() {
+            0 | 1 => Labels::One,
+            2 => Labels::Two,
+            _ if !integers => Labels::Real,
+            k if k <= MAX_CLASSES => Labels::Classes(k),
+            k => Labels::ManyIntegers(k),
+        }
     }
 }
 

@@ -8,12 +8,15 @@ use std::path::Path;
 
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 
-use super::Task;
+use super::{Classes, Task};
 use crate::error::{Error, Result};
 use crate::files::write_atomically;
 use crate::nn::{Activation, LayerWeights, Weights};
 
 const FORMAT: &str = "micrograd-mlp";
+/// The layout of the metadata and tensors; bumped if it ever changes.
+/// Files without the key (written before it existed) are version 1.
+const FORMAT_VERSION: &str = "1";
 
 /// A trained network and how to read its outputs.
 #[derive(Clone, Debug, PartialEq)]
@@ -57,13 +60,15 @@ impl SavedModel {
             (name.clone(), view)
         });
         let join = |xs: Vec<String>| xs.join(",");
-        let (task, classes) = match &self.task {
-            Task::Binary { classes } => ("binary", classes.to_vec()),
-            Task::Multiclass { classes } => ("multiclass", classes.clone()),
-            Task::Regression => ("regression", Vec::new()),
+        let task = match &self.task {
+            Task::Binary { .. } => "binary",
+            Task::Multiclass { .. } => "multiclass",
+            Task::Regression => "regression",
         };
+        let classes = self.task.classes().map_or(&[][..], |c| c.labels());
         let metadata = HashMap::from([
             ("format".to_owned(), FORMAT.to_owned()),
+            ("format_version".to_owned(), FORMAT_VERSION.to_owned()),
             ("nin".to_owned(), self.weights.nin().to_string()),
             (
                 "nouts".to_owned(),
@@ -82,11 +87,13 @@ impl SavedModel {
             ("task".to_owned(), task.to_owned()),
             (
                 "classes".to_owned(),
+                // The shortest digits that read back to the same bits.
                 join(classes.iter().map(f64::to_string).collect()),
             ),
         ]);
-        safetensors::tensor::serialize(views, Some(metadata))
-            .expect("small float64 tensors always serialize")
+        let bytes = safetensors::tensor::serialize(views, Some(metadata))
+            .expect("small float64 tensors always serialize");
+        in_sorted_order(bytes)
     }
 
     /// Reads a model from safetensors bytes; `path` names the source in
@@ -116,6 +123,14 @@ impl SavedModel {
         if field("format")? != FORMAT {
             return Err(not_a_model(format!("its format is `{}`", field("format")?)));
         }
+        match metadata.get("format_version").map(String::as_str) {
+            None | Some(FORMAT_VERSION) => {}
+            Some(version) => {
+                return Err(not_a_model(format!(
+                    "it is format version {version}; this micrograd reads version {FORMAT_VERSION}"
+                )));
+            }
+        }
         let list = |key: &str| -> Result<Vec<String>> {
             let text = field(key)?;
             Ok(if text.is_empty() {
@@ -144,10 +159,17 @@ impl SavedModel {
         if nouts.is_empty() || activations.len() != nouts.len() {
             return Err(bad("activations"));
         }
-        let task = match (field("task")?, &classes[..]) {
-            ("binary", &[a, b]) => Task::Binary { classes: [a, b] },
-            ("multiclass", _) if classes.len() >= 2 => Task::Multiclass { classes },
-            ("regression", []) => Task::Regression,
+        let checked = |classes: Vec<f64>| {
+            Classes::new(classes).map_err(|e| not_a_model(format!("its `classes`: {e}")))
+        };
+        let task = match (field("task")?, classes.len()) {
+            ("binary", 2) => Task::Binary {
+                classes: checked(classes)?,
+            },
+            ("multiclass", 2..) => Task::Multiclass {
+                classes: checked(classes)?,
+            },
+            ("regression", 0) => Task::Regression,
             _ => return Err(bad("task")),
         };
 
@@ -159,19 +181,35 @@ impl SavedModel {
                 let tensor = file.tensor(&key).map_err(|_| {
                     Error::Shape(format!("{path}: layer {}: no `{key}` tensor", i + 1))
                 })?;
-                if tensor.dtype() != Dtype::F64 || tensor.shape() != shape.as_slice() {
+                let float = matches!(tensor.dtype(), Dtype::F64 | Dtype::F32);
+                if !float || tensor.shape() != shape.as_slice() {
                     return Err(Error::Shape(format!(
-                        "{path}: layer {}: `{key}` is {:?} {:?}, expected F64 {shape:?}",
+                        "{path}: layer {}: `{key}` is {:?} {:?}, expected F64 (or F32) {shape:?}",
                         i + 1,
                         tensor.dtype(),
                         tensor.shape()
                     )));
                 }
-                Ok(tensor
-                    .data()
-                    .chunks_exact(8)
-                    .map(|b| f64::from_le_bytes(b.try_into().expect("8 bytes")))
-                    .collect())
+                // float32 (PyTorch's default) widens to float64 exactly.
+                let numbers: Vec<f64> = match tensor.dtype() {
+                    Dtype::F32 => tensor
+                        .data()
+                        .chunks_exact(4)
+                        .map(|b| f64::from(f32::from_le_bytes(b.try_into().expect("4 bytes"))))
+                        .collect(),
+                    _ => tensor
+                        .data()
+                        .chunks_exact(8)
+                        .map(|b| f64::from_le_bytes(b.try_into().expect("8 bytes")))
+                        .collect(),
+                };
+                if numbers.iter().any(|x| !x.is_finite()) {
+                    return Err(Error::Shape(format!(
+                        "{path}: layer {}: `{key}` holds NaN or infinite numbers",
+                        i + 1
+                    )));
+                }
+                Ok(numbers)
             };
             let w = read("weight", vec![nout, inputs])?;
             let b = read("bias", vec![nout])?;
@@ -214,4 +252,31 @@ impl SavedModel {
         let path = path.as_ref();
         SavedModel::from_safetensors(&crate::files::read(path)?, path)
     }
+}
+
+/// The same safetensors file with its JSON header's keys in sorted order,
+/// so that one model always gives the same bytes: `safetensors` writes the
+/// metadata from a `HashMap`, in an order that changes from run to run.
+/// Sorting keys changes no length, so every offset stays valid.
+fn in_sorted_order(mut bytes: Vec<u8>) -> Vec<u8> {
+    let Some(size) = bytes
+        .get(..8)
+        .map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")) as usize)
+    else {
+        return bytes;
+    };
+    let Some(header) = bytes.get(8..8 + size) else {
+        return bytes;
+    };
+    // serde_json's maps are sorted (no `preserve_order`); the header's
+    // padding is trailing spaces, which the JSON reader skips.
+    let Ok(parsed) = serde_json::from_slice::<serde_json::Value>(header) else {
+        return bytes;
+    };
+    let sorted = serde_json::to_string(&parsed).expect("JSON values serialize");
+    if sorted.len() <= size {
+        let padded = format!("{sorted:<size$}");
+        bytes[8..8 + size].copy_from_slice(padded.as_bytes());
+    }
+    bytes
 }

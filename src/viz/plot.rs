@@ -213,11 +213,9 @@ impl<'a> DecisionBoundary<'a> {
     }
 
     fn classes(&self) -> Vec<f64> {
-        match self.task {
-            Task::Binary { classes } => classes.to_vec(),
-            Task::Multiclass { classes } => classes.clone(),
-            Task::Regression => Vec::new(),
-        }
+        self.task
+            .classes()
+            .map_or_else(Vec::new, |c| c.labels().to_vec())
     }
 
     /// Writes the plot to `path`, PNG or SVG by its extension.

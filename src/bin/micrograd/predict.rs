@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use std::io::Write;
 
-use anyhow::{Context, Result};
+use anyhow::{Result, bail};
 use clap::Args;
 use micrograd::data::Dataset;
 use micrograd::train::{SavedModel, Task};
@@ -18,7 +18,7 @@ pub struct PredictArgs {
     /// Points: CSV rows of features (and optionally a label last), or JSON {"X": [[...]], "y": [...]}
     #[arg(long, value_name = "PATH")]
     pub data: PathBuf,
-    /// One JSON object per point on stdout, {"outputs", "prediction"}, then {"accuracy"}
+    /// One JSON object per point on stdout, {"outputs", "prediction"}, then {"accuracy"} (or {"mse"} for regression)
     #[arg(long)]
     pub json: bool,
 }
@@ -27,20 +27,41 @@ pub fn run(args: &PredictArgs) -> Result<()> {
     let mut out = std::io::stdout().lock();
     let model = SavedModel::load(&args.model)?;
     let nin = model.weights.nin();
-    let points = Dataset::load_points(&args.data, nin)
-        .with_context(|| format!("the model takes {nin} features per point"))?;
+    let points = Dataset::load_points(&args.data, nin)?;
+    // Labels the model cannot predict would count as wrong without a word.
+    if let (Some(y), Some(classes)) = (&points.y, model.task.classes())
+        && let Some(i) = y.iter().position(|&y| classes.index_of(y).is_none())
+    {
+        bail!(
+            "{}: point {} has label {}, which is not one of the model's classes ({classes})",
+            args.data.display(),
+            i + 1,
+            y[i]
+        );
+    }
     let mut right = 0;
+    let mut squared_error = 0.0;
     for (i, x) in points.x.iter().enumerate() {
         let outputs = model.weights.predict(x);
+        if outputs.iter().any(|o| !o.is_finite()) {
+            let shown: Vec<String> = outputs.iter().map(|&o| number(o)).collect();
+            bail!(
+                "{}: point {}: the model's output is [{}]: its numbers overflow on this point",
+                args.data.display(),
+                i + 1,
+                shown.join(", ")
+            );
+        }
         let prediction = model.task.predict(outputs.iter().copied());
         if let Some(y) = &points.y {
             right += usize::from(prediction == y[i]);
+            squared_error += (prediction - y[i]).powi(2);
         }
         if args.json {
             let line = serde_json::json!({ "outputs": outputs, "prediction": prediction });
             writeln!(out, "{line}")?;
         } else {
-            let shown: Vec<String> = outputs.iter().map(|o| format!("{o:.6}")).collect();
+            let shown: Vec<String> = outputs.iter().map(|&o| number(o)).collect();
             let label = match model.task {
                 Task::Regression => String::new(),
                 _ => format!(" -> {prediction}"),
@@ -48,18 +69,36 @@ pub fn run(args: &PredictArgs) -> Result<()> {
             writeln!(out, "{x:?}: [{}]{label}", shown.join(", "))?;
         }
     }
-    if let (Some(_), true) = (&points.y, model.task.is_classification()) {
-        let accuracy = right as f64 / points.x.len() as f64;
-        if args.json {
-            writeln!(out, "{}", serde_json::json!({ "accuracy": accuracy }))?;
-        } else {
-            writeln!(
-                out,
-                "accuracy {}% ({right} of {})",
-                accuracy * 100.0,
-                points.x.len()
-            )?;
+    let n = points.x.len();
+    match (&points.y, model.task.is_classification()) {
+        (None, _) => {}
+        (Some(_), true) => {
+            let accuracy = right as f64 / n as f64;
+            if args.json {
+                writeln!(out, "{}", serde_json::json!({ "accuracy": accuracy }))?;
+            } else {
+                writeln!(out, "accuracy {:.1}% ({right} of {n})", accuracy * 100.0)?;
+            }
+        }
+        (Some(_), false) => {
+            let mse = squared_error / n as f64;
+            if args.json {
+                writeln!(out, "{}", serde_json::json!({ "mse": mse }))?;
+            } else {
+                writeln!(out, "mean squared error {}", number(mse))?;
+            }
         }
     }
     Ok(())
+}
+
+/// An output to six decimals, or six significant digits in scientific
+/// notation when it is very large or very small.
+fn number(x: f64) -> String {
+    let magnitude = x.abs();
+    if magnitude != 0.0 && !(1e-4..1e6).contains(&magnitude) && x.is_finite() {
+        format!("{x:.6e}")
+    } else {
+        format!("{x:.6}")
+    }
 }

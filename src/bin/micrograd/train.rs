@@ -104,12 +104,21 @@ struct Plan {
     name: String,
     preset: Preset,
     model: MLP,
+    /// What the labels were taken to mean, and why, where it is not
+    /// obvious (a user's file, or a loss chosen by hand).
+    task: Option<String>,
 }
 
 fn plan(args: &TrainArgs) -> Result<Plan> {
     let (name, mut preset) = match &args.data {
         Some(path) => {
             let data = Dataset::load(path)?;
+            if let [label] = data.classes()[..] {
+                bail!(
+                    "{}: every label is {label}: there is nothing to learn (a model needs two different labels or more)",
+                    path.display()
+                );
+            }
             (
                 path.display().to_string(),
                 Preset::for_dataset(data, args.seed),
@@ -171,10 +180,19 @@ fn plan(args: &TrainArgs) -> Result<Plan> {
             .set_weights(weights)
             .with_context(|| format!("{path} does not fit the model"))?;
     }
+    let task = match (args.loss, &args.data) {
+        (Some(loss), _) => Some(format!(
+            "{} (--loss {loss})",
+            describe_task(&Task::for_loss(loss, &preset.data)?)
+        )),
+        (None, Some(_)) => Some(Preset::reason(&preset.data)),
+        (None, None) => None,
+    };
     Ok(Plan {
         name,
         preset,
         model,
+        task,
     })
 }
 
@@ -232,6 +250,7 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         name,
         preset,
         model,
+        task,
     } = plan(args)?;
     let mut trainer = Trainer::new(&model, &preset.data, &preset.config)
         .with_context(|| format!("cannot train on {name}"))?;
@@ -310,6 +329,9 @@ pub fn run(args: &TrainArgs) -> Result<()> {
             last.loss,
             percent(last.accuracy, ", accuracy ")
         )?;
+    }
+    if let Some(task) = task {
+        writeln!(report, "task: {task}")?;
     }
     let weights = model.weights();
     // The model first: a picture that cannot be drawn must not lose it.
@@ -423,6 +445,17 @@ fn pictures(
         }
     }
     Ok(written)
+}
+
+/// `two classes (-1, 1)`, `3 classes (0, 1, 2)`, `a regression`.
+fn describe_task(task: &Task) -> String {
+    match task {
+        Task::Binary { classes } => format!("two classes ({classes}), one output scoring them"),
+        Task::Multiclass { classes } => {
+            format!("{} classes ({classes}), one output each", classes.len())
+        }
+        Task::Regression => "a regression: the output predicts the label's value".into(),
+    }
 }
 
 /// `MLP 2-16-16-1 (relu)`.
