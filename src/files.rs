@@ -149,8 +149,9 @@ fn replace(target: &Path, bytes: &[u8]) -> io::Result<()> {
     let mode = std::fs::metadata(target).ok().map(|m| m.permissions());
     #[cfg(target_os = "linux")]
     match unnamed::replace(directory, target, bytes, mode.as_ref()) {
-        Err(e) if unnamed::unsupported(&e) => {}
-        done => return done,
+        Err(unnamed::Failure::Unsupported) => {}
+        Err(unnamed::Failure::Io(e)) => return Err(e),
+        Ok(()) => return Ok(()),
     }
     named::replace(directory, target, bytes, mode)
 }
@@ -197,10 +198,25 @@ mod unnamed {
     use rustix::fs::{AtFlags, CWD, Mode, OFlags};
     use rustix::io::Errno;
 
-    /// The kernel or file system cannot create unnamed files, or `/proc`
-    /// is not mounted to give them a name: use named temporary files.
-    pub fn unsupported(e: &io::Error) -> bool {
-        [Errno::OPNOTSUPP, Errno::ISDIR, Errno::NOENT, Errno::INVAL]
+    /// Why an unnamed file did not become the target.
+    #[derive(Debug)]
+    pub enum Failure {
+        /// The kernel or file system cannot create unnamed files, or
+        /// `/proc` is not mounted to give them a name: use named
+        /// temporary files.
+        Unsupported,
+        /// Writing failed (the directory is missing, the disk is full).
+        Io(io::Error),
+    }
+
+    impl From<io::Error> for Failure {
+        fn from(e: io::Error) -> Failure {
+            Failure::Io(e)
+        }
+    }
+
+    fn is(e: &io::Error, errnos: &[Errno]) -> bool {
+        errnos
             .iter()
             .any(|errno| e.raw_os_error() == Some(errno.raw_os_error()))
     }
@@ -210,14 +226,23 @@ mod unnamed {
         target: &Path,
         bytes: &[u8],
         mode: Option<&Permissions>,
-    ) -> io::Result<()> {
+    ) -> Result<(), Failure> {
         // Mode 0666 less the umask, as any new file gets.
         let fd = rustix::fs::openat(
             CWD,
             directory,
             OFlags::TMPFILE | OFlags::WRONLY | OFlags::CLOEXEC,
             Mode::from_raw_mode(0o666),
-        )?;
+        )
+        .map_err(io::Error::from)
+        .map_err(|e| {
+            // Old kernels say EISDIR, file systems without it EOPNOTSUPP.
+            if is(&e, &[Errno::OPNOTSUPP, Errno::ISDIR, Errno::INVAL]) {
+                Failure::Unsupported
+            } else {
+                Failure::Io(e)
+            }
+        })?;
         let mut file = File::from(fd);
         file.write_all(bytes)?;
         if let Some(mode) = mode {
@@ -234,12 +259,21 @@ mod unnamed {
             CWD,
             &name,
             AtFlags::SYMLINK_FOLLOW,
-        )?;
+        )
+        .map_err(io::Error::from)
+        .map_err(|e| {
+            // No /proc to name the file by.
+            if is(&e, &[Errno::NOENT, Errno::OPNOTSUPP]) {
+                Failure::Unsupported
+            } else {
+                Failure::Io(e)
+            }
+        })?;
         if let Err(e) = std::fs::rename(&name, target) {
             let _ = std::fs::remove_file(&name);
-            return Err(e);
+            return Err(e.into());
         }
-        super::sync_directory(directory)
+        Ok(super::sync_directory(directory)?)
     }
 }
 
@@ -264,7 +298,7 @@ mod named {
             // A new file gets 0666 less the umask, not tempfile's 0600.
             builder.permissions(Permissions::from_mode(0o666));
         }
-        let mut file = builder.tempfile_in(directory)?;
+        let mut file = builder.tempfile_in(directory).map_err(without_path)?;
         file.write_all(bytes)?;
         if let Some(mode) = mode {
             file.as_file().set_permissions(mode)?;
@@ -272,6 +306,17 @@ mod named {
         file.as_file().sync_all()?;
         file.persist(target).map_err(|e| e.error)?;
         super::sync_directory(directory)
+    }
+
+    /// tempfile's error without its " at path <temporary name>": the
+    /// caller names the target.
+    fn without_path(e: io::Error) -> io::Error {
+        // tempfile keeps the OS error only in its message.
+        let message = e.to_string();
+        match message.split_once(" at path ") {
+            Some((os, _)) => io::Error::new(e.kind(), os.to_owned()),
+            None => e,
+        }
     }
 }
 
@@ -405,6 +450,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("m.st");
         unnamed::replace(dir.path(), &path, b"new", None).unwrap();
+        let missing = dir.path().join("missing");
+        match unnamed::replace(&missing, &missing.join("m.st"), b"x", None) {
+            Err(unnamed::Failure::Io(e)) => assert_eq!(e.kind(), io::ErrorKind::NotFound),
+            other => panic!("a missing directory is an error, not a fallback: {other:?}"),
+        }
         assert_eq!(std::fs::read(&path).unwrap(), b"new");
         assert_eq!(entries(dir.path()), ["m.st"]);
     }
@@ -417,5 +467,8 @@ mod tests {
         named::replace(dir.path(), &path, b"new", None).unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), b"new");
         assert_eq!(entries(dir.path()), ["m.st"]);
+        let missing = dir.path().join("missing");
+        let error = named::replace(&missing, &missing.join("m.st"), b"x", None).unwrap_err();
+        assert_eq!(error.to_string(), "No such file or directory (os error 2)");
     }
 }

@@ -112,6 +112,7 @@ impl Dataset {
     /// dataset too. `path` names the source in errors.
     pub fn from_json(text: &[u8], path: impl AsRef<Path>) -> Result<Dataset> {
         #[derive(Deserialize)]
+        #[serde(expecting = "an object like {\"X\": [[x, ...], ...], \"y\": [label, ...]}")]
         struct Labelled {
             #[serde(rename = "X")]
             x: Vec<Vec<f64>>,
@@ -125,6 +126,7 @@ impl Dataset {
 }
 
 #[derive(Deserialize)]
+#[serde(expecting = "an object like {\"X\": [[x, ...], ...]} (and perhaps \"y\": [label, ...])")]
 struct JsonPoints {
     #[serde(rename = "X")]
     x: Vec<Vec<f64>>,

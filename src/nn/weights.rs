@@ -43,6 +43,7 @@ impl LayerWeights {
 /// list of neurons, each neuron its weights and bias (its `parameters()`
 /// order). Other keys are ignored.
 #[derive(Deserialize, Serialize)]
+#[serde(expecting = "an object like {\"layers\": [[[w, ...], b], ...]}")]
 struct MicrogradJson {
     layers: Vec<Vec<(Vec<f64>, f64)>>,
 }

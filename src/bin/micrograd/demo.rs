@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 use micrograd::{Value, draw_dot};
 
 pub fn run() -> Result<()> {
-    let mut out = std::io::stdout().lock();
+    let mut out = crate::output::stdout();
     let a = Value::new(2.0).with_label("a");
     let b = Value::new(-3.0).with_label("b");
     let c = Value::new(10.0).with_label("c");

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use std::io::Write;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::Args;
 use micrograd::{Value, draw_dot, expr};
 
@@ -56,7 +56,15 @@ fn binding(s: &str) -> Result<(String, f64), String> {
 }
 
 pub fn run(args: &GradArgs) -> Result<()> {
-    let mut out = std::io::stdout().lock();
+    let mut out = crate::output::stdout();
+    let picture = args
+        .png
+        .as_ref()
+        .or(args.svg.as_ref())
+        .or(args.dot.as_ref());
+    if let Some(path) = picture {
+        micrograd::files::check_writable(path).context("cannot write the graph")?;
+    }
     let parsed = match expr::parse(&args.expr) {
         Ok(parsed) => parsed,
         Err(e) => return usage(e.to_string()),
@@ -111,9 +119,13 @@ pub fn run(args: &GradArgs) -> Result<()> {
     }
     // Each flag names its format, whatever the file is called.
     let graph = draw_dot(root);
+    fn drawn(path: &PathBuf, bytes: micrograd::Result<Vec<u8>>) -> Result<(&PathBuf, Vec<u8>)> {
+        let bytes = bytes.with_context(|| format!("cannot draw {}", path.display()))?;
+        Ok((path, bytes))
+    }
     let picture = match (&args.png, &args.svg, &args.dot) {
-        (Some(path), _, _) => Some((path, graph.to_png()?)),
-        (_, Some(path), _) => Some((path, graph.to_svg()?.into_bytes())),
+        (Some(path), _, _) => Some(drawn(path, graph.to_png())?),
+        (_, Some(path), _) => Some(drawn(path, graph.to_svg().map(String::into_bytes))?),
         (_, _, Some(path)) => Some((path, graph.to_dot().into_bytes())),
         _ => None,
     };

@@ -7,6 +7,7 @@
 mod bench;
 mod demo;
 mod grad;
+mod output;
 mod predict;
 mod size;
 mod train;
@@ -98,9 +99,32 @@ fn usage_error(e: &clap::Error) -> ExitCode {
         eprint!("{e}");
         return ExitCode::from(2);
     }
-    let rendered = e.to_string();
-    let first = rendered.lines().next().unwrap_or("invalid arguments");
-    let first = first.strip_prefix("error: ").unwrap_or(first);
-    eprintln!("micrograd: {first} (see micrograd --help)");
+    eprintln!(
+        "micrograd: {} (see micrograd --help)",
+        one_line(&e.to_string())
+    );
     ExitCode::from(2)
+}
+
+/// clap's message in one line: its first line, then what it lists under
+/// it (missing arguments, conflicting ones, possible values, a tip),
+/// without the usage and the pointer to `--help`.
+fn one_line(rendered: &str) -> String {
+    let mut lines = rendered
+        .lines()
+        .map(str::trim)
+        .take_while(|l| !l.starts_with("Usage:") && !l.starts_with("For more information"))
+        .filter(|l| !l.is_empty());
+    let first = lines.next().unwrap_or("invalid arguments");
+    let mut message = first.strip_prefix("error: ").unwrap_or(first).to_owned();
+    let (tips, listed): (Vec<&str>, Vec<&str>) = lines.partition(|l| l.starts_with("tip:"));
+    if !listed.is_empty() {
+        message.push(' ');
+        message.push_str(&listed.join(", "));
+    }
+    for tip in tips {
+        message.push_str("; ");
+        message.push_str(tip);
+    }
+    message
 }

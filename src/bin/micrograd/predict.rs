@@ -24,7 +24,7 @@ pub struct PredictArgs {
 }
 
 pub fn run(args: &PredictArgs) -> Result<()> {
-    let mut out = std::io::stdout().lock();
+    let mut out = crate::output::stdout();
     let model = SavedModel::load(&args.model)?;
     let nin = model.weights.nin();
     let points = Dataset::load_points(&args.data, nin)?;

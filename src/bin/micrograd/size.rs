@@ -20,6 +20,10 @@ pub fn parse_widths(s: &str) -> Result<Widths, String> {
             Ok(0) => Err("a layer needs at least one neuron".to_owned()),
             Ok(n) => Ok(n),
             Err(_) if w.trim().is_empty() => Err("an empty width between commas".to_owned()),
+            Err(_) if w.trim().starts_with('-') => Err(format!(
+                "`{}`: a width is a number of neurons, 1 or more",
+                w.trim()
+            )),
             Err(_) => Err(format!("`{}` is not a width", w.trim())),
         })
         .collect::<Result<Vec<_>, _>>()

@@ -31,7 +31,7 @@ pub struct TrainArgs {
     #[arg(long, value_name = "PATH")]
     pub init: Option<PathBuf>,
     /// Hidden layer widths, comma-separated, e.g. 16,16
-    #[arg(long, value_name = "WIDTHS", value_parser = parse_widths)]
+    #[arg(long, value_name = "WIDTHS", value_parser = parse_widths, allow_hyphen_values = true)]
     pub hidden: Option<Widths>,
     /// Hidden layers' activation: relu, tanh, sigmoid or linear
     #[arg(long, value_name = "NAME")]
@@ -255,7 +255,7 @@ pub fn run(args: &TrainArgs) -> Result<()> {
     let mut trainer = Trainer::new(&model, &preset.data, &preset.config)
         .with_context(|| format!("cannot train on {name}"))?;
     let steps = preset.steps;
-    let mut out = std::io::stdout().lock();
+    let mut out = crate::output::stdout();
 
     let progress = (!args.json && std::io::stderr().is_terminal()).then(|| {
         let bar = ProgressBar::new(steps as u64);
@@ -309,7 +309,7 @@ pub fn run(args: &TrainArgs) -> Result<()> {
 
     // Reports go to stdout, or to stderr when stdout is for JSON.
     let mut report: Box<dyn Write> = if args.json {
-        Box::new(std::io::stderr())
+        Box::new(crate::output::stderr())
     } else {
         Box::new(out)
     };
@@ -433,14 +433,18 @@ fn pictures(
     let mut written = Vec::new();
     for ext in ["png", "svg"] {
         let path = dir.join(format!("training.{ext}"));
-        TrainingCurves::new(records).save(&path)?;
+        TrainingCurves::new(records)
+            .save(&path)
+            .with_context(|| format!("cannot draw {}", path.display()))?;
         written.push(path.display().to_string());
     }
     if let Ok(boundary) = DecisionBoundary::new(weights, data, task) {
         let boundary = boundary.title(title);
         for ext in ["png", "svg"] {
             let path = dir.join(format!("decision-boundary.{ext}"));
-            boundary.save(&path)?;
+            boundary
+                .save(&path)
+                .with_context(|| format!("cannot draw {}", path.display()))?;
             written.push(path.display().to_string());
         }
     }

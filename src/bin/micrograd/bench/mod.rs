@@ -29,7 +29,7 @@ pub struct BenchArgs {
     #[arg(long, value_enum, ignore_case = true, conflicts_with_all = ["hidden", "points"])]
     pub workload: Option<Workload>,
     /// A shape of your own: hidden layer widths, e.g. 64,64 [default: 16,16]
-    #[arg(long, value_name = "WIDTHS", value_parser = parse_widths)]
+    #[arg(long, value_name = "WIDTHS", value_parser = parse_widths, allow_hyphen_values = true)]
     pub hidden: Option<Widths>,
     /// A shape of your own: the number of points [default: 100]
     #[arg(long, allow_negative_numbers = true, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=10_000_000))]
@@ -117,7 +117,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
             .collect();
         check_run(&widths, shape.points, threads)?;
     }
-    let mut out = std::io::stdout().lock();
+    let mut out = crate::output::stdout();
     for shape in &shapes {
         let budget = Duration::from_secs_f64(args.seconds);
         let report = measure(shape, threads, !args.batched, budget)?;
