@@ -7,18 +7,14 @@
 //!
 //! Run: `cargo run --release --example 06_moons`
 
-use micrograd::data::Dataset;
-use micrograd::nn::{MLP, Module, Weights};
+use micrograd::nn::{MLP, Module};
 use micrograd::train::{TrainConfig, Trainer};
 use micrograd::viz::{DecisionBoundary, TrainingCurves};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/data/micrograd_demo_moons.json"
-    );
-    let data = Dataset::load(path)?;
-    let model = MLP::from_weights(&Weights::load_micrograd_json(path)?);
+    // Built into the library from data/micrograd_demo_moons.json.
+    let data = micrograd::data::micrograd_demo();
+    let model = MLP::from_weights(&micrograd::data::micrograd_demo_weights());
     println!("{model}");
     println!("number of parameters {}", model.num_parameters());
 

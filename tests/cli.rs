@@ -94,11 +94,30 @@ fn the_main_job_trains_the_demo_and_summarises() {
     let out = micrograd(&[]);
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
-    assert!(text.contains("step 0 loss "), "{text}");
+    // The notebook's own points and initial weights: its printed losses.
+    let file: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(DEMO).unwrap()).unwrap();
+    let loss = |step: &str| file["expected"]["loss_by_step"][step].as_f64().unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines[0],
+        format!("step 0 loss {:?}, accuracy 50.0%", loss("0"))
+    );
+    assert_eq!(
+        lines[1],
+        format!("step 1 loss {:?}, accuracy 81.0%", loss("1"))
+    );
+    assert_eq!(
+        lines[99],
+        format!("step 99 loss {:?}, accuracy 100.0%", loss("99"))
+    );
     assert!(text.contains(
-        "trained MLP 2-16-16-1 (relu) (337 parameters) on moons (100 samples) for 100 steps"
+        "trained MLP 2-16-16-1 (relu) (337 parameters) on micrograd's demo (100 samples) for 100 steps"
     ));
-    assert!(text.contains("\nfinal loss "), "{text}");
+    assert!(
+        text.contains(&format!("\nfinal loss {:?}, accuracy 100.0%\n", loss("99"))),
+        "{text}"
+    );
     let last: Vec<&str> = text.lines().rev().take(2).collect();
     assert_eq!(
         last,

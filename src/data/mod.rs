@@ -1,9 +1,12 @@
-//! Datasets: labelled points, built in (moons, circles, blobs, spiral, the
-//! lecture's four examples) or read from a CSV or JSON file.
+//! Datasets: labelled points, built in (micrograd's demo, moons, circles,
+//! blobs, spiral, the lecture's four examples) or read from a CSV or JSON
+//! file.
 
+mod demo;
 mod files;
 mod synthetic;
 
+pub use demo::{micrograd_demo, micrograd_demo_weights};
 pub(crate) use files::json_error;
 pub use synthetic::{blobs, circles, lecture_examples, moons, spiral};
 

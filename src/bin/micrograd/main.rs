@@ -19,8 +19,9 @@ use clap::{Parser, Subcommand};
 
 /// micrograd in Rust: a scalar autograd engine and the networks it trains.
 ///
-/// With no command, trains micrograd's demo (an MLP 2-16-16-1 on 100 points
-/// of two moons) and reports how it went.
+/// With no command, trains micrograd's demo as the notebook ran it (its MLP
+/// 2-16-16-1, its 100 points of two moons and its initial weights), prints
+/// the notebook's losses, and draws the result.
 #[derive(Parser, Debug)]
 #[command(name = "micrograd", version, about, long_about)]
 struct Cli {
@@ -60,7 +61,7 @@ fn main() -> ExitCode {
         Err(e) => return usage_error(&e),
     };
     let result = match cli.command {
-        None => train::run(&train::TrainArgs::default()),
+        None => train::run(&train::TrainArgs::demo()),
         Some(Command::Train(args)) => train::run(&args),
         Some(Command::Demo) => demo::run(),
         Some(Command::Grad(args)) => grad::run(&args),

@@ -21,9 +21,10 @@ pub struct TrainArgs {
     /// A dataset file: CSV rows `feature,...,label` or JSON {"X": [[...]], "y": [...]}
     #[arg(long, value_name = "PATH", conflicts_with = "dataset")]
     pub data: Option<PathBuf>,
-    /// A built-in dataset: moons, circles, blobs or spiral [default: moons]
+    /// A built-in dataset: demo (micrograd's own 100 points and initial
+    /// weights), moons, circles, blobs or spiral [default: moons]
     #[arg(long, value_name = "NAME")]
-    pub dataset: Option<BuiltIn>,
+    pub dataset: Option<DatasetName>,
     /// Points in the built-in dataset [default: 100; blobs 150, spiral 300]
     #[arg(long, allow_negative_numbers = true, value_name = "N", conflicts_with = "data", value_parser = clap::value_parser!(u32).range(3..=10_000_000))]
     pub points: Option<u32>,
@@ -83,6 +84,38 @@ pub struct TrainArgs {
     pub save: Option<PathBuf>,
 }
 
+/// A built-in dataset, or micrograd's demo as it ran.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum DatasetName {
+    /// The demo notebook's points and initial weights.
+    Demo,
+    /// Points drawn from a seed.
+    BuiltIn(BuiltIn),
+}
+
+impl std::str::FromStr for DatasetName {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<DatasetName, String> {
+        if s.eq_ignore_ascii_case("demo") {
+            return Ok(DatasetName::Demo);
+        }
+        s.parse().map(DatasetName::BuiltIn).map_err(|_| {
+            format!("unknown dataset `{s}` (expected demo, moons, circles, blobs or spiral)")
+        })
+    }
+}
+
+impl TrainArgs {
+    /// The main job: micrograd's demo, its own points and initial weights.
+    pub fn demo() -> TrainArgs {
+        TrainArgs {
+            dataset: Some(DatasetName::Demo),
+            ..TrainArgs::default()
+        }
+    }
+}
+
 fn positive_number(s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {
         Ok(x) if x.is_finite() && x > 0.0 => Ok(x),
@@ -124,8 +157,22 @@ fn plan(args: &TrainArgs) -> Result<Plan> {
                 Preset::for_dataset(data, args.seed),
             )
         }
+        None if args.dataset == Some(DatasetName::Demo) => {
+            if args.points.is_some() {
+                bail!(
+                    "the demo has its own 100 points; --points is for the other built-in datasets"
+                );
+            }
+            (
+                "micrograd's demo".to_owned(),
+                Preset::for_dataset(micrograd::data::micrograd_demo(), args.seed),
+            )
+        }
         None => {
-            let builtin = args.dataset.unwrap_or(BuiltIn::Moons);
+            let builtin = match args.dataset {
+                Some(DatasetName::BuiltIn(builtin)) => builtin,
+                _ => BuiltIn::Moons,
+            };
             let points = args.points.map_or(builtin.points(), |n| n as usize);
             (builtin.to_string(), builtin.preset_sized(points, args.seed))
         }
@@ -160,6 +207,11 @@ fn plan(args: &TrainArgs) -> Result<Plan> {
 
     let init = match &args.init {
         Some(path) => Some(Weights::load_micrograd_json(path)?),
+        // The demo starts from the notebook's weights, unless asked for
+        // another network.
+        None if args.dataset == Some(DatasetName::Demo) && args.hidden.is_none() => {
+            Some(micrograd::data::micrograd_demo_weights())
+        }
         None => None,
     };
     preset.hidden = match (&args.hidden, &init) {
@@ -171,14 +223,13 @@ fn plan(args: &TrainArgs) -> Result<Plan> {
     check_size(&preset)?;
     let model = preset.model(args.seed);
     if let Some(weights) = &init {
-        let path = args
+        let source = args
             .init
             .as_ref()
-            .expect("weights come from --init")
-            .display();
+            .map_or("the demo's weights".to_owned(), |p| p.display().to_string());
         model
             .set_weights(weights)
-            .with_context(|| format!("{path} does not fit the model"))?;
+            .with_context(|| format!("{source} do not fit the model"))?;
     }
     let task = match (args.loss, &args.data) {
         (Some(loss), _) => Some(format!(

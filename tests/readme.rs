@@ -1,0 +1,104 @@
+//! The README's `micrograd` commands run as written, in order, from a
+//! checkout (the files they name exist), and each succeeds. The benchmark
+//! lines are left to the CLI tests: they take seconds by design.
+
+#![cfg(feature = "cli")]
+
+use std::process::Command;
+
+/// The lines of the README's block of `micrograd` commands, without their
+/// comments.
+fn commands() -> Vec<String> {
+    let readme = include_str!("../README.md");
+    let section = readme
+        .split("## The `micrograd` program")
+        .nth(1)
+        .expect("the README has the section");
+    let block = section
+        .split("```sh\n")
+        .nth(1)
+        .and_then(|b| b.split("```").next())
+        .expect("the section opens with a shell block");
+    block
+        .lines()
+        .map(|line| line.split("  #").next().unwrap_or("").trim().to_owned())
+        .filter(|line| line.starts_with("micrograd"))
+        .collect()
+}
+
+/// Shell words: spaces split, double quotes group.
+fn words(line: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut quoted = false;
+    for c in line.chars() {
+        match c {
+            '"' => quoted = !quoted,
+            ' ' if !quoted => {
+                if !word.is_empty() {
+                    words.push(std::mem::take(&mut word));
+                }
+            }
+            c => word.push(c),
+        }
+    }
+    assert!(!quoted, "unbalanced quotes in {line}");
+    if !word.is_empty() {
+        words.push(word);
+    }
+    words
+}
+
+#[test]
+fn the_readme_commands_run_as_written() {
+    let commands = commands();
+    assert!(commands.len() >= 8, "{commands:?}");
+    let dir = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/data"),
+        dir.path().join("data"),
+    )
+    .unwrap();
+    for line in commands
+        .iter()
+        .filter(|l| !l.starts_with("micrograd bench"))
+    {
+        let args = words(line);
+        // Every file the command reads is in the checkout, or was written
+        // by a command before it.
+        for pair in args.windows(2) {
+            if matches!(pair[0].as_str(), "--data" | "--init" | "--model") {
+                assert!(
+                    dir.path().join(&pair[1]).exists(),
+                    "{line}: {} is missing",
+                    pair[1]
+                );
+            }
+        }
+        let out = Command::new(env!("CARGO_BIN_EXE_micrograd"))
+            .args(&args[1..])
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{line}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+#[test]
+fn the_example_files_are_what_the_readme_says() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let circles = std::fs::read_to_string(format!("{root}/data/circles.csv")).unwrap();
+    let mut lines = circles.lines();
+    assert_eq!(lines.next(), Some("x1,x2,label"));
+    // Two circles: label 1 on the inner one (radius 0.5), 0 on the outer (1).
+    for line in lines {
+        let v: Vec<f64> = line.split(',').map(|f| f.parse().unwrap()).collect();
+        let r = v[0].hypot(v[1]);
+        let expected = if v[2] == 1.0 { 0.5 } else { 1.0 };
+        assert!((r - expected).abs() < 0.25, "{line}");
+    }
+}
