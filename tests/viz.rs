@@ -6,8 +6,8 @@
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
-use micrograd::data::Dataset;
-use micrograd::nn::{Activation, LayerWeights, Weights};
+use micrograd::data::{self, Dataset};
+use micrograd::nn::{Activation, LayerWeights, MLP, Module, Weights};
 use micrograd::train::{Classes, StepRecord, Task};
 use micrograd::viz::{DecisionBoundary, RankDir, TrainingCurves};
 use micrograd::{Value, draw_dot};
@@ -442,4 +442,37 @@ fn a_boundary_over_a_huge_range_keeps_its_mesh_small() {
         mesh[0].len()
     );
     assert!(x0 < -1e6 && x1 > 1e6);
+}
+
+#[test]
+fn a_wide_network_gets_a_coarser_mesh_not_a_long_wait() {
+    let model = MLP::new(2, &[1000, 1000, 1]);
+    let weights = model.weights();
+    let data = data::moons(100, 0.1, 0);
+    let task = Task::binary(-1.0, 1.0).unwrap();
+    let started = std::time::Instant::now();
+    let (mesh, [x0, x1, y0, y1]) = DecisionBoundary::new(&weights, &data, &task)
+        .unwrap()
+        .mesh();
+    let cells = mesh.len() * mesh[0].len();
+    // About a million multiply-adds a cell, 2e8 in all: some 200 cells.
+    let work = cells as f64 * model.num_parameters() as f64;
+    assert!(work <= 2.2e8 && cells >= 100, "{cells} cells");
+    // The mesh still covers the data's box and margin.
+    assert!(x0 < -1.0 && x1 > 2.0 && y0 < -0.5 && y1 > 1.0);
+    assert!(started.elapsed().as_secs_f64() < 20.0);
+}
+
+#[test]
+fn a_resolution_must_be_a_positive_number() {
+    for dpi in [0.0, -96.0, f64::NAN, f64::INFINITY] {
+        let refused = std::panic::catch_unwind(|| {
+            let x = Value::new(1.0);
+            let _ = draw_dot(x * 2.0).dpi(dpi);
+        });
+        assert!(refused.is_err(), "dpi {dpi} was accepted");
+    }
+    let x = Value::new(1.0);
+    let png = draw_dot(x * 2.0).dpi(48.0).to_png().unwrap();
+    assert_eq!(&png[1..4], b"PNG");
 }

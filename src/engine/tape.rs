@@ -914,3 +914,26 @@ impl<C> Sweep<'_, C> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Scope;
+
+    #[test]
+    fn a_stale_handle_stays_stale_past_two_to_the_32_scopes() {
+        let stale = {
+            let _scope = Scope::new();
+            Value::new(7.0)
+        };
+        // Skip ahead as if 2^32 scopes had ended since: a 32-bit generation
+        // would now be back at the stale handle's.
+        with_tape(|t| t.generation = stale.generation + (1 << 32));
+        let fresh = Value::new(99.0);
+        assert_eq!(fresh.index, stale.index, "the same slot");
+        assert_eq!(fresh.generation as u32, stale.generation as u32);
+        let read = std::panic::catch_unwind(|| stale.data());
+        assert!(read.is_err(), "a stale handle read another node");
+        assert_eq!(fresh.data(), 99.0);
+    }
+}

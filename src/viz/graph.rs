@@ -231,8 +231,16 @@ impl Graph {
 
     /// Sets the resolution of PNG output, in dots per inch (default 96, as
     /// Graphviz; large graphs are reduced to about 10,000 pixels).
+    ///
+    /// # Panics
+    ///
+    /// If `dpi` is not a positive finite number.
     #[must_use]
     pub fn dpi(mut self, dpi: f64) -> Graph {
+        assert!(
+            dpi > 0.0 && dpi.is_finite(),
+            "micrograd: the resolution must be a positive number of dots per inch, not {dpi}"
+        );
         self.dpi = Some(dpi);
         self
     }

@@ -21,6 +21,10 @@ const FONT: &str = "sans-serif";
 
 /// The most cells a decision-boundary mesh has on a side.
 const MAX_CELLS: f64 = 1_000.0;
+/// The most multiply-adds a decision boundary's mesh may cost: about a
+/// fifth of a second. A wide network gets a coarser mesh, not a long wait
+/// (a 2-1000-1000-1 network, a million per point, gets about 200 cells).
+const MAX_MESH_WORK: f64 = 2e8;
 
 /// Registers DejaVu Sans as plotters' `sans-serif`, once per process.
 fn embedded_font() {
@@ -103,7 +107,12 @@ pub struct DecisionBoundary<'a> {
     task: &'a Task,
     step: f64,
     title: String,
+    /// The mesh, computed once for every picture drawn from it.
+    mesh: std::cell::OnceCell<Mesh>,
 }
+
+/// Each mesh cell's class, rows from the bottom; and the box.
+type Mesh = (Vec<Vec<usize>>, [f64; 4]);
 
 impl<'a> DecisionBoundary<'a> {
     /// The regions `weights` assigns, over the box around `data` (plus a
@@ -150,6 +159,7 @@ impl<'a> DecisionBoundary<'a> {
             task,
             step: 0.01,
             title: "decision boundary".into(),
+            mesh: std::cell::OnceCell::new(),
         })
     }
 
@@ -165,6 +175,7 @@ impl<'a> DecisionBoundary<'a> {
             "micrograd: the mesh step must be positive"
         );
         self.step = step;
+        self.mesh = std::cell::OnceCell::new();
         self
     }
 
@@ -178,8 +189,14 @@ impl<'a> DecisionBoundary<'a> {
     /// The class index the network predicts at every mesh point: rows from
     /// the bottom (`y0`), each from the left (`x0`); with the box. The step
     /// grows as needed to keep the mesh within 1,000 cells a side, so data
-    /// spread over thousands of units still draws in a moment.
+    /// spread over thousands of units still draws in a moment, and within
+    /// 2·10⁸ multiply-adds in all, so a wide network does too. Computed
+    /// once, however many pictures are drawn.
     pub fn mesh(&self) -> (Vec<Vec<usize>>, [f64; 4]) {
+        self.mesh.get_or_init(|| self.compute_mesh()).clone()
+    }
+
+    fn compute_mesh(&self) -> Mesh {
         let (mut x0, mut x1, mut y0, mut y1) = (
             f64::INFINITY,
             f64::NEG_INFINITY,
@@ -190,7 +207,11 @@ impl<'a> DecisionBoundary<'a> {
             (x0, x1, y0, y1) = (x0.min(p[0]), x1.max(p[0]), y0.min(p[1]), y1.max(p[1]));
         }
         let (x0, x1, y0, y1) = (x0 - 0.5, x1 + 0.5, y0 - 0.5, y1 + 0.5);
-        let step = self.step.max((x1 - x0).max(y1 - y0) / MAX_CELLS);
+        let work = self.weights.num_parameters() as f64;
+        let step = self
+            .step
+            .max((x1 - x0).max(y1 - y0) / MAX_CELLS)
+            .max(((x1 - x0) * (y1 - y0) * work / MAX_MESH_WORK).sqrt());
         let columns = ((x1 - x0) / step).ceil() as usize;
         let rows = ((y1 - y0) / step).ceil() as usize;
         let classes = self.classes();
@@ -231,7 +252,8 @@ impl<'a> DecisionBoundary<'a> {
 
 impl Drawing for DecisionBoundary<'_> {
     fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<()> {
-        let (mesh, [x0, x1, y0, y1]) = self.mesh();
+        let (mesh, bounds) = self.mesh.get_or_init(|| self.compute_mesh());
+        let [x0, x1, y0, y1] = *bounds;
         let classes = self.classes();
         area.fill(&WHITE).map_err(render_error)?;
         let mut chart = ChartBuilder::on(area)
