@@ -50,11 +50,7 @@ pub fn check_writable(path: &Path) -> Result<()> {
         error,
     };
     match destination(path).map_err(io_error)? {
-        Destination::Special(target) => OpenOptions::new()
-            .write(true)
-            .open(&target)
-            .map(drop)
-            .map_err(io_error),
+        Destination::Special(target) => may_write_into(&target).map_err(io_error),
         Destination::Regular(target) => {
             let directory = directory_of(&target);
             let metadata = std::fs::metadata(directory).map_err(io_error)?;
@@ -75,6 +71,28 @@ pub fn check_writable(path: &Path) -> Result<()> {
             probe_directory(directory).map_err(io_error)
         }
     }
+}
+
+/// Whether this process may write into a device, FIFO or socket, asked
+/// without opening it: opening a FIFO would wait for a reader, and then
+/// hand that reader an empty stream when the probe closes it.
+#[cfg(target_os = "linux")]
+fn may_write_into(target: &Path) -> io::Result<()> {
+    rustix::fs::access(target, rustix::fs::Access::WRITE_OK).map_err(io::Error::from)
+}
+
+/// Whether this process may write into a device, FIFO or socket; a FIFO
+/// is not opened (see the Linux version), so it is taken as writable.
+#[cfg(not(target_os = "linux"))]
+fn may_write_into(target: &Path) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if std::fs::metadata(target)?.file_type().is_fifo() {
+            return Ok(());
+        }
+    }
+    OpenOptions::new().write(true).open(target).map(drop)
 }
 
 /// Where the bytes for a path go.

@@ -4,7 +4,12 @@
 
 use std::path::{Path, PathBuf};
 
+use std::fmt;
+use std::marker::PhantomData;
+
 use serde::Deserialize;
+use serde::de::value::MapAccessDeserializer;
+use serde::de::{DeserializeOwned, DeserializeSeed, Deserializer, MapAccess, Visitor};
 
 use super::{Dataset, Points};
 use crate::error::{Error, Result};
@@ -29,8 +34,11 @@ impl Dataset {
         let path = path.as_ref();
         let (bytes, is_json) = read_text(path)?;
         if is_json {
-            let points: JsonPoints =
-                serde_json::from_slice(&bytes).map_err(|e| json_error(path, &e))?;
+            let points: JsonPoints = json_object(
+                &bytes,
+                path,
+                "an object like {\"X\": [[x, ...], ...]} (and perhaps \"y\": [label, ...])",
+            )?;
             let y = points.y;
             if let Some(i) = points.x.iter().position(|row| row.len() != dim) {
                 return Err(Error::Data(format!(
@@ -112,21 +120,23 @@ impl Dataset {
     /// dataset too. `path` names the source in errors.
     pub fn from_json(text: &[u8], path: impl AsRef<Path>) -> Result<Dataset> {
         #[derive(Deserialize)]
-        #[serde(expecting = "an object like {\"X\": [[x, ...], ...], \"y\": [label, ...]}")]
         struct Labelled {
             #[serde(rename = "X")]
             x: Vec<Vec<f64>>,
             y: Vec<f64>,
         }
         let path = path.as_ref();
-        let points: Labelled = serde_json::from_slice(text).map_err(|e| json_error(path, &e))?;
+        let points: Labelled = json_object(
+            text,
+            path,
+            "an object like {\"X\": [[x, ...], ...], \"y\": [label, ...]}",
+        )?;
         Dataset::new(points.x, points.y)
             .map_err(|e| Error::Data(format!("{}: {e}", path.display())))
     }
 }
 
 #[derive(Deserialize)]
-#[serde(expecting = "an object like {\"X\": [[x, ...], ...]} (and perhaps \"y\": [label, ...])")]
 struct JsonPoints {
     #[serde(rename = "X")]
     x: Vec<Vec<f64>>,
@@ -238,13 +248,54 @@ fn csv_error(path: &Path, e: &csv::Error) -> Error {
     parse_error(path, line, 1, e.to_string())
 }
 
+/// Parses a JSON object into `T`, refusing any other JSON value with
+/// "expected `expecting`". (serde also reads a struct from an array of
+/// its fields in order; no file of ours is written that way, and the
+/// error it gives for `[1, 2]` would say nothing about the file's shape.)
+pub(crate) fn json_object<T: DeserializeOwned>(
+    text: &[u8],
+    path: &Path,
+    expecting: &'static str,
+) -> Result<T> {
+    struct Object<T> {
+        expecting: &'static str,
+        wanted: PhantomData<T>,
+    }
+    impl<'de, T: Deserialize<'de>> DeserializeSeed<'de> for Object<T> {
+        type Value = T;
+        fn deserialize<D: Deserializer<'de>>(
+            self,
+            deserializer: D,
+        ) -> std::result::Result<T, D::Error> {
+            deserializer.deserialize_map(self)
+        }
+    }
+    impl<'de, T: Deserialize<'de>> Visitor<'de> for Object<T> {
+        type Value = T;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str(self.expecting)
+        }
+        fn visit_map<A: MapAccess<'de>>(self, map: A) -> std::result::Result<T, A::Error> {
+            T::deserialize(MapAccessDeserializer::new(map))
+        }
+    }
+    let mut deserializer = serde_json::Deserializer::from_slice(text);
+    let seed = Object {
+        expecting,
+        wanted: PhantomData,
+    };
+    seed.deserialize(&mut deserializer)
+        .and_then(|value| deserializer.end().map(|()| value))
+        .map_err(|e| json_error(path, &e))
+}
+
 /// serde_json's errors carry their own line and column; its message is kept
 /// without the " at line L column C" it appends.
-pub(crate) fn json_error(path: &Path, e: &serde_json::Error) -> Error {
+fn json_error(path: &Path, e: &serde_json::Error) -> Error {
     let message = e.to_string();
     let message = match message.rfind(" at line ") {
         Some(cut) => message[..cut].to_owned(),
         None => message,
     };
-    parse_error(path, e.line() as u64, e.column() as u64, message)
+    parse_error(path, e.line() as u64, e.column().max(1) as u64, message)
 }

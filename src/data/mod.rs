@@ -7,7 +7,7 @@ mod files;
 mod synthetic;
 
 pub use demo::{micrograd_demo, micrograd_demo_weights};
-pub(crate) use files::json_error;
+pub(crate) use files::json_object;
 pub use synthetic::{blobs, circles, lecture_examples, moons, spiral};
 
 use crate::error::{Error, Result};

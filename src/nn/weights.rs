@@ -43,7 +43,6 @@ impl LayerWeights {
 /// list of neurons, each neuron its weights and bias (its `parameters()`
 /// order). Other keys are ignored.
 #[derive(Deserialize, Serialize)]
-#[serde(expecting = "an object like {\"layers\": [[[w, ...], b], ...]}")]
 struct MicrogradJson {
     layers: Vec<Vec<(Vec<f64>, f64)>>,
 }
@@ -116,8 +115,11 @@ impl Weights {
     /// output. `path` names the source in errors.
     pub fn from_micrograd_json(text: &[u8], path: impl AsRef<Path>) -> Result<Weights> {
         let path = path.as_ref();
-        let parsed: MicrogradJson =
-            serde_json::from_slice(text).map_err(|e| crate::data::json_error(path, &e))?;
+        let parsed: MicrogradJson = crate::data::json_object(
+            text,
+            path,
+            "an object like {\"layers\": [[[w, ...], b], ...]}",
+        )?;
         let last = parsed.layers.len().saturating_sub(1);
         let weights = Weights {
             layers: parsed
