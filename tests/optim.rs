@@ -152,6 +152,14 @@ fn schedules_reshaped_as_a_user_asks() {
         demo.reshaped(Some(ScheduleShape::Constant), None, 10),
         Schedule::Constant(1.0)
     );
+    // The spiral's preset as written, although its rate at step 0 is
+    // 0.002 + 0.018 = 0.020000000000000004.
+    let spiral = Schedule::Cosine {
+        start: 0.02,
+        end: 0.002,
+        steps: 400,
+    };
+    assert_eq!(spiral.reshaped(None, None, 400), spiral);
     for shape in ScheduleShape::ALL {
         assert_eq!(shape.to_string().parse::<ScheduleShape>(), Ok(shape));
         assert_eq!(demo.reshaped(Some(shape), None, 10).shape(), shape);

@@ -274,8 +274,15 @@ impl Schedule {
     /// in every case spread over `steps` steps. Without changes the numbers
     /// stay exactly the original's (micrograd's `1.0 - 0.9*k/100`).
     pub fn reshaped(self, shape: Option<ScheduleShape>, lr: Option<f64>, steps: usize) -> Schedule {
-        let start = lr.unwrap_or_else(|| self.initial());
-        let scale = start / self.initial();
+        // The start as written, not `at(0)`: half a cosine at 0 can be an
+        // ulp off it.
+        let own = match self {
+            Schedule::Constant(start)
+            | Schedule::Linear { start, .. }
+            | Schedule::Cosine { start, .. } => start,
+        };
+        let start = lr.unwrap_or(own);
+        let scale = start / own;
         match (shape, self) {
             (Some(ScheduleShape::Constant), _) => Schedule::Constant(start),
             (Some(ScheduleShape::Linear), _) => Schedule::Linear {
