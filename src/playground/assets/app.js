@@ -494,6 +494,8 @@ function showGraph(svg) {
   image.alt = "the graph";
   image.src = URL.createObjectURL(new Blob([svg], { type: "image/svg+xml" }));
   image.onload = () => URL.revokeObjectURL(image.src);
+  image.title = "click: full size or fit";
+  image.addEventListener("click", () => image.classList.toggle("full"));
   $("graph").replaceChildren(image);
   $("save-graph-svg").disabled = false;
   $("save-graph-png").disabled = false;
