@@ -52,6 +52,8 @@ mod error;
 pub mod files;
 #[cfg(feature = "nn")]
 pub mod nn;
+#[cfg(feature = "playground")]
+pub mod playground;
 #[cfg(feature = "nn")]
 pub mod train;
 pub mod viz;

@@ -193,6 +193,53 @@ fn loading_files_checks_what_they_are() {
 }
 
 #[test]
+fn bytes_read_as_their_file_would_be_without_touching_it() {
+    // Names of files that do not exist: only the bytes are read.
+    let data = Dataset::from_bytes(b"a,b,label\n1,2,1\n3,4,-1\n", "nowhere/a.csv").unwrap();
+    assert_eq!(data.x, vec![vec![1.0, 2.0], vec![3.0, 4.0]]);
+    assert_eq!(data.y, vec![1.0, -1.0]);
+    // JSON by its name, or by a first `{`.
+    let json = br#"{"X": [[1, 2]], "y": [0]}"#;
+    assert_eq!(Dataset::from_bytes(json, "d.json").unwrap().len(), 1);
+    assert_eq!(Dataset::from_bytes(json, "d.txt").unwrap().len(), 1);
+    // The file's errors, with its name, line and column.
+    let err = Dataset::from_bytes(b"1,2,1\n3,x,-1\n", "up.csv").unwrap_err();
+    assert_eq!(err.to_string(), "up.csv:2:2: `x` is not a number");
+    assert!(matches!(
+        err,
+        Error::Parse {
+            line: 2,
+            column: 2,
+            ..
+        }
+    ));
+    let err = Dataset::from_bytes(&[0x89, b'P', 0, 1], "p.csv").unwrap_err();
+    assert_eq!(err.to_string(), "p.csv: not a text file");
+    assert!(!std::path::Path::new("nowhere").exists());
+}
+
+#[test]
+fn built_in_data_with_its_own_noise_is_the_default() {
+    use micrograd::train::BuiltIn;
+    for builtin in BuiltIn::ALL {
+        assert_eq!(
+            builtin.data_with(120, builtin.noise(), 5),
+            builtin.data_sized(120, 5)
+        );
+    }
+    assert_eq!(
+        BuiltIn::Moons.data_with(60, 0.3, 1),
+        data::moons(60, 0.3, 1)
+    );
+    assert_eq!(
+        BuiltIn::Blobs.data_with(60, 0.5, 1),
+        data::blobs(60, 3, 0.5, 1)
+    );
+    assert_eq!(BuiltIn::Spiral.noise(), 0.2); // CS231n's
+    assert_eq!(BuiltIn::Moons.noise(), 0.1); // micrograd's demo
+}
+
+#[test]
 fn datasets_are_checked_when_built() {
     assert!(Dataset::new(vec![], vec![]).is_err());
     assert!(Dataset::new(vec![vec![]], vec![1.0]).is_err());

@@ -139,6 +139,38 @@ fn predicting_from_numbers_matches_the_graph_to_the_bit() {
 }
 
 #[test]
+fn each_layers_outputs_are_the_graphs_layer_by_layer() {
+    let model = MLP::builder(2, &[4, 3, 2])
+        .activation(Activation::Tanh)
+        .random_bias(true)
+        .seed(4)
+        .build();
+    let weights = model.weights();
+    let mut buffers = [Vec::new(), Vec::new()];
+    for k in 0..10 {
+        let x = [f64::from(k) * 0.3 - 1.5, f64::from(k).cos()];
+        // The graph, layer by layer.
+        let mut expected = Vec::new();
+        let mut current: Vec<Value> = x.iter().map(|&v| Value::new(v)).collect();
+        for layer in &model.layers {
+            current = layer.forward(&current);
+            expected.push(
+                current
+                    .iter()
+                    .map(|v| v.data().to_bits())
+                    .collect::<Vec<_>>(),
+            );
+        }
+        let mut seen = Vec::new();
+        weights.each_layer(&x, &mut buffers, |i, outputs| {
+            assert_eq!(i, seen.len());
+            seen.push(outputs.iter().map(|v| v.to_bits()).collect::<Vec<_>>());
+        });
+        assert_eq!(seen, expected, "at {x:?}");
+    }
+}
+
+#[test]
 fn weights_round_trip_through_micrograds_format() {
     let model = MLP::new(2, &[4, 3, 1]);
     let weights = model.weights();

@@ -117,6 +117,57 @@ fn schedules() {
 }
 
 #[test]
+fn schedules_reshaped_as_a_user_asks() {
+    use micrograd::nn::ScheduleShape;
+    let demo = Schedule::micrograd_demo(100);
+    // Unchanged: micrograd's numbers exactly, spread over the new length.
+    assert_eq!(demo.reshaped(None, None, 100), demo);
+    assert_eq!(
+        demo.reshaped(None, None, 200),
+        Schedule::Linear {
+            start: 1.0,
+            decay: 0.9,
+            steps: 200
+        }
+    );
+    // A new start scales the whole schedule: 0.5 - 0.45·k/100.
+    assert_eq!(
+        demo.reshaped(None, Some(0.5), 100),
+        Schedule::Linear {
+            start: 0.5,
+            decay: 0.45,
+            steps: 100
+        }
+    );
+    // Another shape falls to a tenth of the start.
+    assert_eq!(
+        demo.reshaped(Some(ScheduleShape::Cosine), Some(0.02), 400),
+        Schedule::Cosine {
+            start: 0.02,
+            end: 0.002,
+            steps: 400
+        }
+    );
+    assert_eq!(
+        demo.reshaped(Some(ScheduleShape::Constant), None, 10),
+        Schedule::Constant(1.0)
+    );
+    // The spiral's preset as written, although its rate at step 0 is
+    // 0.002 + 0.018 = 0.020000000000000004.
+    let spiral = Schedule::Cosine {
+        start: 0.02,
+        end: 0.002,
+        steps: 400,
+    };
+    assert_eq!(spiral.reshaped(None, None, 400), spiral);
+    for shape in ScheduleShape::ALL {
+        assert_eq!(shape.to_string().parse::<ScheduleShape>(), Ok(shape));
+        assert_eq!(demo.reshaped(Some(shape), None, 10).shape(), shape);
+    }
+    assert!("exponential".parse::<ScheduleShape>().is_err());
+}
+
+#[test]
 fn optimizers_parse_from_their_names() {
     assert_eq!("sgd".parse(), Ok(OptimizerKind::Sgd { momentum: 0.0 }));
     assert_eq!("momentum".parse(), Ok(OptimizerKind::Sgd { momentum: 0.9 }));

@@ -424,6 +424,20 @@ fn plots_have_their_text_without_any_system_font() {
         .unwrap();
     let text = std::fs::read_to_string(&svg).unwrap();
     assert!(text.contains("a title") && text.contains("<rect"));
+    // In memory: the same SVG the file holds.
+    let in_memory = DecisionBoundary::new(&weights, &data, &task)
+        .unwrap()
+        .title("a title")
+        .to_svg()
+        .unwrap();
+    assert_eq!(in_memory, text);
+    let curves_svg = dir.join("curves.svg");
+    TrainingCurves::new(&records).save(&curves_svg).unwrap();
+    assert_eq!(
+        TrainingCurves::new(&records).to_svg().unwrap(),
+        std::fs::read_to_string(&curves_svg).unwrap()
+    );
+    assert!(TrainingCurves::new(&[]).to_svg().is_err());
     std::fs::remove_dir_all(dir).unwrap();
     std::fs::remove_dir_all(fonts).unwrap();
 }

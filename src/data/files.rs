@@ -19,11 +19,20 @@ impl Dataset {
     /// first non-blank character is `{`), CSV otherwise.
     pub fn load(path: impl AsRef<Path>) -> Result<Dataset> {
         let path = path.as_ref();
-        let (bytes, is_json) = read_text(path)?;
-        if is_json {
-            Dataset::from_json(&bytes, path)
+        Dataset::from_bytes(&crate::files::read(path)?, path)
+    }
+
+    /// Reads a dataset from the bytes of a file, as [`load`](Dataset::load)
+    /// reads the file at `name`, with the same errors: JSON if `name` ends in
+    /// `.json` (or the first non-blank character is `{`), CSV otherwise.
+    /// Nothing is read from or written to the file system; `name` only
+    /// names the source in errors.
+    pub fn from_bytes(bytes: &[u8], name: impl AsRef<Path>) -> Result<Dataset> {
+        let name = name.as_ref();
+        if check_text(bytes, name)? {
+            Dataset::from_json(bytes, name)
         } else {
-            Dataset::from_csv(&bytes, path)
+            Dataset::from_csv(bytes, name)
         }
     }
 
@@ -32,8 +41,8 @@ impl Dataset {
     /// `"X"` and, if it has them, `"y"`.
     pub fn load_points(path: impl AsRef<Path>, dim: usize) -> Result<Points> {
         let path = path.as_ref();
-        let (bytes, is_json) = read_text(path)?;
-        if is_json {
+        let bytes = crate::files::read(path)?;
+        if check_text(&bytes, path)? {
             let points: JsonPoints = json_object(
                 &bytes,
                 path,
@@ -162,18 +171,16 @@ fn non_empty(points: Points, path: &Path) -> Result<Points> {
     Ok(points)
 }
 
-/// The file's bytes, checked to be text, and whether it is JSON (by its
+/// Checks that a file's bytes are text; returns whether it is JSON (by its
 /// extension, or a first non-blank `{`).
-fn read_text(path: &Path) -> Result<(Vec<u8>, bool)> {
-    let bytes = crate::files::read(path)?;
-    if bytes.contains(&0) || std::str::from_utf8(&bytes).is_err() {
+fn check_text(bytes: &[u8], path: &Path) -> Result<bool> {
+    if bytes.contains(&0) || std::str::from_utf8(bytes).is_err() {
         return Err(Error::Data(format!("{}: not a text file", path.display())));
     }
-    let is_json = path
+    Ok(path
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("json"))
-        || bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
-    Ok((bytes, is_json))
+        || bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{'))
 }
 
 /// The rows of a CSV text as numbers, each with its line: blank lines

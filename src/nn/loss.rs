@@ -257,6 +257,15 @@ pub(crate) fn lane_terms(
 }
 
 impl Loss {
+    /// Every loss.
+    pub const ALL: [Loss; 5] = [
+        Loss::Svm,
+        Loss::Mse,
+        Loss::SumSquares,
+        Loss::Bce,
+        Loss::SoftmaxCe,
+    ];
+
     /// What the sum of a batch's terms is multiplied by: `1/n` for a mean,
     /// nothing for a sum.
     pub(crate) fn scale(self, samples: usize) -> Option<f64> {

@@ -43,6 +43,14 @@ pub enum Activation {
 }
 
 impl Activation {
+    /// Every activation.
+    pub const ALL: [Activation; 4] = [
+        Activation::Relu,
+        Activation::Tanh,
+        Activation::Sigmoid,
+        Activation::Linear,
+    ];
+
     /// Applies the activation to a node.
     pub fn apply(self, x: Value) -> Value {
         match self {

@@ -8,5 +8,5 @@ mod weights;
 
 pub use loss::Loss;
 pub use mlp::{Activation, Input, Layer, MLP, MlpBuilder, Module, Neuron, Workspace, batch_inputs};
-pub use optim::{Adam, Optimizer, OptimizerKind, Schedule, Sgd};
+pub use optim::{Adam, Optimizer, OptimizerKind, Schedule, ScheduleShape, Sgd};
 pub use weights::{LayerWeights, Weights};

@@ -258,4 +258,96 @@ impl Schedule {
     pub fn initial(&self) -> f64 {
         self.at(0)
     }
+
+    /// This schedule's shape.
+    pub fn shape(&self) -> ScheduleShape {
+        match self {
+            Schedule::Constant(_) => ScheduleShape::Constant,
+            Schedule::Linear { .. } => ScheduleShape::Linear,
+            Schedule::Cosine { .. } => ScheduleShape::Cosine,
+        }
+    }
+
+    /// This schedule changed as a user asks: given another `shape`, that
+    /// shape falling to a tenth of the start (linear: `start - 0.9·start·k/steps`);
+    /// given a starting rate `lr`, the whole schedule scaled to start there;
+    /// in every case spread over `steps` steps. Without changes the numbers
+    /// stay exactly the original's (micrograd's `1.0 - 0.9*k/100`).
+    pub fn reshaped(self, shape: Option<ScheduleShape>, lr: Option<f64>, steps: usize) -> Schedule {
+        // The start as written, not `at(0)`: half a cosine at 0 can be an
+        // ulp off it.
+        let own = match self {
+            Schedule::Constant(start)
+            | Schedule::Linear { start, .. }
+            | Schedule::Cosine { start, .. } => start,
+        };
+        let start = lr.unwrap_or(own);
+        let scale = start / own;
+        match (shape, self) {
+            (Some(ScheduleShape::Constant), _) => Schedule::Constant(start),
+            (Some(ScheduleShape::Linear), _) => Schedule::Linear {
+                start,
+                decay: 0.9 * start,
+                steps,
+            },
+            (Some(ScheduleShape::Cosine), _) => Schedule::Cosine {
+                start,
+                end: start / 10.0,
+                steps,
+            },
+            (None, Schedule::Constant(_)) => Schedule::Constant(start),
+            (None, Schedule::Linear { decay, .. }) => Schedule::Linear {
+                start,
+                decay: if scale == 1.0 { decay } else { decay * scale },
+                steps,
+            },
+            (None, Schedule::Cosine { end, .. }) => Schedule::Cosine {
+                start,
+                end: end * scale,
+                steps,
+            },
+        }
+    }
+}
+
+/// The shape of a [`Schedule`], by name: what `micrograd train --schedule`
+/// accepts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ScheduleShape {
+    /// [`Schedule::Constant`]
+    Constant,
+    /// [`Schedule::Linear`]
+    Linear,
+    /// [`Schedule::Cosine`]
+    Cosine,
+}
+
+impl ScheduleShape {
+    /// Every shape.
+    pub const ALL: [ScheduleShape; 3] = [
+        ScheduleShape::Constant,
+        ScheduleShape::Linear,
+        ScheduleShape::Cosine,
+    ];
+}
+
+impl FromStr for ScheduleShape {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<ScheduleShape, String> {
+        ScheduleShape::ALL
+            .into_iter()
+            .find(|shape| shape.to_string().eq_ignore_ascii_case(s))
+            .ok_or_else(|| format!("unknown schedule `{s}` (expected constant, linear or cosine)"))
+    }
+}
+
+impl fmt::Display for ScheduleShape {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ScheduleShape::Constant => "constant",
+            ScheduleShape::Linear => "linear",
+            ScheduleShape::Cosine => "cosine",
+        })
+    }
 }

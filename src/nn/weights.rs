@@ -37,6 +37,17 @@ impl LayerWeights {
     pub fn nout(&self) -> usize {
         self.w.len()
     }
+
+    /// `out[n] = activation(b[n] + Σ w[n][i]·x[i])`, summed as the graph's
+    /// neuron sums (bias first, then each product in order), so the same
+    /// numbers to the bit.
+    fn forward_into(&self, x: &[f64], out: &mut Vec<f64>) {
+        out.clear();
+        out.extend(self.w.iter().zip(&self.b).map(|(w, &b)| {
+            let sum = w.iter().zip(x).fold(b, |acc, (wi, xi)| acc + wi * xi);
+            self.activation.apply_f64(sum)
+        }));
+    }
 }
 
 /// micrograd's export: `{"layers": [[[w...], b], ...], ...]}`, each layer a
@@ -67,17 +78,39 @@ impl Weights {
         let mut current = x.to_vec();
         let mut next = Vec::new();
         for layer in &self.layers {
-            next.clear();
-            next.extend(layer.w.iter().zip(&layer.b).map(|(w, &b)| {
-                let sum = w
-                    .iter()
-                    .zip(&current)
-                    .fold(b, |acc, (wi, xi)| acc + wi * xi);
-                layer.activation.apply_f64(sum)
-            }));
+            layer.forward_into(&current, &mut next);
             std::mem::swap(&mut current, &mut next);
         }
         current
+    }
+
+    /// Every layer's outputs for input `x`, as [`predict`](Weights::predict)
+    /// computes them: `each(i, outputs)` for layer `i`, input side first.
+    /// `buffers` holds them (two vectors, reused from call to call).
+    ///
+    /// # Panics
+    ///
+    /// If `x` does not have [`nin`](Weights::nin) entries.
+    pub fn each_layer(
+        &self,
+        x: &[f64],
+        buffers: &mut [Vec<f64>; 2],
+        mut each: impl FnMut(usize, &[f64]),
+    ) {
+        assert_eq!(
+            x.len(),
+            self.nin(),
+            "micrograd: the network takes {} inputs",
+            self.nin()
+        );
+        let [current, next] = buffers;
+        current.clear();
+        current.extend_from_slice(x);
+        for (i, layer) in self.layers.iter().enumerate() {
+            layer.forward_into(current, next);
+            std::mem::swap(current, next);
+            each(i, current);
+        }
     }
 
     /// The number of inputs.

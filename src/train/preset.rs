@@ -64,11 +64,33 @@ impl BuiltIn {
 
     /// The dataset alone with `points` points, drawn from `seed`.
     pub fn data_sized(self, points: usize, seed: u64) -> Dataset {
+        self.data_with(points, self.noise(), seed)
+    }
+
+    /// The dataset with `points` points and `noise` instead of its own (the
+    /// standard deviation of the Gaussian noise: on the coordinates for
+    /// moons, circles and blobs, on the angle for spiral), drawn from `seed`.
+    ///
+    /// # Panics
+    ///
+    /// If `points` is less than 3 (2 for moons and circles).
+    pub fn data_with(self, points: usize, noise: f64, seed: u64) -> Dataset {
         match self {
-            BuiltIn::Moons => data::moons(points, 0.1, seed),
-            BuiltIn::Circles => data::circles(points, 0.05, 0.5, seed),
-            BuiltIn::Blobs => data::blobs(points, 3, 1.0, seed),
-            BuiltIn::Spiral => data::spiral(points.div_ceil(3), 3, 0.2, seed),
+            BuiltIn::Moons => data::moons(points, noise, seed),
+            BuiltIn::Circles => data::circles(points, noise, 0.5, seed),
+            BuiltIn::Blobs => data::blobs(points, 3, noise, seed),
+            BuiltIn::Spiral => data::spiral(points.div_ceil(3), 3, noise, seed),
+        }
+    }
+
+    /// The dataset's own noise: micrograd's demo's 0.1 for moons, 0.05 for
+    /// circles, 1 for blobs, CS231n's 0.2 for spiral.
+    pub fn noise(self) -> f64 {
+        match self {
+            BuiltIn::Moons => 0.1,
+            BuiltIn::Circles => 0.05,
+            BuiltIn::Blobs => 1.0,
+            BuiltIn::Spiral => 0.2,
         }
     }
 

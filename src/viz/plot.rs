@@ -248,6 +248,15 @@ impl<'a> DecisionBoundary<'a> {
     pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
         save_plot(path.as_ref(), (900, 700), self)
     }
+
+    /// The plot as SVG text, as [`save`](DecisionBoundary::save) writes it.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Render`] if drawing fails.
+    pub fn to_svg(&self) -> Result<String> {
+        plot_svg((900, 700), self)
+    }
 }
 
 impl Drawing for DecisionBoundary<'_> {
@@ -331,6 +340,19 @@ impl<'a> TrainingCurves<'a> {
             return Err(Error::Data("no training steps to plot".into()));
         }
         save_plot(path.as_ref(), (900, 700), self)
+    }
+
+    /// The plot as SVG text, as [`save`](TrainingCurves::save) writes it.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Data`] if there are no steps, [`Error::Render`] if drawing
+    /// fails.
+    pub fn to_svg(&self) -> Result<String> {
+        if self.records.is_empty() {
+            return Err(Error::Data("no training steps to plot".into()));
+        }
+        plot_svg((900, 700), self)
     }
 }
 
@@ -448,14 +470,18 @@ fn save_plot(path: &Path, size: (u32, u32), drawing: &impl Drawing) -> Result<()
             }
             write_atomically(path, &encode_png(&pixels, size)?)
         }
-        Format::Svg => {
-            let mut svg = String::new();
-            {
-                let area = SVGBackend::with_string(&mut svg, size).into_drawing_area();
-                drawing.draw(&area)?;
-            }
-            write_atomically(path, svg.as_bytes())
-        }
+        Format::Svg => write_atomically(path, plot_svg(size, drawing)?.as_bytes()),
         Format::Dot => unreachable!("not an allowed extension"),
     }
+}
+
+/// `drawing` on an SVG backend of `size` pixels, as text.
+fn plot_svg(size: (u32, u32), drawing: &impl Drawing) -> Result<String> {
+    embedded_font();
+    let mut svg = String::new();
+    {
+        let area = SVGBackend::with_string(&mut svg, size).into_drawing_area();
+        drawing.draw(&area)?;
+    }
+    Ok(svg)
 }

@@ -8,6 +8,8 @@ mod bench;
 mod demo;
 mod grad;
 mod output;
+#[cfg(feature = "playground")]
+mod playground;
 mod predict;
 mod size;
 mod train;
@@ -41,6 +43,9 @@ enum Command {
     Predict(predict::PredictArgs),
     /// The engine's speed on training workloads: batched, per point, node by node, and a flat tape.
     Bench(bench::BenchArgs),
+    /// Serve a page where a network trains live in the browser, as TensorFlow Playground.
+    #[cfg(feature = "playground")]
+    Playground(playground::PlaygroundArgs),
 }
 
 fn main() -> ExitCode {
@@ -67,6 +72,8 @@ fn main() -> ExitCode {
         Some(Command::Grad(args)) => grad::run(&args),
         Some(Command::Predict(args)) => predict::run(&args),
         Some(Command::Bench(args)) => bench::run(&args),
+        #[cfg(feature = "playground")]
+        Some(Command::Playground(args)) => playground::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

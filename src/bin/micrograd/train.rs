@@ -10,7 +10,7 @@ use crate::size::{Widths, check_fits, parse_widths};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use micrograd::data::Dataset;
-use micrograd::nn::{Activation, Loss, MLP, Module, OptimizerKind, Schedule, Weights};
+use micrograd::nn::{Activation, Loss, MLP, Module, OptimizerKind, Weights};
 use micrograd::train::{Batching, BuiltIn, Preset, SavedModel, StepRecord, Task, Trainer};
 use micrograd::viz::{DecisionBoundary, TrainingCurves};
 
@@ -187,12 +187,11 @@ fn plan(args: &TrainArgs) -> Result<Plan> {
     if let Some(steps) = args.steps {
         preset.steps = steps as usize;
     }
-    config.schedule = schedule(
-        config.schedule,
-        args.schedule.as_deref(),
-        args.lr,
-        preset.steps,
-    );
+    let shape = args.schedule.as_deref().map(str::parse).transpose();
+    config.schedule =
+        config
+            .schedule
+            .reshaped(shape.map_err(anyhow::Error::msg)?, args.lr, preset.steps);
     if let Some(l2) = args.l2 {
         config.l2 = l2;
     }
@@ -256,38 +255,6 @@ fn check_size(preset: &Preset) -> Result<()> {
         .chain([outputs])
         .collect();
     check_fits(&widths, preset.data.len(), &preset.config)
-}
-
-/// The preset's schedule, reshaped by `--schedule`, scaled to `--lr`, and
-/// spread over the number of steps.
-fn schedule(base: Schedule, kind: Option<&str>, lr: Option<f64>, steps: usize) -> Schedule {
-    let start = lr.unwrap_or_else(|| base.initial());
-    let scale = start / base.initial();
-    match (kind, base) {
-        (Some("constant"), _) => Schedule::Constant(start),
-        (Some("linear"), _) => Schedule::Linear {
-            start,
-            decay: 0.9 * start,
-            steps,
-        },
-        (Some("cosine"), _) => Schedule::Cosine {
-            start,
-            end: start / 10.0,
-            steps,
-        },
-        (_, Schedule::Constant(_)) => Schedule::Constant(start),
-        // Keep the demo's numbers exact when nothing is rescaled.
-        (_, Schedule::Linear { decay, .. }) => Schedule::Linear {
-            start,
-            decay: if scale == 1.0 { decay } else { decay * scale },
-            steps,
-        },
-        (_, Schedule::Cosine { end, .. }) => Schedule::Cosine {
-            start,
-            end: end * scale,
-            steps,
-        },
-    }
 }
 
 pub fn run(args: &TrainArgs) -> Result<()> {

@@ -1,0 +1,275 @@
+//! A small HTTP/1.1 client over `TcpStream` for the playground's tests:
+//! requests with `Connection: close`, chunked bodies, and server-sent
+//! events read as they come. No client library: what goes on the wire is
+//! in plain sight.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::time::Duration;
+
+/// How long any read may block: a test that waits longer fails.
+const READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+#[derive(Debug)]
+pub struct Response {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8(self.body.clone()).expect("a UTF-8 body")
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
+    }
+
+    /// The JSON error of a 4xx or 5xx answer, checked to be one.
+    pub fn error(&self) -> String {
+        assert_eq!(self.header("content-type"), Some("application/json"));
+        self.json()["error"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no \"error\" in {}", self.text()))
+            .to_owned()
+    }
+}
+
+/// Sends one request; `headers` are added to `Host` and `Connection`.
+pub fn request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Response {
+    let mut stream = TcpStream::connect(addr).expect("the server accepts");
+    stream.set_read_timeout(Some(READ_TIMEOUT)).unwrap();
+    let mut head = format!("{method} {path} HTTP/1.1\r\nConnection: close\r\n");
+    if !headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("host")) {
+        head.push_str(&format!("Host: {addr}\r\n"));
+    }
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
+    stream.write_all(head.as_bytes()).unwrap();
+    // A server may answer (413) before reading a large body, and close.
+    let _ = stream.write_all(body);
+    let mut reader = BufReader::new(stream);
+    let (status, headers) = read_head(&mut reader);
+    let chunked = headers
+        .iter()
+        .any(|(n, v)| n.eq_ignore_ascii_case("transfer-encoding") && v.contains("chunked"));
+    let mut body = Vec::new();
+    if chunked {
+        Chunked::new(reader).read_to_end(&mut body).unwrap();
+    } else {
+        reader.read_to_end(&mut body).unwrap();
+    }
+    Response {
+        status,
+        headers,
+        body,
+    }
+}
+
+pub fn get(addr: SocketAddr, path: &str) -> Response {
+    request(addr, "GET", path, &[], b"")
+}
+
+pub fn post_json(addr: SocketAddr, path: &str, body: &serde_json::Value) -> Response {
+    request(
+        addr,
+        "POST",
+        path,
+        &[("Content-Type", "application/json")],
+        body.to_string().as_bytes(),
+    )
+}
+
+/// POST without a body.
+pub fn post(addr: SocketAddr, path: &str) -> Response {
+    request(addr, "POST", path, &[], b"")
+}
+
+fn read_head(reader: &mut impl BufRead) -> (u16, Vec<(String, String)>) {
+    let mut line = String::new();
+    reader.read_line(&mut line).expect("a status line");
+    let status = line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("a status line: {line:?}"));
+    let mut headers = Vec::new();
+    loop {
+        line.clear();
+        reader.read_line(&mut line).expect("a header line");
+        let trimmed = line.trim_end();
+        if trimmed.is_empty() {
+            break;
+        }
+        let (name, value) = trimmed.split_once(':').expect("a header");
+        headers.push((name.trim().to_owned(), value.trim().to_owned()));
+    }
+    (status, headers)
+}
+
+/// A chunked body (RFC 9112, section 7.1) as a plain stream.
+struct Chunked<R> {
+    inner: R,
+    left: usize,
+    done: bool,
+}
+
+impl<R: BufRead> Chunked<R> {
+    fn new(inner: R) -> Self {
+        Chunked {
+            inner,
+            left: 0,
+            done: false,
+        }
+    }
+}
+
+impl<R: BufRead> Read for Chunked<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.done {
+            return Ok(0);
+        }
+        if self.left == 0 {
+            let mut line = String::new();
+            if self.inner.read_line(&mut line)? == 0 {
+                self.done = true;
+                return Ok(0);
+            }
+            let size = line.trim().split(';').next().unwrap_or("0");
+            self.left = usize::from_str_radix(size, 16)
+                .map_err(|_| std::io::Error::other(format!("a chunk size: {line:?}")))?;
+            if self.left == 0 {
+                self.done = true;
+                return Ok(0);
+            }
+        }
+        let most = buf.len().min(self.left);
+        let n = self.inner.read(&mut buf[..most])?;
+        self.left -= n;
+        if self.left == 0 {
+            let mut crlf = [0; 2];
+            self.inner.read_exact(&mut crlf)?;
+        }
+        Ok(n)
+    }
+}
+
+/// A session's event stream, read one event at a time.
+pub struct Events {
+    lines: BufReader<Chunked<BufReader<TcpStream>>>,
+}
+
+/// One server-sent event.
+#[derive(Debug)]
+pub struct Event {
+    pub name: String,
+    pub data: serde_json::Value,
+}
+
+impl Events {
+    /// Opens `GET /api/sessions/{id}/events`; panics unless it is a stream.
+    pub fn open(addr: SocketAddr, id: &str) -> Events {
+        let mut stream = TcpStream::connect(addr).unwrap();
+        stream.set_read_timeout(Some(READ_TIMEOUT)).unwrap();
+        let head = format!(
+            "GET /api/sessions/{id}/events HTTP/1.1\r\nHost: {addr}\r\nAccept: text/event-stream\r\n\r\n"
+        );
+        stream.write_all(head.as_bytes()).unwrap();
+        let mut reader = BufReader::new(stream);
+        let (status, headers) = read_head(&mut reader);
+        assert_eq!(status, 200, "the event stream opens");
+        assert!(
+            headers
+                .iter()
+                .any(|(n, v)| n.eq_ignore_ascii_case("content-type")
+                    && v.starts_with("text/event-stream"))
+        );
+        Events {
+            lines: BufReader::new(Chunked::new(reader)),
+        }
+    }
+
+    /// The next event (comments skipped), or `None` when the stream ends.
+    pub fn next(&mut self) -> Option<Event> {
+        let (name, data) = self.next_raw()?;
+        let data = serde_json::from_str(&data).expect("events carry JSON");
+        Some(Event { name, data })
+    }
+
+    /// The next event's name and data, unparsed.
+    pub fn next_raw(&mut self) -> Option<(String, String)> {
+        let mut name = String::from("message");
+        let mut data = String::new();
+        let mut line = String::new();
+        loop {
+            line.clear();
+            if self.lines.read_line(&mut line).ok()? == 0 {
+                return None;
+            }
+            let line = line.trim_end_matches(['\r', '\n']);
+            if line.is_empty() {
+                if data.is_empty() {
+                    continue; // after a comment
+                }
+                return Some((name, data));
+            }
+            if let Some(value) = line.strip_prefix("event:") {
+                name = value.trim().to_owned();
+            } else if let Some(value) = line.strip_prefix("data:") {
+                data.push_str(value.strip_prefix(' ').unwrap_or(value));
+            }
+        }
+    }
+
+    /// The next `frame` event's data.
+    pub fn frame(&mut self) -> serde_json::Value {
+        loop {
+            let event = self.next().expect("the stream goes on");
+            if event.name == "frame" {
+                return event.data;
+            }
+        }
+    }
+}
+
+/// Standard base64's bytes.
+pub fn unbase64(text: &str) -> Vec<u8> {
+    let value = |c: u8| match c {
+        b'A'..=b'Z' => c - b'A',
+        b'a'..=b'z' => c - b'a' + 26,
+        b'0'..=b'9' => c - b'0' + 52,
+        b'+' => 62,
+        b'/' => 63,
+        _ => panic!("not base64: {c}"),
+    };
+    let mut out = Vec::new();
+    for chunk in text.as_bytes().chunks(4) {
+        let n = chunk
+            .iter()
+            .filter(|&&c| c != b'=')
+            .enumerate()
+            .fold(0u32, |n, (i, &c)| n | u32::from(value(c)) << (18 - 6 * i));
+        let bytes = chunk.iter().filter(|&&c| c != b'=').count() - 1;
+        out.extend(&n.to_be_bytes()[1..=bytes]);
+    }
+    out
+}
