@@ -22,15 +22,59 @@ pub(crate) fn backward_into(root: Value, first: Value, out: &mut [f64]) {
     with_tape(|t| t.backward_into(root, first, out));
 }
 
-/// The first of `values` if they are consecutive nodes of one generation
-/// (as a model's parameters are made), so that
+/// The first of `values` if they are consecutive single-valued nodes of
+/// one generation (as a model's parameters are made), so that
 /// [`backward_into`] can collect their gradients.
 pub(crate) fn run_start(values: &[Value]) -> Option<Value> {
     let first = *values.first()?;
     let consecutive = values.iter().enumerate().all(|(i, v)| {
         v.generation == first.generation && v.index as usize == first.index as usize + i
     });
-    consecutive.then_some(first)
+    let single = with_tape(|t| values.iter().all(|&v| t.node(v).lanes == SINGLE));
+    (consecutive && single).then_some(first)
+}
+
+/// The forward values of the `len` single values of the run that starts at
+/// `first` (see [`run_start`]), into `out`: one slice of the tape rather
+/// than a look per value, for what a trainer does every step.
+pub(crate) fn read_run_data(first: Value, len: usize, out: &mut Vec<f64>) {
+    with_tape(|t| {
+        out.clear();
+        out.extend(run_nodes(t, first, len, "data").iter().map(|n| n.data));
+    });
+}
+
+/// The first of the run's `len` values (see [`read_run_data`]) whose
+/// forward value is NaN or infinite.
+pub(crate) fn first_non_finite_in_run(first: Value, len: usize) -> Option<usize> {
+    with_tape(|t| {
+        run_nodes(t, first, len, "data")
+            .iter()
+            .position(|n| !n.data.is_finite())
+    })
+}
+
+/// The nodes of the run of `len` single values from `first`. Nodes are only
+/// ever removed from the end of the tape, so if the run's first and last
+/// nodes are still the ones of `first`'s generation, all between are.
+fn run_nodes<'t>(t: &'t Tape, first: Value, len: usize, method: &str) -> &'t [Node] {
+    if len == 0 {
+        return &[];
+    }
+    let start = t.index(first) as usize;
+    // Panics as any stale handle does if the run's last node is gone.
+    t.index(Value::from_parts(
+        (start + len - 1) as u32,
+        first.generation,
+    ));
+    let nodes = &t.nodes[start..start + len];
+    // A node's lanes are fixed when it is made, and a run is checked for
+    // single values when it is found.
+    debug_assert!(
+        nodes.iter().all(|n| n.lanes == SINGLE),
+        "{method}: a run of single values"
+    );
+    nodes
 }
 
 /// A batch's forward lanes (or a single value's number), into `out`.

@@ -28,8 +28,9 @@ mod value;
 pub use anomaly::{Anomaly, AnomalyKind};
 #[cfg(feature = "nn")]
 pub(crate) use bulk::{
-    backward_into, dense_into, first_non_finite, read_data, read_grads, read_lanes,
-    read_lanes_onto, run_start, set_grads, take_grads, update, update_with, write_data, zero_grads,
+    backward_into, dense_into, first_non_finite, first_non_finite_in_run, read_data, read_grads,
+    read_lanes, read_lanes_onto, read_run_data, run_start, set_grads, take_grads, update,
+    update_with, write_data, zero_grads,
 };
 pub use op::Op;
 pub use scope::{Scope, scope};

@@ -276,7 +276,10 @@ impl<'a> Trainer<'a> {
             }
         };
         self.check_gradients()?;
-        engine::read_data(&self.params, &mut self.before);
+        match self.run {
+            Some(first) => engine::read_run_data(first, p, &mut self.before),
+            None => engine::read_data(&self.params, &mut self.before),
+        }
         self.optimizer.step_with(&self.params, &self.grads[..p], lr);
         self.check_update(lr)?;
         self.first_loss.get_or_insert(loss);
@@ -518,7 +521,11 @@ impl<'a> Trainer<'a> {
     /// Every parameter after the update, if each is a number; else the
     /// parameters before it are put back.
     fn check_update(&mut self, lr: f64) -> Result<()> {
-        let Some(i) = engine::first_non_finite(&self.params) else {
+        let first_non_finite = match self.run {
+            Some(first) => engine::first_non_finite_in_run(first, self.params.len()),
+            None => engine::first_non_finite(&self.params),
+        };
+        let Some(i) = first_non_finite else {
             return Ok(());
         };
         let now = self.params[i].data();
