@@ -5,9 +5,10 @@
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
 use micrograd::data::{self, Dataset};
-use micrograd::nn::{Activation, LayerWeights, MLP, Module, Weights};
+use micrograd::nn::{Activation, LayerWeights, MLP, Module, Weights, loss};
 use micrograd::train::{Classes, StepRecord, Task};
 use micrograd::viz::{DecisionBoundary, RankDir, TrainingCurves};
 use micrograd::{Value, draw_dot};
@@ -297,6 +298,46 @@ fn a_wide_graph_is_reduced_to_ten_thousand_pixels() {
     }
     let (w, h) = png_size(&draw_dot(x).to_png().unwrap());
     assert!((9000..=10_000).contains(&w) && h < 200, "{w} x {h}");
+}
+
+/// `x + x + ... + x`, `uses` times x.
+fn many_uses(uses: usize) -> Value {
+    let x = Value::new(1.0).with_label("x");
+    let sum = (1..uses).fold(x, |sum, _| sum + x);
+    sum.backward();
+    sum
+}
+
+#[test]
+fn a_value_used_by_many_operations_draws_in_seconds() {
+    // Issue 9, item 1: 100 uses took over two minutes. Found by fuzzing
+    // (fuzz/corpus/draw_expr): 56 to 76 uses, below the bounded layouts,
+    // took 3 to 13 s to place exactly, and twice that as PNG.
+    for uses in [48, 63, 71, 100] {
+        let graph = draw_dot(many_uses(uses));
+        let start = Instant::now();
+        graph.to_svg().unwrap();
+        let took = start.elapsed();
+        assert!(took < Duration::from_secs(5), "{uses} uses: {took:?}");
+    }
+}
+
+#[test]
+fn the_lectures_graphs_keep_graphvizs_exact_layout() {
+    // MLP(3, [4, 4, 1]) and its squared-error loss over the four examples:
+    // bounding the layout's work must not change their pictures.
+    let data = data::lecture_examples();
+    let model = MLP::lecture(3, &[4, 4, 1], 1337);
+    let scores: Vec<Value> = data.x.iter().map(|x| model.forward(x)[0]).collect();
+    let total = loss::sum_squares(&scores, &data.y);
+    total.backward();
+    for root in [scores[0], total] {
+        let graph = draw_dot(root);
+        let exact = graphviz_pure::render_dot(&graph.to_dot(), "dot", "svg")
+            .unwrap()
+            .into_output();
+        assert!(graph.to_svg().unwrap() == exact, "{} nodes", graph.len());
+    }
 }
 
 #[test]

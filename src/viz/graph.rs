@@ -270,13 +270,17 @@ impl Graph {
             op_rank[to] = op_rank[to].max(rank[from] + 1);
             rank[to] = op_rank[to] + 1;
         }
-        let ops = self.nodes.iter().filter(|n| !n.op.is_empty()).count();
         let crossed: usize = self
             .edges
             .iter()
             .map(|&(from, to)| op_rank[to] - rank[from] - 1)
             .sum();
-        self.nodes.len() + ops + crossed
+        self.dot_nodes() + crossed
+    }
+
+    /// The nodes of the DOT: one per value and one per operation.
+    pub(crate) fn dot_nodes(&self) -> usize {
+        self.nodes.len() + self.nodes.iter().filter(|n| !n.op.is_empty()).count()
     }
 
     /// The graph in Graphviz's DOT language.

@@ -17,4 +17,4 @@ mod render;
 #[cfg(feature = "viz")]
 pub use plot::{DecisionBoundary, TrainingCurves};
 #[cfg(feature = "viz")]
-pub use render::MAX_PNG_SIDE;
+pub use render::{MAX_LAYOUT, MAX_PNG_SIDE};

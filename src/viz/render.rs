@@ -31,6 +31,15 @@ pub const MAX_LAYOUT: usize = 50_000;
 /// are far below it and keep Graphviz's exact layout.
 const BOUNDED_LAYOUT: usize = 5_000;
 
+/// Below [`BOUNDED_LAYOUT`], the network-simplex pivots that place the
+/// nodes, times the layout work (each pivot is about one pass over the
+/// layout), are held under this: about a second. One value used by 70
+/// operations (`x+x+...+x`, 4,971 units) took 13 s unbounded, some 5,700
+/// pivots. The lecture's graphs need far fewer than they are allowed (its
+/// loss over four examples, 2,443 units: fewer than 659, one per node,
+/// against 1,637 allowed), so their layout is still Graphviz's exact one.
+const PLACING_WORK: usize = 4_000_000;
+
 impl Graph {
     /// The graph laid out and drawn as SVG, as Graphviz's `dot -Tsvg`.
     ///
@@ -89,7 +98,8 @@ impl Graph {
 
 impl Graph {
     /// The graph laid out as SVG, with `extra` graph attributes; refused
-    /// past [`MAX_LAYOUT`], bounded past [`BOUNDED_LAYOUT`].
+    /// past [`MAX_LAYOUT`], bounded past [`BOUNDED_LAYOUT`], its placing
+    /// bounded by [`PLACING_WORK`] below.
     fn layout(&self, extra: &str) -> Result<String> {
         let size = self.layout_size();
         if size > MAX_LAYOUT {
@@ -100,9 +110,11 @@ impl Graph {
             )));
         }
         let bounds = if size > BOUNDED_LAYOUT {
-            ", nslimit=1, nslimit1=1, mclimit=0.01"
+            ", nslimit=1, nslimit1=1, mclimit=0.01".to_owned()
         } else {
-            ""
+            // Graphviz stops placing after `nslimit` pivots per node.
+            let pivots = PLACING_WORK as f64 / size as f64;
+            format!(", nslimit={:.3}", pivots / self.dot_nodes() as f64)
         };
         let dot = self.dot_with(&format!("{bounds}{extra}"));
         graphviz_pure::render_dot(&dot, "dot", "svg")
