@@ -323,6 +323,24 @@ fn a_value_used_by_many_operations_draws_in_seconds() {
 }
 
 #[test]
+fn long_edges_past_the_bounded_size_draw_in_seconds() {
+    // Found by fuzzing (fuzz/corpus/draw_expr): x in 130 additions and xx
+    // in 3, past the bounded layouts; routing curved edges around the
+    // long edges' virtual nodes took 3 s as SVG, 39 s as PNG with debug
+    // assertions. Straight edges take a tenth of that.
+    let x = Value::new(1.0).with_label("x");
+    let xx = Value::new(2.0).with_label("xx");
+    let terms = (0..133).map(|i| if i % 45 == 44 { xx } else { x });
+    let sum = terms.reduce(|sum, term| sum + term).unwrap();
+    sum.backward();
+    let graph = draw_dot(sum);
+    let start = Instant::now();
+    graph.to_png().unwrap();
+    let took = start.elapsed();
+    assert!(took < Duration::from_secs(5), "{took:?}");
+}
+
+#[test]
 fn the_lectures_graphs_keep_graphvizs_exact_layout() {
     // MLP(3, [4, 4, 1]) and its squared-error loss over the four examples:
     // bounding the layout's work must not change their pictures.
