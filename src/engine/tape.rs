@@ -6,7 +6,9 @@
 //! vectors keep their capacity, so a training loop allocates nothing after its
 //! first step. Every handle carries the generation of its node, and a handle
 //! whose node was truncated away panics instead of reading whatever now lives
-//! at its index.
+//! at its index. Each tape counts its generations from a start of its own, so
+//! a handle made on another tape (another copy of this crate in the process,
+//! as evcxr's Jupyter cells make) is caught too, and told apart.
 //!
 //! A batched node keeps its lanes in the [`LaneSlab`] beside the nodes, one
 //! row per node in creation order, so a scope frees rows as it frees nodes.
@@ -77,8 +79,34 @@ pub(crate) struct Tape {
 }
 
 thread_local! {
-    static TAPE: RefCell<Tape> = const { RefCell::new(Tape::new()) };
+    // Not `const`: the first generation is computed when the thread first
+    // touches its tape. A `const` initializer saves nothing here: a tape
+    // needs a destructor, so every access checks the slot's state anyway.
+    static TAPE: RefCell<Tape> = RefCell::new(Tape::new(first_generation()));
 }
+
+/// The generation this thread's tape starts counting from: a different one
+/// for every copy of this crate in the process and every thread, so that a
+/// handle made on another tape never matches a node of this one (its
+/// generation does not), and can be told from a handle freed by a scope.
+///
+/// Several copies of micrograd in one process is what evcxr (Rust in
+/// Jupyter) makes by default: every cell is a library of its own, linked
+/// with its own copy of its dependencies, thread-locals included.
+fn first_generation() -> u64 {
+    use std::hash::{DefaultHasher, Hash, Hasher};
+    // One per copy of the crate: its address tells the copies apart.
+    static THIS_COPY: u8 = 0;
+    let mut h = DefaultHasher::new(); // fixed keys: the same answer each call
+    (&raw const THIS_COPY as usize).hash(&mut h);
+    std::thread::current().id().hash(&mut h);
+    // The top bit clear: counting up from here never wraps.
+    h.finish() >> 1
+}
+
+/// Generations a tape is assumed never to count past, for the wording of
+/// [`stale_handle`] only: 2^40 scopes, one a microsecond, take 12 days.
+const OWN_GENERATIONS: u64 = 1 << 40;
 
 /// Runs `f` with this thread's tape.
 #[inline]
@@ -99,6 +127,16 @@ pub(crate) fn try_with_tape(f: impl FnOnce(&mut Tape)) {
 #[cold]
 #[inline(never)]
 fn stale_handle(v: Value, len: usize) -> ! {
+    if v.generation.wrapping_sub(first_generation()) >= OWN_GENERATIONS {
+        panic!(
+            "micrograd: this Value (node {}) belongs to another tape than this thread's: it was \
+             made by another copy of micrograd in this process, whose graphs this copy cannot \
+             see. (In Jupyter, evcxr links a copy of each dependency into every cell; load \
+             micrograd as one shared library instead, in the first cell: `:dep micrograd = \
+             {{ package = \"micrograd-notebook\", path = \"<micrograd>/notebook\" }}`)",
+            v.index
+        )
+    }
     if (v.index as usize) < len {
         panic!(
             "micrograd: this Value (node {}) was freed when the Scope it was created in ended, \
@@ -114,12 +152,12 @@ fn stale_handle(v: Value, len: usize) -> ! {
 }
 
 impl Tape {
-    const fn new() -> Self {
+    fn new(first_generation: u64) -> Self {
         Tape {
             nodes: Vec::new(),
             edges: Vec::new(),
             labels: BTreeMap::new(),
-            generation: 0,
+            generation: first_generation,
             scratch: Vec::new(),
             scopes: Vec::new(),
             next_scope: 0,
@@ -935,5 +973,25 @@ mod tests {
         let read = std::panic::catch_unwind(|| stale.data());
         assert!(read.is_err(), "a stale handle read another node");
         assert_eq!(fresh.data(), 99.0);
+    }
+
+    #[test]
+    #[should_panic(expected = "belongs to another tape")]
+    fn a_handle_from_another_tape_is_not_blamed_on_a_scope() {
+        let here = Value::new(1.0);
+        // What another copy of the crate (or another thread) hands out: same
+        // index, a generation this tape never had.
+        let foreign = Value::from_parts(here.index, here.generation ^ (1 << 62));
+        let _ = foreign.data();
+    }
+
+    #[test]
+    fn tapes_of_two_threads_start_from_different_generations() {
+        let here = Value::new(1.0).generation;
+        let there = std::thread::spawn(|| Value::new(1.0).generation)
+            .join()
+            .unwrap();
+        assert_ne!(here, there);
+        assert!(here.wrapping_sub(first_generation()) < OWN_GENERATIONS);
     }
 }
