@@ -370,6 +370,24 @@ fn jupyter_gets_svg_between_evcxr_markers() {
     );
 }
 
+#[test]
+fn training_plots_show_in_jupyter_as_their_svg() {
+    let (weights, data, task) = linear();
+    let boundary = DecisionBoundary::new(&weights, &data, &task).unwrap();
+    assert_eq!(
+        boundary.evcxr_content(),
+        format!(
+            "EVCXR_BEGIN_CONTENT image/svg+xml\n{}\nEVCXR_END_CONTENT",
+            boundary.to_svg().unwrap()
+        )
+    );
+    // Nothing to draw: the reason, as text.
+    assert_eq!(
+        TrainingCurves::new(&[]).evcxr_content(),
+        "EVCXR_BEGIN_CONTENT text/plain\nno training steps to plot\nEVCXR_END_CONTENT"
+    );
+}
+
 /// A linear classifier on the plane, score = x1 (no hidden layer): class
 /// 1 right of x1 = 0, class -1 left of it.
 fn linear() -> (Weights, Dataset, Task) {
