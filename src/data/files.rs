@@ -43,60 +43,10 @@ impl Dataset {
         let path = path.as_ref();
         let bytes = crate::files::read(path)?;
         if check_text(&bytes, path)? {
-            let points: JsonPoints = json_object(
-                &bytes,
-                path,
-                "an object like {\"X\": [[x, ...], ...]} (and perhaps \"y\": [label, ...])",
-            )?;
-            let y = points.y;
-            if let Some(i) = points.x.iter().position(|row| row.len() != dim) {
-                return Err(Error::Data(format!(
-                    "{}: point {} has {} features, expected {dim}",
-                    path.display(),
-                    i + 1,
-                    points.x[i].len()
-                )));
-            }
-            if y.as_ref().is_some_and(|y| y.len() != points.x.len()) {
-                return Err(Error::Data(format!(
-                    "{}: \"X\" and \"y\" differ in length",
-                    path.display()
-                )));
-            }
-            return non_empty(Points { x: points.x, y }, path);
+            Points::from_json(&bytes, dim, path)
+        } else {
+            Points::from_csv(&bytes, dim, path)
         }
-        let rows = csv_rows(&bytes, path)?;
-        let labelled = match rows.first() {
-            Some((_, row)) if row.len() == dim => false,
-            Some((_, row)) if row.len() == dim + 1 => true,
-            Some((line, row)) => {
-                return Err(parse_error(
-                    path,
-                    *line,
-                    1,
-                    format!(
-                        "{} fields, expected {dim} features (and perhaps a label)",
-                        row.len()
-                    ),
-                ));
-            }
-            None => false,
-        };
-        let mut x = Vec::with_capacity(rows.len());
-        let mut y = Vec::with_capacity(rows.len());
-        for (_, mut row) in rows {
-            if labelled {
-                y.push(row.pop().expect("labelled rows have a label"));
-            }
-            x.push(row);
-        }
-        non_empty(
-            Points {
-                x,
-                y: labelled.then_some(y),
-            },
-            path,
-        )
     }
 
     /// Parses CSV text: each row `feature, ..., feature, label`. A first row
@@ -142,6 +92,75 @@ impl Dataset {
         )?;
         Dataset::new(points.x, points.y)
             .map_err(|e| Error::Data(format!("{}: {e}", path.display())))
+    }
+}
+
+impl Points {
+    /// Parses CSV text of points to predict: rows of `dim` features, or of
+    /// `dim` features and a label (all rows alike), an optional header.
+    /// `path` names the source in errors.
+    pub fn from_csv(text: &[u8], dim: usize, path: impl AsRef<Path>) -> Result<Points> {
+        let path = path.as_ref();
+        let rows = csv_rows(text, path)?;
+        let labelled = match rows.first() {
+            Some((_, row)) if row.len() == dim => false,
+            Some((_, row)) if row.len() == dim + 1 => true,
+            Some((line, row)) => {
+                return Err(parse_error(
+                    path,
+                    *line,
+                    1,
+                    format!(
+                        "{} fields, expected {dim} features (and perhaps a label)",
+                        row.len()
+                    ),
+                ));
+            }
+            None => false,
+        };
+        let mut x = Vec::with_capacity(rows.len());
+        let mut y = Vec::with_capacity(rows.len());
+        for (_, mut row) in rows {
+            if labelled {
+                y.push(row.pop().expect("labelled rows have a label"));
+            }
+            x.push(row);
+        }
+        non_empty(
+            Points {
+                x,
+                y: labelled.then_some(y),
+            },
+            path,
+        )
+    }
+
+    /// Parses JSON text of points to predict, `{"X": [[...], ...]}` with
+    /// `"y": [...]` if it has labels; every point has `dim` features. `path`
+    /// names the source in errors.
+    pub fn from_json(text: &[u8], dim: usize, path: impl AsRef<Path>) -> Result<Points> {
+        let path = path.as_ref();
+        let points: JsonPoints = json_object(
+            text,
+            path,
+            "an object like {\"X\": [[x, ...], ...]} (and perhaps \"y\": [label, ...])",
+        )?;
+        let y = points.y;
+        if let Some(i) = points.x.iter().position(|row| row.len() != dim) {
+            return Err(Error::Data(format!(
+                "{}: point {} has {} features, expected {dim}",
+                path.display(),
+                i + 1,
+                points.x[i].len()
+            )));
+        }
+        if y.as_ref().is_some_and(|y| y.len() != points.x.len()) {
+            return Err(Error::Data(format!(
+                "{}: \"X\" and \"y\" differ in length",
+                path.display()
+            )));
+        }
+        non_empty(Points { x: points.x, y }, path)
     }
 }
 
