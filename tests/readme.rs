@@ -75,6 +75,12 @@ fn the_readme_commands_run_as_written() {
                 );
             }
         }
+        if args.get(1).is_some_and(|a| a == "playground") {
+            if cfg!(feature = "playground") {
+                serves_its_page(&args[1..]);
+            }
+            continue;
+        }
         let out = Command::new(env!("CARGO_BIN_EXE_micrograd"))
             .args(&args[1..])
             .current_dir(dir.path())
@@ -86,6 +92,46 @@ fn the_readme_commands_run_as_written() {
             String::from_utf8_lossy(&out.stderr)
         );
     }
+}
+
+/// `micrograd playground ...` runs until stopped: it must say where it
+/// listens on its first line and serve its page there. Any port the line
+/// names is replaced by 0 (a free one), so that the test never meets a
+/// port in use.
+fn serves_its_page(args: &[String]) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let mut args = args.to_vec();
+    if let Some(i) = args.iter().position(|a| a == "--port") {
+        args[i + 1] = "0".into();
+    }
+    let mut server = Command::new(env!("CARGO_BIN_EXE_micrograd"))
+        .args(&args)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(server.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let address = first
+        .trim()
+        .strip_prefix("listening on http://127.0.0.1:")
+        .and_then(|rest| rest.strip_suffix('/'))
+        .unwrap_or_else(|| panic!("{args:?}: first line {first:?}"));
+    let mut stream = std::net::TcpStream::connect(format!("127.0.0.1:{address}")).unwrap();
+    stream
+        .write_all(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    server.kill().unwrap();
+    server.wait().unwrap();
+    assert!(
+        response.starts_with("HTTP/1.1 200"),
+        "{}",
+        &response[..response.len().min(200)]
+    );
+    assert!(response.contains("micrograd playground"));
 }
 
 #[test]
