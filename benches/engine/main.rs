@@ -6,13 +6,15 @@
 
 #[path = "../../src/bin/micrograd/bench/flat_tape.rs"]
 mod flat_tape;
+#[path = "../../src/bin/micrograd/bench/values.rs"]
+mod values;
 mod workload;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use micrograd::{Scope, Value, tape_len};
 
 use flat_tape::FlatTape;
-use workload::{Demo, Params};
+use workload::Demo;
 
 fn nodes_of(build: impl FnOnce() -> Value) -> u64 {
     let _scope = Scope::new();
@@ -23,21 +25,21 @@ fn nodes_of(build: impl FnOnce() -> Value) -> u64 {
 
 fn demo_step(c: &mut Criterion) {
     let demo = Demo::new(100, &[2, 16, 16, 1]);
-    let params = Params::new(&demo);
+    let params = values::params(&demo.layers);
+    let points: Vec<Vec<f64>> = demo.points.iter().map(|p| p.to_vec()).collect();
     let mut group = c.benchmark_group("demo step (100 points, MLP 2-16-16-1, SVM + L2)");
 
-    let unfused = nodes_of(|| workload::demo_loss_unfused(&demo, &params));
+    let unfused = nodes_of(|| values::demo_loss(&params, &points, &demo.labels));
     group.throughput(Throughput::Elements(unfused));
     group.bench_function(format!("engine, unfused ({unfused} nodes)"), |bench| {
         bench.iter(|| {
             let _step = Scope::new();
-            workload::demo_loss_unfused(&demo, &params).backward();
+            values::demo_loss(&params, &points, &demo.labels).backward();
         })
     });
 
     let mut tape = FlatTape::default();
     let flat_params = flat_tape::flat_params(&mut tape, &demo.layers);
-    let points: Vec<Vec<f64>> = demo.points.iter().map(|p| p.to_vec()).collect();
     let base = tape.data.len();
     group.bench_function(format!("flat tape baseline ({unfused} nodes)"), |bench| {
         bench.iter(|| {

@@ -1,8 +1,12 @@
 //! The benchmark workloads: micrograd's demo training step (100 points
-//! through an MLP 2-16-16-1 with the SVM loss and L2 regularisation) built
-//! three ways, and a long chain of additions.
+//! through an MLP 2-16-16-1 with the SVM loss and L2 regularisation) with
+//! each neuron one node (node for node, it is `micrograd bench`'s
+//! `values.rs`, and on a flat tape its `flat_tape.rs`), and a long chain of
+//! additions.
 
 use micrograd::Value;
+
+use crate::values::Params;
 
 /// Deterministic stand-ins for the demo's points, labels and weights; the
 /// timing does not depend on the values.
@@ -46,70 +50,17 @@ impl Demo {
     }
 }
 
-/// The demo's parameters as engine leaves, created once.
-pub struct Params {
-    pub layers: Vec<Vec<(Vec<Value>, Value)>>,
-}
-
-impl Params {
-    pub fn new(demo: &Demo) -> Params {
-        let layers = demo
-            .layers
-            .iter()
-            .map(|layer| {
-                layer
-                    .iter()
-                    .map(|(w, b)| (w.iter().map(|&x| Value::new(x)).collect(), Value::new(*b)))
-                    .collect()
-            })
-            .collect();
-        Params { layers }
-    }
-
-    pub fn all(&self) -> impl Iterator<Item = Value> + '_ {
-        self.layers
-            .iter()
-            .flatten()
-            .flat_map(|(w, b)| w.iter().copied().chain([*b]))
-    }
-}
-
-/// The demo's loss, graph for graph as micrograd builds it: each neuron a
-/// chain of binary `*` and `+` nodes, every constant a leaf.
-pub fn demo_loss_unfused(demo: &Demo, params: &Params) -> Value {
-    let last = params.layers.len() - 1;
-    let mut losses = Vec::with_capacity(demo.points.len());
-    let mut acts = Vec::new();
-    let mut next = Vec::new();
-    for (p, &y) in demo.points.iter().zip(&demo.labels) {
-        acts.clear();
-        acts.extend(p.iter().map(|&x| Value::new(x)));
-        for (l, layer) in params.layers.iter().enumerate() {
-            next.clear();
-            for (w, b) in layer {
-                let act = w.iter().zip(&acts).fold(*b, |sum, (wi, xi)| sum + wi * xi);
-                next.push(if l == last { act } else { act.relu() });
-            }
-            std::mem::swap(&mut acts, &mut next);
-        }
-        losses.push((1.0 + -y * acts[0]).relu());
-    }
-    let data_loss = losses.iter().fold(Value::new(0.0), |s, l| s + l) * (1.0 / losses.len() as f64);
-    let reg_loss = 1e-4 * params.all().fold(Value::new(0.0), |s, p| s + p * p);
-    data_loss + reg_loss
-}
-
-/// The same loss with each neuron one `affine` node and each sum one node,
-/// as the `nn` library builds it.
+/// micrograd's demo loss with each neuron one `affine` node and each sum
+/// one node, as the `nn` library builds it point by point.
 pub fn demo_loss_fused(demo: &Demo, params: &Params) -> Value {
-    let last = params.layers.len() - 1;
+    let last = params.len() - 1;
     let mut losses = Vec::with_capacity(demo.points.len());
     let mut acts = Vec::new();
     let mut next = Vec::new();
     for (p, &y) in demo.points.iter().zip(&demo.labels) {
         acts.clear();
         acts.extend(p.iter().map(|&x| Value::new(x)));
-        for (l, layer) in params.layers.iter().enumerate() {
+        for (l, layer) in params.iter().enumerate() {
             next.clear();
             for (w, b) in layer {
                 let act = Value::affine(w, &acts, *b);
@@ -120,7 +71,13 @@ pub fn demo_loss_fused(demo: &Demo, params: &Params) -> Value {
         losses.push((1.0 + -y * acts[0]).relu());
     }
     let data_loss = losses.iter().sum::<Value>() * (1.0 / losses.len() as f64);
-    let reg_loss = 1e-4 * params.all().map(|p| p * p).sum::<Value>();
+    let reg_loss = 1e-4
+        * params
+            .iter()
+            .flatten()
+            .flat_map(|(w, b)| w.iter().chain([b]))
+            .map(|&p| p * p)
+            .sum::<Value>();
     data_loss + reg_loss
 }
 
