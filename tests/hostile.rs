@@ -238,19 +238,16 @@ fn a_picture_is_whole_or_not_at_all_even_when_the_disk_fills() {
     // 4 blocks of file size: too little for the PNG. The kernel stops the
     // program (SIGXFSZ) mid-write; the old picture must survive whole,
     // and nothing else be left.
-    let out = run_shell(
-        d,
-        "ulimit -f 4",
-        &[
-            "grad",
-            "tanh(x*w + b)",
-            "x=1",
-            "w=2",
-            "b=0.5",
-            "--png",
-            "g.png",
-        ],
-    );
+    let draw = [
+        "grad",
+        "tanh(x*w + b)",
+        "x=1",
+        "w=2",
+        "b=0.5",
+        "--png",
+        "g.png",
+    ];
+    let out = run_shell(d, "ulimit -f 4", &draw);
     assert!(!out.status.success());
     let names: Vec<_> = std::fs::read_dir(d)
         .unwrap()
@@ -259,18 +256,7 @@ fn a_picture_is_whole_or_not_at_all_even_when_the_disk_fills() {
     assert_eq!(names, ["g.png"]);
     assert_eq!(std::fs::read(d.join("g.png")).unwrap(), b"the old picture");
     // With room, the picture replaces it.
-    let out = run_in(
-        d,
-        &[
-            "grad",
-            "tanh(x*w + b)",
-            "x=1",
-            "w=2",
-            "b=0.5",
-            "--png",
-            "g.png",
-        ],
-    );
+    let out = run_in(d, &draw);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(&std::fs::read(d.join("g.png")).unwrap()[1..4], b"PNG");
 }
