@@ -261,6 +261,17 @@ function mix(color, t) {
 // The boundary's cells as an image: each cell its class's colour, paler
 // where the network is less sure.
 function boundaryImage(grid) {
+  const regression = state.info.data.task === "regression";
+  return gridImage(grid, (cells, i) => {
+    const strength = cells[2 * i + 1] / 255;
+    return regression
+      ? mix(strength < 0.5 ? NEGATIVE : POSITIVE, Math.abs(strength - 0.5) * 1.4)
+      : mix(CLASS_COLORS[cells[2 * i] % CLASS_COLORS.length], 0.15 + 0.55 * strength);
+  });
+}
+
+// A grid's cells as an image of one pixel each, coloured by colorOf(cells, i).
+function gridImage(grid, colorOf) {
   const cells = decode(grid.cells);
   const side = grid.side;
   const canvas = document.createElement("canvas");
@@ -268,13 +279,8 @@ function boundaryImage(grid) {
   canvas.height = side;
   const context = canvas.getContext("2d");
   const image = context.createImageData(side, side);
-  const regression = state.info.data.task === "regression";
   for (let i = 0; i < side * side; i++) {
-    const strength = cells[2 * i + 1] / 255;
-    const rgb = regression
-      ? mix(strength < 0.5 ? NEGATIVE : POSITIVE, Math.abs(strength - 0.5) * 1.4)
-      : mix(CLASS_COLORS[cells[2 * i] % CLASS_COLORS.length], 0.15 + 0.55 * strength);
-    image.data.set([...rgb, 255], 4 * i);
+    image.data.set([...colorOf(cells, i), 255], 4 * i);
   }
   context.putImageData(image, 0, 0);
   return canvas;
@@ -364,18 +370,10 @@ function drawCurves() {
 
 // A neuron's grid: 128 is 0, 255 and 1 its largest output over the plane.
 function paintGrid(canvas, grid) {
-  const cells = decode(grid.cells);
-  const side = grid.side;
-  const small = document.createElement("canvas");
-  small.width = side;
-  small.height = side;
-  const context = small.getContext("2d");
-  const image = context.createImageData(side, side);
-  for (let i = 0; i < side * side; i++) {
+  const small = gridImage(grid, (cells, i) => {
     const v = (cells[i] - 128) / 127;
-    image.data.set([...mix(v < 0 ? NEGATIVE : POSITIVE, Math.min(Math.abs(v), 1)), 255], 4 * i);
-  }
-  context.putImageData(image, 0, 0);
+    return mix(v < 0 ? NEGATIVE : POSITIVE, Math.min(Math.abs(v), 1));
+  });
   const target = canvas.getContext("2d");
   target.imageSmoothingEnabled = true;
   target.drawImage(small, 0, 0, canvas.width, canvas.height);
