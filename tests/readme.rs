@@ -6,6 +6,9 @@
 
 use std::process::Command;
 
+#[cfg(feature = "playground")]
+mod http;
+
 /// The lines of the README's block of `micrograd` commands, without their
 /// comments.
 fn commands() -> Vec<String> {
@@ -76,9 +79,8 @@ fn the_readme_commands_run_as_written() {
             }
         }
         if args.get(1).is_some_and(|a| a == "playground") {
-            if cfg!(feature = "playground") {
-                serves_its_page(&args[1..]);
-            }
+            #[cfg(feature = "playground")]
+            serves_its_page(&args[1..]);
             continue;
         }
         let out = Command::new(env!("CARGO_BIN_EXE_micrograd"))
@@ -98,8 +100,9 @@ fn the_readme_commands_run_as_written() {
 /// listens on its first line and serve its page there. Any port the line
 /// names is replaced by 0 (a free one), so that the test never meets a
 /// port in use.
+#[cfg(feature = "playground")]
 fn serves_its_page(args: &[String]) {
-    use std::io::{BufRead, BufReader, Read, Write};
+    use std::io::{BufRead, BufReader};
     let mut args = args.to_vec();
     if let Some(i) = args.iter().position(|a| a == "--port") {
         args[i + 1] = "0".into();
@@ -115,23 +118,15 @@ fn serves_its_page(args: &[String]) {
         .unwrap();
     let address = first
         .trim()
-        .strip_prefix("listening on http://127.0.0.1:")
+        .strip_prefix("listening on http://")
         .and_then(|rest| rest.strip_suffix('/'))
         .unwrap_or_else(|| panic!("{args:?}: first line {first:?}"));
-    let mut stream = std::net::TcpStream::connect(format!("127.0.0.1:{address}")).unwrap();
-    stream
-        .write_all(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
-        .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
+    assert!(address.starts_with("127.0.0.1:"), "{first}");
+    let page = http::get(address.parse().unwrap(), "/");
     server.kill().unwrap();
     server.wait().unwrap();
-    assert!(
-        response.starts_with("HTTP/1.1 200"),
-        "{}",
-        &response[..response.len().min(200)]
-    );
-    assert!(response.contains("micrograd playground"));
+    assert_eq!(page.status, 200);
+    assert!(page.text().contains("micrograd playground"));
 }
 
 #[test]
