@@ -289,9 +289,9 @@ fn every_built_in_dataset_trains_to_its_mark() {
 #[test]
 fn user_datasets_get_settings_from_their_targets() {
     use micrograd::train::Preset;
-    let two = Preset::for_dataset(data::moons(20, 0.1, 0), 0);
+    let two = Preset::for_dataset(data::moons(20, 0.1, 0), 0).unwrap();
     assert_eq!(two.config.loss, Loss::Svm);
-    let three = Preset::for_dataset(data::spiral(10, 3, 0.1, 0), 0);
+    let three = Preset::for_dataset(data::spiral(10, 3, 0.1, 0), 0).unwrap();
     assert_eq!(
         (three.config.loss, three.model(0).nouts().last().copied()),
         (Loss::SoftmaxCe, Some(3))
@@ -301,7 +301,20 @@ fn user_datasets_get_settings_from_their_targets() {
         (0..30).map(|i| f64::from(i) * 0.1).collect(),
     )
     .unwrap();
-    assert_eq!(Preset::for_dataset(real, 0).config.loss, Loss::Mse);
+    assert_eq!(Preset::for_dataset(real, 0).unwrap().config.loss, Loss::Mse);
+}
+
+#[test]
+fn a_dataset_with_one_label_is_refused_as_nothing_to_learn() {
+    // The program's `--data` and the playground's upload both take their
+    // settings from here, so both refuse it alike.
+    use micrograd::train::Preset;
+    let same = Dataset::new(vec![vec![0.0], vec![1.0], vec![2.0]], vec![5.0; 3]).unwrap();
+    let error = Preset::for_dataset(same, 0).unwrap_err().to_string();
+    assert!(
+        error.starts_with("every label is 5: there is nothing to learn"),
+        "{error}"
+    );
 }
 
 #[test]
@@ -391,7 +404,10 @@ fn the_task_chosen_for_a_file_says_why() {
         Dataset::new(x, y).unwrap()
     };
     let many = with((0..25).map(f64::from).collect());
-    assert_eq!(Preset::for_dataset(many.clone(), 0).config.loss, Loss::Mse);
+    assert_eq!(
+        Preset::for_dataset(many.clone(), 0).unwrap().config.loss,
+        Loss::Mse
+    );
     assert_eq!(
         Preset::reason(&many),
         "25 distinct integer labels (0, 1, 2, 3, 4, 5, ...): more than 20 read as numbers, \

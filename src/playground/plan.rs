@@ -111,7 +111,8 @@ pub fn resolve(
             let upload = upload.ok_or_else(|| {
                 ApiError::unprocessable("no file has been uploaded to this session")
             })?;
-            let preset = Preset::for_dataset(Dataset::clone(&upload.data), seed);
+            let preset = Preset::for_dataset(Dataset::clone(&upload.data), seed)
+                .map_err(|e| ApiError::unprocessable(format!("{}: {e}", upload.name)))?;
             (upload.name.clone(), preset, None)
         }
     };

@@ -6,6 +6,7 @@ use std::str::FromStr;
 
 use super::{Batching, Task, TrainConfig};
 use crate::data::{self, Dataset};
+use crate::error::{Error, Result};
 use crate::nn::loss::Loss;
 use crate::nn::{Activation, MLP, OptimizerKind, Schedule};
 
@@ -148,11 +149,22 @@ impl Preset {
     /// train as micrograd's demo does (SVM loss, SGD); up to 20 integer
     /// classes as the spiral (softmax, Adam); anything else as regression
     /// (mean squared error, Adam). [`Preset::reason`] says which, and why.
-    pub fn for_dataset(data: Dataset, seed: u64) -> Preset {
-        match Labels::of(&data) {
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Data`] if every label is the same: there is nothing to
+    /// learn, as a classifier or as a regression.
+    pub fn for_dataset(data: Dataset, seed: u64) -> Result<Preset> {
+        Ok(match Labels::of(&data) {
+            Labels::One => {
+                let label = data.y.first().copied().unwrap_or(f64::NAN);
+                return Err(Error::Data(format!(
+                    "every label is {label}: there is nothing to learn (a model needs two different labels or more)"
+                )));
+            }
             Labels::Two => BuiltIn::Moons.settings_for(data, seed),
             Labels::Classes(_) => BuiltIn::Spiral.settings_for(data, seed),
-            Labels::One | Labels::ManyIntegers(_) | Labels::Real => Preset {
+            Labels::ManyIntegers(_) | Labels::Real => Preset {
                 hidden: vec![16, 16],
                 activation: Activation::Relu,
                 config: TrainConfig {
@@ -172,7 +184,7 @@ impl Preset {
                 steps: 500,
                 data,
             },
-        }
+        })
     }
 
     /// What [`for_dataset`](Preset::for_dataset) makes of `data`'s labels,
@@ -184,9 +196,7 @@ impl Preset {
         let more = if classes.len() > 6 { ", ..." } else { "" };
         let listed = format!("{}{more}", shown.join(", "));
         match Labels::of(data) {
-            Labels::One => format!(
-                "every label is {listed}: a regression (mean squared error), as there are no classes to tell apart"
-            ),
+            Labels::One => format!("every label is {listed}: there is nothing to learn"),
             Labels::Two => format!(
                 "2 distinct labels ({listed}): two classes, one output scoring them, as micrograd's demo (SVM loss)"
             ),

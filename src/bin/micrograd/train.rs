@@ -146,16 +146,9 @@ fn plan(args: &TrainArgs) -> Result<Plan> {
     let (name, mut preset) = match &args.data {
         Some(path) => {
             let data = Dataset::load(path)?;
-            if let [label] = data.classes()[..] {
-                bail!(
-                    "{}: every label is {label}: there is nothing to learn (a model needs two different labels or more)",
-                    path.display()
-                );
-            }
-            (
-                path.display().to_string(),
-                Preset::for_dataset(data, args.seed),
-            )
+            let preset =
+                Preset::for_dataset(data, args.seed).with_context(|| path.display().to_string())?;
+            (path.display().to_string(), preset)
         }
         None if args.dataset == Some(DatasetName::Demo) => {
             if args.points.is_some() {
@@ -165,7 +158,7 @@ fn plan(args: &TrainArgs) -> Result<Plan> {
             }
             (
                 "micrograd's demo".to_owned(),
-                Preset::for_dataset(micrograd::data::micrograd_demo(), args.seed),
+                Preset::for_dataset(micrograd::data::micrograd_demo(), args.seed)?,
             )
         }
         None => {
