@@ -491,6 +491,13 @@ pub struct Workspace {
     next: Vec<Value>,
 }
 
+impl Workspace {
+    /// The outputs of the latest [`MLP::forward_with`] into this workspace.
+    pub(crate) fn outputs(&self) -> &[Value] {
+        &self.current
+    }
+}
+
 /// Builds an [`MLP`]; from [`MLP::builder`].
 #[derive(Clone, Debug)]
 #[must_use = "call .build() to make the network"]

@@ -174,28 +174,44 @@ pub(crate) fn run_chunks(
     }
 }
 
-/// One chunk: its graph over the points `batch`, the sum of their loss
-/// terms, and, into `grads`, d(loss)/d(parameter) from them (the batch's
-/// scale included). Returns the sum, how many points it classifies right,
-/// and the nodes its graph had.
-fn run_chunk(
+/// The first number of the batch's loss that is not finite, found chunk
+/// by chunk in chunk order, each chunk's graph alone on the tape as in
+/// training (so the search needs no more memory than a step); `None` if
+/// every chunk's loss is finite. Each lane holds its point's bits, so the
+/// anomaly is what that point's own graph would show. Its `node` is freed
+/// when this returns; read its op, lane and operands.
+pub(crate) fn first_anomaly(
     step: &Step<'_>,
     model: &MLP,
-    params: &[Value],
-    run: Option<Value>,
+    buffers: &mut Buffers,
+) -> Option<Box<engine::Anomaly>> {
+    let count = chunk_count(step.batch.len());
+    (0..count).find_map(|c| {
+        let _graph = Scope::new();
+        let positions = chunk(step.batch.len(), count, c);
+        let (_, root) = chunk_loss(step, model, buffers, &step.batch[positions]);
+        root.check_finite().err()
+    })
+}
+
+/// One chunk's loss graph on this thread's tape: the points `batch` as
+/// lanes through `model`, their loss terms, summed, and scaled as their
+/// share of the whole batch's mean. Returns the sum and the scaled root;
+/// the outputs are left in `buffers.workspace`, the targets in
+/// `buffers.targets`.
+fn chunk_loss(
+    step: &Step<'_>,
+    model: &MLP,
     buffers: &mut Buffers,
     batch: &[usize],
-    grads: &mut [f64],
-) -> (f64, usize, usize) {
-    let _graph = Scope::new();
-    let first_node = tape_len();
+) -> (Value, Value) {
     let Buffers {
         column,
         inputs,
         workspace,
         targets,
         loss: loss_scratch,
-        lanes,
+        ..
     } = buffers;
     inputs.clear();
     for k in 0..step.data.dim() {
@@ -214,6 +230,25 @@ fn run_chunk(
         Some(scale) => sum * scale,
         None => sum,
     };
+    (sum, root)
+}
+
+/// One chunk: its graph over the points `batch`, the sum of their loss
+/// terms, and, into `grads`, d(loss)/d(parameter) from them (the batch's
+/// scale included). Returns the sum, how many points it classifies right,
+/// and the nodes its graph had.
+fn run_chunk(
+    step: &Step<'_>,
+    model: &MLP,
+    params: &[Value],
+    run: Option<Value>,
+    buffers: &mut Buffers,
+    batch: &[usize],
+    grads: &mut [f64],
+) -> (f64, usize, usize) {
+    let _graph = Scope::new();
+    let first_node = tape_len();
+    let (sum, root) = chunk_loss(step, model, buffers, batch);
     // The parameters' gradients, straight into the chunk's row when they
     // are one run of nodes (as a model makes them).
     match run {
@@ -228,6 +263,13 @@ fn run_chunk(
     }
 
     let right = if step.task.is_classification() {
+        let Buffers {
+            workspace,
+            targets,
+            lanes,
+            ..
+        } = buffers;
+        let outputs = workspace.outputs();
         // Lanes of output j at lanes[j*n..]: each point's outputs, in order.
         let n = batch.len();
         lanes.clear();

@@ -108,6 +108,7 @@ pub struct StepRecord {
 fn op_words(op: Op) -> String {
     match op {
         Op::Add | Op::Sum => "a sum".into(),
+        Op::SumLanes => "the sum over the points".into(),
         Op::Mul => "a product".into(),
         Op::Affine => "a neuron's weighted sum".into(),
         Op::SumSquares => "a sum of squares".into(),
@@ -472,21 +473,42 @@ impl<'a> Trainer<'a> {
     }
 
     /// The loss, if it is a number; else the error that says where it
-    /// stopped being one, found on micrograd's graph of the batch
-    /// `order[start..]`.
+    /// stopped being one: the first op of the batch `order[start..]`'s
+    /// graph that made a NaN or an infinity. The per-point graph is the
+    /// step's own (`total`); the lanes path looks again at its chunks one
+    /// at a time, as a step builds them, so the search takes no more memory
+    /// than the step did.
     fn check(&mut self, total: Value, start: usize) -> Result<f64> {
         let loss = total.data();
         if loss.is_finite() {
             return Ok(loss);
         }
-        let anomaly = {
-            let _diagnosis = Scope::new();
-            self.per_point_loss(start).check_finite().err()
+        let anomaly = match self.config.batching {
+            Batching::PerPoint => total.check_finite().err(),
+            Batching::Lanes => {
+                let step = lanes::Step {
+                    data: self.data,
+                    batch: &self.order[start..],
+                    targets: &self.targets,
+                    loss: self.config.loss,
+                    task: &self.task,
+                };
+                // Every point's loss is finite but not their sum: the sum
+                // overflowed. Else the penalty did, on `total`'s graph.
+                lanes::first_anomaly(&step, self.model, &mut self.lane_buffers).or_else(|| {
+                    let sum = self.losses.iter().copied().reduce(|a, b| a + b);
+                    match sum {
+                        Some(sum) if !sum.is_finite() => None,
+                        _ => total.check_finite().err(),
+                    }
+                })
+            }
         };
         let origin = match anomaly.as_deref() {
             // A neuron's or a sum's operands are too many to list.
             Some(Anomaly { op, operands, .. })
-                if !operands.is_empty() && !matches!(op, Op::Affine | Op::Sum | Op::SumSquares) =>
+                if !operands.is_empty()
+                    && !matches!(op, Op::Affine | Op::Sum | Op::SumSquares | Op::SumLanes) =>
             {
                 let shown: Vec<String> = operands.iter().map(|x| format!("{x:?}")).collect();
                 format!(
@@ -496,7 +518,7 @@ impl<'a> Trainer<'a> {
                 )
             }
             Some(Anomaly { op, .. }) => format!(" (first made by {}: ", op_words(*op)),
-            None => " (".to_owned(),
+            None => " (first made by the sum of the points' losses: ".to_owned(),
         };
         Err(self.diverged(format!(
             "the loss is {loss:?}{origin}{})",
