@@ -393,7 +393,7 @@ fn bad_input_is_one_clear_message_and_an_exit_code() {
                 "--schedule",
                 "constant",
             ],
-            1,
+            3,
             // The outputs grow until their squared errors overflow.
             "the loss is inf (first made by `**2` of ".into(),
         ),

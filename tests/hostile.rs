@@ -99,15 +99,16 @@ fn every_refusal_is_one_line_an_exit_code_and_no_file_changed() {
             1,
             vec!["cannot draw old.png", "--dot"],
         ),
-        // Severe 5: a diverged run stops, and the model is not saved.
+        // Severe 5: a diverged run stops, and the model is not saved; exit
+        // code 3 says it diverged (issue 12).
         (
             vec!["train", "--lr", "1e308", "--steps", "1", "--save", "m.st"],
-            1,
+            3,
             vec!["training stopped at step 1", "output for sample", "NaN"],
         ),
         (
             vec!["train", "--lr", "1e308", "--steps", "5", "--save", "m.st"],
-            1,
+            3,
             vec!["training stopped at step 1: the loss is NaN (first made by"],
         ),
         (

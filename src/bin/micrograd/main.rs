@@ -1,8 +1,8 @@
 //! `micrograd`: train networks, differentiate expressions, draw graphs.
 //!
 //! The thin shell around the library: it owns arguments, files, progress
-//! and exit codes. Every error ends as one line on stderr and exit code 2
-//! (usage) or 1 (at run time).
+//! and exit codes. Every error ends as one line on stderr and one of the
+//! exit codes of [`EXIT_CODES`].
 
 mod bench;
 mod demo;
@@ -19,13 +19,21 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+/// The exit codes, as `--help` lists them.
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  done
+  1  an error at run time (a file that cannot be read or written, a model that does not fit)
+  2  usage: a flag, a value or an expression that is not valid
+  3  the run diverged: training stopped on a NaN or infinite loss, gradient or parameter";
+
 /// micrograd in Rust: a scalar autograd engine and the networks it trains.
 ///
 /// With no command, trains micrograd's demo as the notebook ran it (its MLP
 /// 2-16-16-1, its 100 points of two moons and its initial weights), prints
 /// the notebook's losses, and draws the result.
 #[derive(Parser, Debug)]
-#[command(name = "micrograd", version, about, long_about)]
+#[command(name = "micrograd", version, about, long_about, after_help = EXIT_CODES)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -34,17 +42,23 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Train an MLP on a built-in dataset or a file.
+    #[command(after_help = EXIT_CODES)]
     Train(train::TrainArgs),
     /// Evaluate an expression, backpropagate, print its value and every derivative.
+    #[command(after_help = EXIT_CODES)]
     Grad(grad::GradArgs),
     /// The seed notebook's example: L = (a*b + c) * f, backpropagated by hand, drawn to image/.
+    #[command(after_help = EXIT_CODES)]
     Demo,
     /// A saved model's outputs for some points, and its accuracy where they have labels.
+    #[command(after_help = EXIT_CODES)]
     Predict(predict::PredictArgs),
     /// The engine's speed on training workloads: batched, per point, node by node, and a flat tape.
+    #[command(after_help = EXIT_CODES)]
     Bench(bench::BenchArgs),
     /// Serve a page where a network trains live in the browser, as TensorFlow Playground.
     #[cfg(feature = "playground")]
+    #[command(after_help = EXIT_CODES)]
     Playground(playground::PlaygroundArgs),
 }
 
@@ -81,11 +95,24 @@ fn main() -> ExitCode {
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("micrograd: {e:#}");
-            // A usage error found after parsing (a malformed expression)
-            // exits as clap's own do.
-            let usage = e.downcast_ref::<usage::Usage>().is_some();
-            ExitCode::from(if usage { 2 } else { 1 })
+            ExitCode::from(exit_code(&e))
         }
+    }
+}
+
+/// The exit code of an error (see [`EXIT_CODES`]): a usage error found
+/// after parsing (a malformed expression) exits as clap's own do, a run
+/// that diverged with 3, anything else with 1.
+fn exit_code(e: &anyhow::Error) -> u8 {
+    if e.downcast_ref::<usage::Usage>().is_some() {
+        2
+    } else if matches!(
+        e.downcast_ref::<micrograd::Error>(),
+        Some(micrograd::Error::Diverged { .. })
+    ) {
+        3
+    } else {
+        1
     }
 }
 
