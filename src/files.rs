@@ -105,6 +105,14 @@ enum Destination {
 
 /// Follows `path` through symbolic links to what would be written.
 fn destination(path: &Path) -> io::Result<Destination> {
+    // `m.st/` names a directory, which a file cannot replace: refused here
+    // rather than by the write, after the work.
+    if path.as_os_str().as_encoded_bytes().ends_with(b"/") {
+        return Err(io::Error::new(
+            io::ErrorKind::IsADirectory,
+            "a path ending in / names a directory, not a file",
+        ));
+    }
     // The kernel follows links itself, magic ones included (`/dev/stdout`
     // to `/proc/self/fd/1` to a pipe).
     match std::fs::metadata(path) {
@@ -180,6 +188,16 @@ fn probe_directory(directory: &Path) -> io::Result<()> {
         .prefix(".micrograd-probe.")
         .tempfile_in(directory)
         .map(drop)
+        .map_err(|e| {
+            // tempfile's error names its probe; the user named the
+            // directory. The kind says why (permission denied, a
+            // read-only file system).
+            let system = e.kind();
+            io::Error::new(
+                e.kind(),
+                format!("{} cannot be written: {system}", directory.display()),
+            )
+        })
 }
 
 /// Flushes a directory's entries (the rename) to disk. Some file systems
