@@ -5,7 +5,7 @@
 #![cfg(feature = "nn")]
 
 use micrograd::data;
-use micrograd::nn::{Activation, MLP};
+use micrograd::nn::{Activation, Loss, MLP};
 use micrograd::train::{Classes, SavedModel, Task};
 use safetensors::tensor::{Dtype, SafeTensors};
 
@@ -19,6 +19,7 @@ fn trained() -> SavedModel {
         task: Task::Multiclass {
             classes: Classes::new(vec![0.0, 1.0, 2.0]).unwrap(),
         },
+        loss: Some(Loss::SoftmaxCe),
     }
 }
 
@@ -46,6 +47,7 @@ fn a_model_round_trips_exactly() {
     let binary = SavedModel {
         weights: MLP::new(2, &[3, 1]).weights(),
         task: Task::binary(-1.0, 1.0).unwrap(),
+        loss: Some(Loss::Svm),
     };
     assert_eq!(
         SavedModel::from_safetensors(&binary.to_safetensors(), "m").unwrap(),
@@ -54,6 +56,7 @@ fn a_model_round_trips_exactly() {
     let regression = SavedModel {
         weights: MLP::new(1, &[1]).weights(),
         task: Task::Regression,
+        loss: Some(Loss::Mse),
     };
     assert_eq!(
         SavedModel::from_safetensors(&regression.to_safetensors(), "m").unwrap(),
@@ -156,6 +159,7 @@ fn a_trained_model_predicts_what_it_predicted_before_saving() {
     let saved = SavedModel {
         weights: model.weights(),
         task: Task::binary(-1.0, 1.0).unwrap(),
+        loss: Some(Loss::Svm),
     };
     let loaded = SavedModel::from_safetensors(&saved.to_safetensors(), "m").unwrap();
     for x in &data.x {
@@ -260,6 +264,7 @@ fn crafted_metadata_is_refused_with_the_reason() {
     let binary = SavedModel {
         weights: MLP::new(2, &[3, 1]).weights(),
         task: Task::binary(-1.0, 1.0).unwrap(),
+        loss: Some(Loss::Svm),
     };
     let refused = |changes: &[(&str, Option<&str>)], saved: &SavedModel| {
         SavedModel::from_safetensors(&rewritten(saved, changes, Dtype::F64), "m.st")
@@ -301,4 +306,111 @@ fn weights_that_are_not_numbers_are_refused() {
         error,
         "m.st: layer 2: `layers.1.bias` holds NaN or infinite numbers"
     );
+}
+
+/// `saved`'s file with one more tensor, `name`, of two float64 zeros.
+fn with_tensor(saved: &SavedModel, name: &str) -> Vec<u8> {
+    let bytes = saved.to_safetensors();
+    let (_, header) = SafeTensors::read_metadata(&bytes).unwrap();
+    let metadata = header.metadata().clone().unwrap();
+    let file = SafeTensors::deserialize(&bytes).unwrap();
+    let zeros = [0u8; 16];
+    let mut views: Vec<(String, safetensors::tensor::TensorView<'_>)> = file.tensors();
+    views.push((
+        name.to_owned(),
+        safetensors::tensor::TensorView::new(Dtype::F64, vec![2], &zeros).unwrap(),
+    ));
+    safetensors::tensor::serialize(views, Some(metadata)).unwrap()
+}
+
+#[test]
+fn a_tensor_that_is_no_layer_of_the_model_is_refused() {
+    // Loading it silently would drop it: it is likely another model's.
+    let saved = trained();
+    for name in [
+        "layers.3.weight",
+        "layers.0.scale",
+        "embedding",
+        "layers.01.bias",
+    ] {
+        let error = SavedModel::from_safetensors(&with_tensor(&saved, name), "m.st")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            error,
+            format!(
+                "m.st: not a micrograd model (it has tensors that are not its layers': `{name}`)"
+            )
+        );
+    }
+}
+
+#[test]
+fn a_model_with_no_layers_says_so() {
+    let saved = trained();
+    let bytes = rewritten(
+        &saved,
+        &[("nouts", Some("")), ("activations", Some(""))],
+        Dtype::F64,
+    );
+    let error = SavedModel::from_safetensors(&bytes, "m.st")
+        .unwrap_err()
+        .to_string();
+    assert_eq!(error, "m.st: not a micrograd model (it has no layers)");
+}
+
+#[test]
+fn the_loss_is_saved_and_files_without_it_still_load() {
+    let saved = trained();
+    let loaded = SavedModel::from_safetensors(&saved.to_safetensors(), "m").unwrap();
+    assert_eq!(loaded.loss, Some(Loss::SoftmaxCe));
+    let old = rewritten(&saved, &[("loss", None)], Dtype::F64);
+    let loaded = SavedModel::from_safetensors(&old, "m").unwrap();
+    assert_eq!((loaded.loss, &loaded.weights), (None, &saved.weights));
+    let error = SavedModel::from_safetensors(
+        &rewritten(&saved, &[("loss", Some("hinge2"))], Dtype::F64),
+        "m",
+    )
+    .unwrap_err()
+    .to_string();
+    assert_eq!(
+        error,
+        "m: not a micrograd model (its `loss` cannot be read)"
+    );
+}
+
+#[test]
+fn probabilities_are_given_where_the_loss_defines_them() {
+    // Softmax of (0, ln 2, ln 5): e^x is 1, 2, 5, so 1/8, 2/8, 5/8.
+    let multiclass = trained();
+    let p = multiclass
+        .probabilities(&[0.0, 2f64.ln(), 5f64.ln()])
+        .unwrap();
+    for (p, expected) in p.iter().zip([0.125, 0.25, 0.625]) {
+        assert!((p - expected).abs() < 1e-15, "{p} vs {expected}");
+    }
+    // Shifted by the largest: outputs of 1000 do not overflow.
+    let p = multiclass
+        .probabilities(&[1000.0, 1000.0, -1000.0])
+        .unwrap();
+    assert_eq!(p, vec![0.5, 0.5, 0.0]);
+    // Binary cross-entropy: σ(ln 3) = 3/4 for the second class.
+    let bce = SavedModel {
+        weights: MLP::new(2, &[1]).weights(),
+        task: Task::binary(0.0, 1.0).unwrap(),
+        loss: Some(Loss::Bce),
+    };
+    let p = bce.probabilities(&[3f64.ln()]).unwrap();
+    assert!(
+        (p[1] - 0.75).abs() < 1e-15 && (p[0] - 0.25).abs() < 1e-15,
+        "{p:?}"
+    );
+    // An SVM's score is a margin, not a probability; nor is an unknown loss's.
+    for loss in [Some(Loss::Svm), Some(Loss::Mse), None] {
+        let model = SavedModel {
+            loss,
+            ..bce.clone()
+        };
+        assert_eq!(model.probabilities(&[0.3]), None, "{loss:?}");
+    }
 }

@@ -693,6 +693,7 @@ async fn model(
     let saved = SavedModel {
         weights: snapshot.weights,
         task: snapshot.task,
+        loss: Some(snapshot.loss),
     };
     Ok(download(
         "application/octet-stream",

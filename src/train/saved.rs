@@ -11,7 +11,7 @@ use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 use super::{Classes, Task};
 use crate::error::{Error, Result};
 use crate::files::write_atomically;
-use crate::nn::{Activation, LayerWeights, Weights};
+use crate::nn::{Activation, LayerWeights, Loss, Weights};
 
 const FORMAT: &str = "micrograd-mlp";
 /// The layout of the metadata and tensors; bumped if it ever changes.
@@ -25,12 +25,17 @@ pub struct SavedModel {
     pub weights: Weights,
     /// What the outputs predict.
     pub task: Task,
+    /// The loss it was trained with, which says whether its outputs are
+    /// probabilities (see [`probabilities`](SavedModel::probabilities));
+    /// `None` for files saved before it was recorded.
+    pub loss: Option<Loss>,
 }
 
 impl SavedModel {
     /// The model as safetensors bytes: tensors `layers.{i}.weight`
     /// (`[nout, nin]`) and `layers.{i}.bias` (`[nout]`), float64, and the
-    /// metadata `format`, `nin`, `nouts`, `activations`, `task`, `classes`.
+    /// metadata `format`, `nin`, `nouts`, `activations`, `task`, `classes`,
+    /// `loss` (empty if unknown).
     pub fn to_safetensors(&self) -> Vec<u8> {
         let to_bytes =
             |xs: &mut dyn Iterator<Item = f64>| xs.flat_map(f64::to_le_bytes).collect::<Vec<u8>>();
@@ -85,6 +90,10 @@ impl SavedModel {
                 ),
             ),
             ("task".to_owned(), task.to_owned()),
+            (
+                "loss".to_owned(),
+                self.loss.map_or(String::new(), |l| l.to_string()),
+            ),
             (
                 "classes".to_owned(),
                 // The shortest digits that read back to the same bits.
@@ -156,7 +165,10 @@ impl SavedModel {
             .map(|c| c.parse())
             .collect::<Result<_, _>>()
             .map_err(|_| bad("classes"))?;
-        if nouts.is_empty() || activations.len() != nouts.len() {
+        if nouts.is_empty() {
+            return Err(not_a_model("it has no layers".into()));
+        }
+        if activations.len() != nouts.len() {
             return Err(bad("activations"));
         }
         let checked = |classes: Vec<f64>| {
@@ -171,6 +183,12 @@ impl SavedModel {
             },
             ("regression", 0) => Task::Regression,
             _ => return Err(bad("task")),
+        };
+
+        // Files from before the loss was recorded have none.
+        let loss = match metadata.get("loss").map(String::as_str) {
+            None | Some("") => None,
+            Some(name) => Some(name.parse::<Loss>().map_err(|_| bad("loss"))?),
         };
 
         let mut layers = Vec::with_capacity(nouts.len());
@@ -221,6 +239,25 @@ impl SavedModel {
             layers.push(LayerWeights { w, b, activation });
             inputs = nout;
         }
+        // Every tensor is a layer's: one more would be ignored, and is
+        // likely another model's or a mistake.
+        let expected: Vec<String> = (0..layers.len())
+            .flat_map(|i| [format!("layers.{i}.weight"), format!("layers.{i}.bias")])
+            .collect();
+        let mut extra: Vec<&str> = file
+            .names()
+            .into_iter()
+            .filter(|name| !expected.iter().any(|e| e == name))
+            .collect();
+        if !extra.is_empty() {
+            extra.sort_unstable();
+            let shown: Vec<String> = extra.iter().take(3).map(|n| format!("`{n}`")).collect();
+            let more = if extra.len() > 3 { ", ..." } else { "" };
+            return Err(not_a_model(format!(
+                "it has tensors that are not its layers': {}{more}",
+                shown.join(", ")
+            )));
+        }
         let weights = Weights { layers };
         weights
             .check()
@@ -228,7 +265,40 @@ impl SavedModel {
         if task.outputs() != weights.nouts().last().copied().unwrap_or(0) {
             return Err(bad("task"));
         }
-        Ok(SavedModel { weights, task })
+        Ok(SavedModel {
+            weights,
+            task,
+            loss,
+        })
+    }
+
+    /// The probability of each class given the model's `outputs`, where
+    /// its loss defines them: the softmax of a multiclass model's outputs
+    /// (its loss is softmax cross-entropy), and for two classes trained
+    /// with binary cross-entropy `[1 - σ(score), σ(score)]`. `None` for a
+    /// score that is a margin (SVM), a squared error's, or a regression.
+    ///
+    /// ```
+    /// use micrograd::nn::{Loss, MLP};
+    /// use micrograd::train::{SavedModel, Task};
+    /// let model = SavedModel {
+    ///     weights: MLP::new(2, &[1]).weights(),
+    ///     task: Task::binary(0.0, 1.0)?,
+    ///     loss: Some(Loss::Bce),
+    /// };
+    /// // σ(0) = 1/2: either class.
+    /// assert_eq!(model.probabilities(&[0.0]), Some(vec![0.5, 0.5]));
+    /// # Ok::<(), micrograd::Error>(())
+    /// ```
+    pub fn probabilities(&self, outputs: &[f64]) -> Option<Vec<f64>> {
+        match (&self.task, self.loss) {
+            (Task::Multiclass { .. }, _) => Some(softmax(outputs)),
+            (Task::Binary { .. }, Some(Loss::Bce)) => {
+                let p = crate::engine::math::sigmoid(*outputs.first()?);
+                Some(vec![1.0 - p, p])
+            }
+            _ => None,
+        }
     }
 
     /// Writes the model to `path`: to a temporary file first, renamed over
@@ -252,6 +322,15 @@ impl SavedModel {
         let path = path.as_ref();
         SavedModel::from_safetensors(&crate::files::read(path)?, path)
     }
+}
+
+/// `e^(x_j - max) / Σ e^(x_k - max)`: the softmax, shifted by the largest
+/// so that no exponential overflows.
+fn softmax(xs: &[f64]) -> Vec<f64> {
+    let max = xs.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let exps: Vec<f64> = xs.iter().map(|&x| (x - max).exp()).collect();
+    let total: f64 = exps.iter().sum();
+    exps.iter().map(|e| e / total).collect()
 }
 
 /// The same safetensors file with its JSON header's keys in sorted order,

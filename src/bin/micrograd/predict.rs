@@ -18,7 +18,9 @@ pub struct PredictArgs {
     /// Points: CSV rows of features (and optionally a label last), or JSON {"X": [[...]], "y": [...]}
     #[arg(long, value_name = "PATH")]
     pub data: PathBuf,
-    /// One JSON object per point on stdout, {"outputs", "prediction"}, then {"accuracy"} (or {"mse"} for regression)
+    /// One JSON object per point on stdout, {"outputs", "prediction", "probabilities"}, then
+    /// {"accuracy"} (or {"mse"} for regression); probabilities are null where the loss does
+    /// not define them
     #[arg(long)]
     pub json: bool,
 }
@@ -53,12 +55,17 @@ pub fn run(args: &PredictArgs) -> Result<()> {
             );
         }
         let prediction = model.task.predict(outputs.iter().copied());
+        let probabilities = model.probabilities(&outputs);
         if let Some(y) = &points.y {
             right += usize::from(prediction == y[i]);
             squared_error += (prediction - y[i]).powi(2);
         }
         if args.json {
-            let line = serde_json::json!({ "outputs": outputs, "prediction": prediction });
+            let line = serde_json::json!({
+                "outputs": outputs,
+                "prediction": prediction,
+                "probabilities": probabilities,
+            });
             writeln!(out, "{line}")?;
         } else {
             let shown: Vec<String> = outputs.iter().map(|&o| number(o)).collect();
@@ -66,7 +73,15 @@ pub fn run(args: &PredictArgs) -> Result<()> {
                 Task::Regression => String::new(),
                 _ => format!(" -> {prediction}"),
             };
-            writeln!(out, "{x:?}: [{}]{label}", shown.join(", "))?;
+            // `p(-1, 1) = 0.12, 0.88`: each class's probability.
+            let chances = match (&probabilities, model.task.classes()) {
+                (Some(p), Some(classes)) => {
+                    let shown: Vec<String> = p.iter().map(|&p| format!("{p:.4}")).collect();
+                    format!("  p({classes}) = {}", shown.join(", "))
+                }
+                _ => String::new(),
+            };
+            writeln!(out, "{x:?}: [{}]{label}{chances}", shown.join(", "))?;
         }
     }
     let n = points.x.len();
