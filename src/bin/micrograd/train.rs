@@ -7,6 +7,7 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 
 use crate::size::{Widths, check_fits, parse_widths};
+use crate::usage::usage;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use micrograd::data::Dataset;
@@ -70,12 +71,19 @@ pub struct TrainArgs {
         long,
         allow_negative_numbers = true,
         value_name = "N",
-        default_value_t = 0
+        default_value_t = 0,
+        value_parser = seed
     )]
     pub seed: u64,
     /// One JSON object per step on stdout, {"step", "loss", "accuracy", "lr"}, and nothing else
     #[arg(long)]
     pub json: bool,
+    /// Print every Nth step (and always the last) [default: 1, every step]
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = clap::value_parser!(u32).range(1..))]
+    pub log_every: Option<u32>,
+    /// Print no steps and no progress bar: only the summary, or with --json nothing on stdout
+    #[arg(long, conflicts_with = "log_every")]
+    pub quiet: bool,
     /// Where to write the pictures of the training [default: out]
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
@@ -116,6 +124,12 @@ impl TrainArgs {
     }
 }
 
+fn seed(s: &str) -> Result<u64, String> {
+    s.trim()
+        .parse()
+        .map_err(|_| format!("a seed is a whole number from 0 to {}", u64::MAX))
+}
+
 fn positive_number(s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {
         Ok(x) if x.is_finite() && x > 0.0 => Ok(x),
@@ -134,12 +148,13 @@ fn non_negative_number(s: &str) -> Result<f64, String> {
 
 /// What the arguments resolve to.
 struct Plan {
+    /// What the user may not expect of these settings, for stderr.
+    notes: Vec<String>,
     name: String,
     preset: Preset,
     model: MLP,
-    /// What the labels were taken to mean, and why, where it is not
-    /// obvious (a user's file, or a loss chosen by hand).
-    task: Option<String>,
+    /// What the labels were taken to mean, and why.
+    task: String,
 }
 
 fn plan(args: &TrainArgs) -> Result<Plan> {
@@ -152,8 +167,8 @@ fn plan(args: &TrainArgs) -> Result<Plan> {
         }
         None if args.dataset == Some(DatasetName::Demo) => {
             if args.points.is_some() {
-                bail!(
-                    "the demo has its own 100 points; --points is for the other built-in datasets"
+                return usage(
+                    "the demo has its own 100 points; --points is for the other built-in datasets",
                 );
             }
             (
@@ -197,12 +212,27 @@ fn plan(args: &TrainArgs) -> Result<Plan> {
         preset.activation = activation;
     }
 
+    let mut notes = Vec::new();
     let init = match &args.init {
         Some(path) => Some(Weights::load_micrograd_json(path)?),
         // The demo starts from the notebook's weights, unless asked for
         // another network.
-        None if args.dataset == Some(DatasetName::Demo) && args.hidden.is_none() => {
-            Some(micrograd::data::micrograd_demo_weights())
+        None if args.dataset == Some(DatasetName::Demo) => {
+            let weights = micrograd::data::micrograd_demo_weights();
+            let demo_hidden = &weights.nouts()[..weights.layers.len() - 1];
+            match &args.hidden {
+                Some(Widths(widths)) if widths != demo_hidden => {
+                    notes.push(format!(
+                        "the demo's initial weights are for hidden layers {}; --hidden {} starts from \
+                         weights drawn from --seed {}",
+                        join(demo_hidden),
+                        join(widths),
+                        args.seed
+                    ));
+                    None
+                }
+                _ => Some(weights),
+            }
         }
         None => None,
     };
@@ -223,15 +253,20 @@ fn plan(args: &TrainArgs) -> Result<Plan> {
             .set_weights(weights)
             .with_context(|| format!("{source} do not fit the model"))?;
     }
+    let loss = preset.config.loss;
     let task = match (args.loss, &args.data) {
-        (Some(loss), _) => Some(format!(
-            "{} (--loss {loss})",
-            describe_task(&Task::for_loss(loss, &preset.data)?)
-        )),
-        (None, Some(_)) => Some(Preset::reason(&preset.data)),
-        (None, None) => None,
+        (None, Some(_)) => Preset::reason(&preset.data),
+        (given, _) => format!(
+            "{} ({})",
+            describe_task(&Task::for_loss(loss, &preset.data)?),
+            match given {
+                Some(_) => format!("--loss {loss}"),
+                None => format!("the {loss} loss"),
+            }
+        ),
     };
     Ok(Plan {
+        notes,
         name,
         preset,
         model,
@@ -258,17 +293,21 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         .unwrap_or_else(|| dir.join("model.safetensors"));
     check_outputs(args, &dir, &model_path)?;
     let Plan {
+        notes,
         name,
         preset,
         model,
         task,
     } = plan(args)?;
+    for note in &notes {
+        eprintln!("micrograd: note: {note}");
+    }
     let mut trainer = Trainer::new(&model, &preset.data, &preset.config)
         .with_context(|| format!("cannot train on {name}"))?;
     let steps = preset.steps;
     let mut out = crate::output::stdout();
 
-    let progress = (!args.json && std::io::stderr().is_terminal()).then(|| {
+    let progress = (!args.json && !args.quiet && std::io::stderr().is_terminal()).then(|| {
         let bar = ProgressBar::new(steps as u64);
         bar.set_style(
             ProgressStyle::with_template("{bar:30} {pos}/{len} steps  {msg}")
@@ -278,6 +317,9 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         bar
     });
     let plain = !args.json && progress.is_none();
+    let every = args.log_every.map_or(1, |n| n as usize);
+    // The steps printed: every `every`th and the last, none when quiet.
+    let printed = |k: usize| !args.quiet && (k % every == 0 || k + 1 == steps);
 
     let started = Instant::now();
     let mut records = Vec::with_capacity(steps.min(1 << 16));
@@ -288,16 +330,18 @@ pub fn run(args: &TrainArgs) -> Result<()> {
                 bar.abandon();
             }
         })?;
-        if args.json {
-            writeln!(out, "{}", json_line(&record))?;
-        } else if plain {
-            writeln!(out, "{}", micrograd_line(&record))?;
+        if printed(record.step) {
+            if args.json {
+                writeln!(out, "{}", json_line(&record))?;
+            } else if plain {
+                writeln!(out, "{}", micrograd_line(&record))?;
+            }
         }
         divergence.watch(&record);
         if let Some(bar) = &progress {
             bar.set_message(format!(
-                "loss {:.6}{}",
-                record.loss,
+                "loss {}{}",
+                short(record.loss),
                 percent(record.accuracy, " accuracy ")
             ));
             bar.inc(1);
@@ -341,14 +385,13 @@ pub fn run(args: &TrainArgs) -> Result<()> {
             percent(last.accuracy, ", accuracy ")
         )?;
     }
-    if let Some(task) = task {
-        writeln!(report, "task: {task}")?;
-    }
+    writeln!(report, "task: {task}")?;
     let weights = model.weights();
     // The model first: a picture that cannot be drawn must not lose it.
     let saved = SavedModel {
         weights,
         task: trainer.task().clone(),
+        loss: Some(preset.config.loss),
     };
     saved.save(&model_path)?;
     writeln!(report, "model: {}", model_path.display())?;
@@ -481,6 +524,23 @@ fn describe(model: &MLP) -> String {
         .collect();
     let activation = model.layers[0].neurons[0].activation;
     format!("MLP {} ({activation})", widths.join("-"))
+}
+
+/// A number in a few characters for the progress bar: `0.012346`,
+/// `1.2346e5`, `5.9459e255`, so that a loss that diverges does not wrap
+/// the bar over lines.
+fn short(x: f64) -> String {
+    if x != 0.0 && x.is_finite() && !(1e-4..1e4).contains(&x.abs()) {
+        format!("{x:.4e}")
+    } else {
+        format!("{x:.6}")
+    }
+}
+
+/// `16,16`.
+fn join(widths: &[usize]) -> String {
+    let widths: Vec<String> = widths.iter().map(usize::to_string).collect();
+    widths.join(",")
 }
 
 /// `{prefix}87.3%`: one decimal, enough for a thousand samples.
