@@ -76,6 +76,28 @@ fn blobs_and_spirals_have_their_classes() {
 }
 
 #[test]
+fn a_built_in_dataset_has_exactly_the_points_asked_for() {
+    use micrograd::train::BuiltIn;
+    // 10,000 is not a multiple of 3: spiral's arms take 3,334, 3,333, 3,333.
+    for builtin in BuiltIn::ALL {
+        for n in [3, 4, 5, 100, 101, 10_000] {
+            let d = builtin.data_sized(n, 0);
+            assert_eq!(d.len(), n, "{builtin} with {n} points");
+        }
+    }
+    let s = data::spiral_sized(10_000, 3, 0.2, 0);
+    let counts: Vec<usize> = (0..3)
+        .map(|c| s.y.iter().filter(|&&y| y == f64::from(c)).count())
+        .collect();
+    assert_eq!(counts, vec![3_334, 3_333, 3_333]);
+    // Equal arms: the same points as CS231n's per-class form.
+    assert_eq!(
+        data::spiral_sized(300, 3, 0.2, 7),
+        data::spiral(100, 3, 0.2, 7)
+    );
+}
+
+#[test]
 fn the_lectures_examples() {
     let d = data::lecture_examples();
     assert_eq!(

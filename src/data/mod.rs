@@ -8,7 +8,7 @@ mod synthetic;
 
 pub use demo::{micrograd_demo, micrograd_demo_weights};
 pub(crate) use files::json_object;
-pub use synthetic::{blobs, circles, lecture_examples, moons, spiral};
+pub use synthetic::{blobs, circles, lecture_examples, moons, spiral, spiral_sized};
 
 use crate::error::{Error, Result};
 

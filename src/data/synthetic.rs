@@ -127,12 +127,28 @@ pub fn spiral(per_class: usize, classes: usize, noise: f64, seed: u64) -> Datase
         classes > 0 && per_class > 0,
         "micrograd: spiral needs classes and points"
     );
+    spiral_sized(per_class * classes, classes, noise, seed)
+}
+
+/// The same spiral with `n` points in all: the first `n % classes` arms
+/// have one point more than the others. `spiral_sized(3 * k, 3, ..)` is
+/// `spiral(k, 3, ..)`.
+///
+/// # Panics
+///
+/// If `classes` is 0 or `n < classes`.
+pub fn spiral_sized(n: usize, classes: usize, noise: f64, seed: u64) -> Dataset {
+    assert!(
+        classes > 0 && n >= classes,
+        "micrograd: spiral needs 0 < classes <= n"
+    );
     let mut rng = rng(seed);
-    let mut x = Vec::with_capacity(per_class * classes);
-    let mut y = Vec::with_capacity(per_class * classes);
+    let mut x = Vec::with_capacity(n);
+    let mut y = Vec::with_capacity(n);
     for class in 0..classes {
+        let points = n / classes + usize::from(class < n % classes);
         let turn = 4.0 * class as f64;
-        for (r, t) in linspace(0.0, 1.0, per_class).zip(linspace(turn, turn + 4.0, per_class)) {
+        for (r, t) in linspace(0.0, 1.0, points).zip(linspace(turn, turn + 4.0, points)) {
             let t = t + noise * rng.sample::<f64, _>(StandardNormal);
             x.push(vec![r * t.sin(), r * t.cos()]);
             y.push(class as f64);

@@ -80,7 +80,7 @@ impl BuiltIn {
             BuiltIn::Moons => data::moons(points, noise, seed),
             BuiltIn::Circles => data::circles(points, noise, 0.5, seed),
             BuiltIn::Blobs => data::blobs(points, 3, noise, seed),
-            BuiltIn::Spiral => data::spiral(points.div_ceil(3), 3, noise, seed),
+            BuiltIn::Spiral => data::spiral_sized(points, 3, noise, seed),
         }
     }
 
