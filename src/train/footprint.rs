@@ -11,6 +11,22 @@ use crate::nn::OptimizerKind;
 const NODE: u64 = 40;
 /// Rows of lanes are padded to a multiple of this (`engine::lanes::PAD`).
 const PAD: u64 = 16;
+/// The stack of a helper thread (`std::thread`'s default).
+const STACK: u64 = 2 << 20;
+
+/// The address space `helpers` threads reserve: a stack each, and under
+/// glibc a heap of `HEAP_MAX_SIZE` (64 MiB on 64-bit systems) for each
+/// thread's allocations, up to its cap of 8 heaps per core
+/// (<https://sourceware.org/glibc/manual/latest/html_node/Memory-Allocation-Tunables.html>).
+fn reserved_by(helpers: u64) -> u64 {
+    let heaps = if cfg!(target_env = "gnu") {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get() as u64);
+        helpers.min(8 * cores - 1) * (64 << 20)
+    } else {
+        0
+    };
+    helpers * STACK + heaps
+}
 
 /// What training a network needs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -21,6 +37,12 @@ pub struct Footprint {
     /// against peak memory: within 10% for batched training above 100 MB,
     /// and up to twice it for per-point graphs.
     pub bytes: u64,
+    /// Bytes of address space the run reserves beyond `bytes`, which an
+    /// address-space limit (`ulimit -v`) counts though they are never
+    /// touched: each helper thread's stack, and where the C library is
+    /// glibc, the 64 MiB heap it reserves for each thread's allocations
+    /// (up to 8 per core).
+    pub reserved: u64,
     /// The most nodes one tape holds at once.
     pub nodes: u64,
     /// The most operand indices one tape holds at once.
@@ -49,12 +71,14 @@ impl Footprint {
         let mut bytes = params * 8 * (optimizer + 4);
         let batch = config.batch.map_or(points, |b| b.min(points)) as u64;
         let (nodes, operands);
+        let mut helpers = 0;
         match config.batching {
             Batching::Lanes => {
                 let chunks = chunk_count(batch as usize) as u64;
                 let lanes = batch.div_ceil(chunks).min(CHUNK as u64);
                 let stride = lanes.next_multiple_of(PAD);
                 let threads = (config.thread_count() as u64).clamp(1, chunks);
+                helpers = threads - 1;
                 let dim = w[0];
                 let graph_nodes = 4 * w.iter().sum::<u64>() + 16;
                 // One chunk's graph: the inputs' rows; per layer the
@@ -93,6 +117,7 @@ impl Footprint {
         }
         Footprint {
             bytes,
+            reserved: reserved_by(helpers),
             nodes,
             operands,
         }

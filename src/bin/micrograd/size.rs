@@ -57,26 +57,64 @@ pub fn check_fits(widths: &[usize], points: usize, config: &TrainConfig) -> Resu
             need.nodes, need.operands
         ));
     }
-    if let Some(available) = available_memory() {
-        if need.bytes > available {
-            return usage(format!(
-                "a network {network} on {points} points needs about {} of memory; {} is available: \
-                 use fewer or narrower layers, fewer points, --batch or --threads 1",
-                human(need.bytes),
-                human(available)
-            ));
-        }
+    if let Some(short) = Room::now().short_of(&need) {
+        let threads = if config.thread_count() > 1 {
+            ", or fewer --threads"
+        } else {
+            ""
+        };
+        let (need, room) = if short.address_space {
+            (
+                need.bytes + need.reserved,
+                "of address space (what the threads reserve included); ulimit -v leaves",
+            )
+        } else {
+            (need.bytes, "of memory;")
+        };
+        return usage(format!(
+            "a network {network} on {points} points needs about {} {room} {} available: \
+             use fewer or narrower layers, fewer points or --batch{threads}",
+            human(need),
+            human(short.bytes)
+        ));
     }
     Ok(())
 }
 
-/// The bench's check: its workloads are micrograd's demo step.
-pub fn check_run(widths: &[usize], points: usize, threads: Option<usize>) -> Result<()> {
-    let config = TrainConfig {
+/// Sets the threads of a run on every core (`threads: None`) to every
+/// core, or where the threads' reservations would not fit the room there
+/// is (under `ulimit -v`), to the most that fit, or one. A number the user
+/// gave is kept.
+pub fn fit_threads(widths: &[usize], points: usize, config: &mut TrainConfig) {
+    if config.threads.is_none() {
+        config.threads = Some(threads_that_fit(widths, points, config));
+    }
+}
+
+fn threads_that_fit(widths: &[usize], points: usize, config: &TrainConfig) -> usize {
+    let room = Room::now();
+    let fits = |threads: usize| {
+        let config = TrainConfig {
+            threads: Some(threads),
+            ..config.clone()
+        };
+        room.short_of(&Footprint::of(widths, points, &config))
+            .is_none()
+    };
+    let cores = config.thread_count();
+    (1..=cores).rev().find(|&t| fits(t)).unwrap_or(1)
+}
+
+/// The bench's check: its workloads are micrograd's demo step. Returns
+/// the threads to use: `threads`, or as many as fit of every core.
+pub fn check_run(widths: &[usize], points: usize, threads: Option<usize>) -> Result<usize> {
+    let mut config = TrainConfig {
         threads,
         ..TrainConfig::micrograd_demo(1)
     };
-    check_fits(widths, points, &config)
+    fit_threads(widths, points, &mut config);
+    check_fits(widths, points, &config)?;
+    Ok(config.thread_count())
 }
 
 /// `12.3 GB`, `456 MB`.
@@ -89,35 +127,75 @@ fn human(bytes: u64) -> String {
     }
 }
 
-/// What this process may still allocate: the least of the memory the
-/// system has available, what its cgroup still allows, and what its
-/// address-space limit (`ulimit -v`) leaves. `None` where none of them can
-/// be read (not Linux).
-fn available_memory() -> Option<u64> {
-    let read = |path: &str| std::fs::read_to_string(path).ok();
-    // A value in kB from a `Key:   1234 kB` line.
-    let kb = |text: &str, key: &str| -> Option<u64> {
-        let line = text.lines().find(|l| l.starts_with(key))?;
-        line.split_whitespace()
-            .nth(1)?
-            .parse::<u64>()
-            .ok()
-            .map(|k| k * 1024)
-    };
-    let system = read("/proc/meminfo").and_then(|m| kb(&m, "MemAvailable:"));
-    let cgroup = (|| {
-        let max: u64 = read("/sys/fs/cgroup/memory.max")?.trim().parse().ok()?;
-        let current: u64 = read("/sys/fs/cgroup/memory.current")?.trim().parse().ok()?;
-        Some(max.saturating_sub(current))
-    })();
-    let address_space = (|| {
-        let limits = read("/proc/self/limits")?;
-        let line = limits
-            .lines()
-            .find(|l| l.starts_with("Max address space"))?;
-        let soft: u64 = line.split_whitespace().nth(3)?.parse().ok()?;
-        let used = read("/proc/self/status").and_then(|s| kb(&s, "VmSize:"))?;
-        Some(soft.saturating_sub(used))
-    })();
-    [system, cgroup, address_space].into_iter().flatten().min()
+/// The memory this process may still use.
+struct Room {
+    /// What the system has available and its cgroup still allows: the
+    /// resident memory a run may add.
+    resident: Option<u64>,
+    /// What its address-space limit (`ulimit -v`) leaves, which counts
+    /// reserved memory too.
+    address_space: Option<u64>,
+}
+
+/// The room a footprint did not fit: how much there was, and whether it
+/// was the address space.
+struct Short {
+    bytes: u64,
+    address_space: bool,
+}
+
+impl Room {
+    /// The room now; `None` where it cannot be read (not Linux).
+    fn now() -> Room {
+        let read = |path: &str| std::fs::read_to_string(path).ok();
+        // A value in kB from a `Key:   1234 kB` line.
+        let kb = |text: &str, key: &str| -> Option<u64> {
+            let line = text.lines().find(|l| l.starts_with(key))?;
+            line.split_whitespace()
+                .nth(1)?
+                .parse::<u64>()
+                .ok()
+                .map(|k| k * 1024)
+        };
+        let system = read("/proc/meminfo").and_then(|m| kb(&m, "MemAvailable:"));
+        let cgroup = (|| {
+            let max: u64 = read("/sys/fs/cgroup/memory.max")?.trim().parse().ok()?;
+            let current: u64 = read("/sys/fs/cgroup/memory.current")?.trim().parse().ok()?;
+            Some(max.saturating_sub(current))
+        })();
+        let address_space = (|| {
+            let limits = read("/proc/self/limits")?;
+            let line = limits
+                .lines()
+                .find(|l| l.starts_with("Max address space"))?;
+            let soft: u64 = line.split_whitespace().nth(3)?.parse().ok()?;
+            let used = read("/proc/self/status").and_then(|s| kb(&s, "VmSize:"))?;
+            Some(soft.saturating_sub(used))
+        })();
+        Room {
+            resident: [system, cgroup].into_iter().flatten().min(),
+            address_space,
+        }
+    }
+
+    /// The room `need` does not fit, if any: its bytes against the
+    /// resident memory there is, its bytes and reservations against the
+    /// address space.
+    fn short_of(&self, need: &Footprint) -> Option<Short> {
+        if let Some(bytes) = self.address_space
+            && need.bytes + need.reserved > bytes
+        {
+            return Some(Short {
+                bytes,
+                address_space: true,
+            });
+        }
+        match self.resident {
+            Some(bytes) if need.bytes > bytes => Some(Short {
+                bytes,
+                address_space: false,
+            }),
+            _ => None,
+        }
+    }
 }

@@ -31,8 +31,8 @@ pub struct BenchArgs {
     /// A shape of your own: hidden layer widths, e.g. 64,64 [default: 16,16]
     #[arg(long, value_name = "WIDTHS", value_parser = parse_widths, allow_hyphen_values = true)]
     pub hidden: Option<Widths>,
-    /// A shape of your own: the number of points [default: 100]
-    #[arg(long, allow_negative_numbers = true, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=10_000_000))]
+    /// A shape of your own: the number of points, 2 or more (one of each moon) [default: 100]
+    #[arg(long, allow_negative_numbers = true, value_name = "N", value_parser = clap::value_parser!(u32).range(2..=10_000_000))]
     pub points: Option<u32>,
     /// Threads for the batched step [default: every core]
     #[arg(long, allow_negative_numbers = true, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1024))]
@@ -109,18 +109,22 @@ pub fn run(args: &BenchArgs) -> Result<()> {
             .map(Workload::shape)
             .collect()
     };
-    let threads = args.threads.map(|t| t as usize);
+    let mut threads = Vec::with_capacity(shapes.len());
     for shape in &shapes {
         let widths: Vec<usize> = std::iter::once(2)
             .chain(shape.hidden.iter().copied())
             .chain([1])
             .collect();
-        check_run(&widths, shape.points, threads)?;
+        threads.push(check_run(
+            &widths,
+            shape.points,
+            args.threads.map(|t| t as usize),
+        )?);
     }
     let mut out = crate::output::stdout();
-    for shape in &shapes {
+    for (shape, &threads) in shapes.iter().zip(&threads) {
         let budget = Duration::from_secs_f64(args.seconds);
-        let report = measure(shape, threads, !args.batched, budget)?;
+        let report = measure(shape, Some(threads), !args.batched, budget)?;
         report.write(&mut out, args.json)?;
     }
     Ok(())
