@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 
-use crate::size::{Widths, check_fits, parse_widths};
+use crate::size::{Widths, check_fits, fit_threads, parse_widths};
 use crate::usage::usage;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -15,8 +15,10 @@ use micrograd::nn::{Activation, Loss, MLP, Module, OptimizerKind, Weights};
 use micrograd::train::{Batching, BuiltIn, Preset, SavedModel, StepRecord, Task, Trainer};
 use micrograd::viz::{DecisionBoundary, TrainingCurves};
 
-/// Unset options take the dataset's own defaults (for moons: micrograd's
-/// demo, SVM loss and SGD with lr = 1.0 - 0.9·k/100 over 100 steps).
+/// Unset options take the dataset's own defaults (for the demo: micrograd's
+/// own, SVM loss and SGD with lr = 1.0 - 0.9·k/100 over 100 steps; for
+/// moons and circles the same loss with Adam, lr 0.1 to 0.01 over 200
+/// steps, which trains wide networks too).
 #[derive(Args, Debug, Default)]
 pub struct TrainArgs {
     /// A dataset file: CSV rows `feature,...,label` or JSON {"X": [[...]], "y": [...]}
@@ -171,10 +173,7 @@ fn plan(args: &TrainArgs) -> Result<Plan> {
                     "the demo has its own 100 points; --points is for the other built-in datasets",
                 );
             }
-            (
-                "micrograd's demo".to_owned(),
-                Preset::for_dataset(micrograd::data::micrograd_demo(), args.seed)?,
-            )
+            ("micrograd's demo".to_owned(), Preset::micrograd_demo())
         }
         None => {
             let builtin = match args.dataset {
@@ -186,6 +185,7 @@ fn plan(args: &TrainArgs) -> Result<Plan> {
         }
     };
     let config = &mut preset.config;
+    config.seed = args.seed;
     if let Some(loss) = args.loss {
         config.loss = loss;
     }
@@ -242,7 +242,7 @@ fn plan(args: &TrainArgs) -> Result<Plan> {
         (None, Some(weights)) => weights.nouts()[..weights.layers.len() - 1].to_vec(),
         (None, None) => preset.hidden,
     };
-    check_size(&preset)?;
+    check_size(&mut preset)?;
     let model = preset.model(args.seed);
     if let Some(weights) = &init {
         let source = args
@@ -275,13 +275,14 @@ fn plan(args: &TrainArgs) -> Result<Plan> {
 }
 
 /// Refuses a network the tape or the machine cannot hold, before it is
-/// made.
-fn check_size(preset: &Preset) -> Result<()> {
+/// made; chooses the threads of a run on every core that fit.
+fn check_size(preset: &mut Preset) -> Result<()> {
     let outputs = Task::for_loss(preset.config.loss, &preset.data).map_or(1, |t| t.outputs());
     let widths: Vec<usize> = std::iter::once(preset.data.dim())
         .chain(preset.hidden.iter().copied())
         .chain([outputs])
         .collect();
+    fit_threads(&widths, preset.data.len(), &mut preset.config);
     check_fits(&widths, preset.data.len(), &preset.config)
 }
 
