@@ -107,7 +107,9 @@ impl LaneSlab {
             .checked_add(count)
             .filter(|&end| end < u32::MAX as usize)
         else {
-            panic!("micrograd: the tape's batch rows are full; free graphs with a Scope")
+            super::tape::misuse(
+                "micrograd: the tape's batch rows are full; free graphs with a Scope".into(),
+            )
         };
         let len = end * self.shape.stride;
         if self.data.len() < len {

@@ -15,6 +15,7 @@
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
+use std::panic::AssertUnwindSafe;
 
 use super::kernels::{self, Rows};
 use super::lanes::{Into, LaneSlab, SINGLE};
@@ -109,9 +110,47 @@ fn first_generation() -> u64 {
 const OWN_GENERATIONS: u64 = 1 << 40;
 
 /// Runs `f` with this thread's tape.
+///
+/// A programmer error that `f` finds ([`misuse`]) is raised as a panic
+/// here, once the tape is no longer borrowed: a panic hook that reads a
+/// `Value` (to print it, say) then finds the tape free. Raised inside the
+/// borrow, such a hook would panic again, and a panic in a panic hook
+/// aborts the process.
 #[inline]
 pub(crate) fn with_tape<R>(f: impl FnOnce(&mut Tape) -> R) -> R {
-    TAPE.with(|tape| f(&mut tape.borrow_mut()))
+    let borrowed = AssertUnwindSafe(|| TAPE.with(|tape| f(&mut tape.borrow_mut())));
+    match std::panic::catch_unwind(borrowed) {
+        Ok(result) => result,
+        Err(payload) => raise(payload),
+    }
+}
+
+/// A programmer error found while the tape was borrowed: its message,
+/// carried out of the borrow by unwinding, without the panic hook.
+struct Misuse(String);
+
+/// Stops a tape operation with `message`, a mistake of its caller's (a
+/// freed `Value`, batches of two sizes): the panic itself is raised by
+/// [`with_tape`], outside the tape's borrow.
+#[cold]
+#[inline(never)]
+pub(crate) fn misuse(message: String) -> ! {
+    let borrowed = TAPE
+        .try_with(|tape| tape.try_borrow_mut().is_err())
+        .unwrap_or(false);
+    if borrowed {
+        std::panic::resume_unwind(Box::new(Misuse(message)))
+    }
+    panic!("{message}")
+}
+
+#[cold]
+#[inline(never)]
+fn raise(payload: Box<dyn std::any::Any + Send>) -> ! {
+    match payload.downcast::<Misuse>() {
+        Ok(misuse) => panic!("{}", misuse.0),
+        Err(other) => std::panic::resume_unwind(other),
+    }
 }
 
 /// Like [`with_tape`], but does nothing once the thread's tape is gone or
@@ -128,27 +167,27 @@ pub(crate) fn try_with_tape(f: impl FnOnce(&mut Tape)) {
 #[inline(never)]
 fn stale_handle(v: Value, len: usize) -> ! {
     if v.generation.wrapping_sub(first_generation()) >= OWN_GENERATIONS {
-        panic!(
+        misuse(format!(
             "micrograd: this Value (node {}) belongs to another tape than this thread's: it was \
              made by another copy of micrograd in this process, whose graphs this copy cannot \
              see. (In Jupyter, evcxr links a copy of each dependency into every cell; load \
              micrograd as one shared library instead, in the first cell: `:dep micrograd = \
              {{ package = \"micrograd-notebook\", path = \"<micrograd>/notebook\" }}`)",
             v.index
-        )
+        ))
     }
     if (v.index as usize) < len {
-        panic!(
+        misuse(format!(
             "micrograd: this Value (node {}) was freed when the Scope it was created in ended, \
              and its slot now holds another node; a Value must not outlive its Scope",
             v.index
-        )
+        ))
     }
-    panic!(
+    misuse(format!(
         "micrograd: this Value (node {}) was freed when the Scope it was created in ended; \
          a Value must not outlive its Scope",
         v.index
-    )
+    ))
 }
 
 impl Tape {
@@ -239,10 +278,10 @@ impl Tape {
             .ok()
             .filter(|&i| i < u32::MAX)
         else {
-            panic!(
+            misuse(format!(
                 "micrograd: the tape is full ({} nodes); free graphs with a Scope",
                 u32::MAX
-            )
+            ))
         };
         let generation = self.generation;
         self.nodes.push(Node {
@@ -265,19 +304,18 @@ impl Tape {
     ///
     /// If `data` is empty, or batches of another size are alive.
     pub(crate) fn batch(&mut self, data: &[f64]) -> Value {
-        assert!(
-            !data.is_empty(),
-            "micrograd: a batch needs at least one lane"
-        );
+        if data.is_empty() {
+            misuse("micrograd: a batch needs at least one lane".into())
+        }
         if self.slab.width() == 0 {
             self.slab.set_width(data.len());
         } else if self.slab.width() != data.len() {
-            panic!(
+            misuse(format!(
                 "micrograd: this graph's batches have {} lanes, so a batch of {} cannot join it; \
                  one batch size per graph (build the next batch after the Scope of this one ends)",
                 self.slab.width(),
                 data.len()
-            )
+            ))
         }
         let row = self.slab.grow(1);
         let span = self.slab.span(row);
@@ -345,10 +383,9 @@ impl Tape {
         let fits = list
             .and_then(|n| n.checked_add(start as usize))
             .is_some_and(|end| end <= u32::MAX as usize);
-        assert!(
-            fits,
-            "micrograd: the tape's operand list is full; free graphs with a Scope"
-        );
+        if !fits {
+            misuse("micrograd: the tape's operand list is full; free graphs with a Scope".into())
+        }
         let shape = self.slab.shape;
         let Tape {
             nodes,
@@ -456,7 +493,8 @@ impl Tape {
     /// `b, w0, ..., wn-1, x0, ..., xn-1`.
     pub(crate) fn affine(&mut self, w: &[Value], x: &[Value], b: Value) -> Value {
         let start = self.edge_mark();
-        let len = u32::try_from(w.len()).expect("micrograd: too many operands for one node");
+        let len = u32::try_from(w.len())
+            .unwrap_or_else(|_| misuse("micrograd: too many operands for one node".into()));
         let Tape { nodes, edges, .. } = self;
         edges.push(checked_index(nodes, b));
         edges.extend(w.iter().map(|&v| checked_index(nodes, v)));
@@ -466,8 +504,9 @@ impl Tape {
     }
 
     fn edge_mark(&self) -> u32 {
-        u32::try_from(self.edges.len())
-            .expect("micrograd: the tape's operand list is full; free graphs with a Scope")
+        u32::try_from(self.edges.len()).unwrap_or_else(|_| {
+            misuse("micrograd: the tape's operand list is full; free graphs with a Scope".into())
+        })
     }
 
     /// Keeps the operand list's length within u32, so that every range into
@@ -482,7 +521,8 @@ impl Tape {
         if values.is_empty() {
             return self.leaf(0.0);
         }
-        let len = u32::try_from(values.len()).expect("micrograd: too many operands for one node");
+        let len = u32::try_from(values.len())
+            .unwrap_or_else(|_| misuse("micrograd: too many operands for one node".into()));
         let first = values[0];
         let consecutive = values.iter().enumerate().all(|(i, v)| {
             v.generation == first.generation && v.index as usize == first.index as usize + i
@@ -528,7 +568,8 @@ impl Tape {
             return self.leaf(0.0);
         }
         let start = self.edge_mark();
-        let len = u32::try_from(count).expect("micrograd: too many operands for one node");
+        let len = u32::try_from(count)
+            .unwrap_or_else(|_| misuse("micrograd: too many operands for one node".into()));
         let Tape {
             nodes,
             edges,

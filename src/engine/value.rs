@@ -6,7 +6,7 @@ use std::marker::PhantomData;
 use super::lanes::SINGLE;
 use super::op::{Instr, Op};
 use super::pyrepr::PyFloat;
-use super::tape::{Node, Tape, with_tape};
+use super::tape::{Node, Tape, misuse, with_tape};
 
 /// A scalar in a computation graph, with the gradient `backward` gives it:
 /// micrograd's `Value`.
@@ -319,10 +319,12 @@ impl Value {
     pub fn sum_lanes(self) -> Value {
         with_tape(|t| {
             let a = t.index(self);
-            assert!(
-                t.nodes[a as usize].lanes != SINGLE,
-                "micrograd: sum_lanes sums a batch's lanes; this Value is a single number"
-            );
+            if t.nodes[a as usize].lanes == SINGLE {
+                misuse(
+                    "micrograd: sum_lanes sums a batch's lanes; this Value is a single number"
+                        .into(),
+                )
+            }
             t.push(Instr::SumLanes(a))
         })
     }
@@ -444,11 +446,22 @@ fn single<'t>(t: &'t Tape, v: Value, method: &str) -> &'t Node {
 #[cold]
 #[inline(never)]
 pub(crate) fn batch_misuse(v: Value, method: &str, lanes: usize) -> ! {
-    panic!(
-        "micrograd: Value::{method} reads one number, but this Value (node {}) is a batch of {lanes} lanes; \
-         use data_lanes/grad_lanes, or sum_lanes/mean_lanes for one number",
+    let (verb, instead) = if method.starts_with("set_") {
+        (
+            "sets",
+            "a batch's numbers are computed or given whole (Value::batch)",
+        )
+    } else {
+        (
+            "reads",
+            "use data_lanes/grad_lanes, or sum_lanes/mean_lanes for one number",
+        )
+    };
+    misuse(format!(
+        "micrograd: Value::{method} {verb} one number, but this Value (node {}) is a batch of \
+         {lanes} lanes; {instead}",
         v.index
-    )
+    ))
 }
 
 impl From<f64> for Value {
