@@ -156,7 +156,7 @@ impl BuiltIn {
         match self {
             BuiltIn::Moons | BuiltIn::Circles => two_classes(data, 200),
             BuiltIn::Blobs => softmax(data, vec![16], 0.05, 100),
-            BuiltIn::Spiral => softmax(data, vec![32, 32], 0.02, 400),
+            BuiltIn::Spiral => softmax(data, vec![32, 32], 0.1, 400),
         }
     }
 }
