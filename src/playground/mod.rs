@@ -55,7 +55,9 @@ pub struct Limits {
     /// Nodes of a graph to draw (an expression's, or one point's through
     /// the network): laying out more takes seconds.
     pub graph_nodes: usize,
-    /// Graphs and pictures drawn at once, each on a thread of its own.
+    /// Graphs and pictures drawn at once, each on a thread of its own,
+    /// which holds its place until it has drawn, whether or not its client
+    /// still waits.
     pub drawings: usize,
     /// Sessions that compute at once, taking turns: by default every core
     /// but one, which the server keeps.

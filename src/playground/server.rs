@@ -8,7 +8,7 @@ use std::convert::Infallible;
 use std::hash::{BuildHasher, RandomState};
 use std::io;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{SyncSender, TrySendError};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
@@ -82,7 +82,8 @@ impl Playground {
         let state = Arc::new(Server {
             limits: limits.clone(),
             sessions: Mutex::new(HashMap::new()),
-            drawings: Semaphore::new(limits.drawings.max(1)),
+            drawings: Arc::new(Semaphore::new(limits.drawings.max(1))),
+            drawing: Arc::new(AtomicUsize::new(0)),
             budget: Arc::new(Budget::new(limits.training_threads)),
             loopback: addr.ip().is_loopback(),
             ids: RandomState::new(),
@@ -167,7 +168,10 @@ impl Drop for Playground {
 struct Server {
     limits: Limits,
     sessions: Mutex<HashMap<String, Arc<Handle>>>,
-    drawings: Semaphore,
+    /// Places for drawings, each held by a drawing thread while it runs.
+    drawings: Arc<Semaphore>,
+    /// The drawing threads running now.
+    drawing: Arc<AtomicUsize>,
     budget: Arc<Budget>,
     /// Whether the server listens on a loopback address (then it answers
     /// only requests addressed to the loopback: no DNS rebinding).
@@ -392,20 +396,42 @@ async fn on_drawing_thread<T: Send + 'static>(
     draw: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
     let busy = || ApiError::unavailable("the server is busy drawing; try again");
-    let _permit = tokio::time::timeout(DRAWING_WAIT, state.drawings.acquire())
+    let acquire = Arc::clone(&state.drawings).acquire_owned();
+    let permit = tokio::time::timeout(DRAWING_WAIT, acquire)
         .await
         .map_err(|_| busy())?
         .map_err(|_| busy())?;
     let (done, drawn) = oneshot::channel();
+    let running = Running::count(&state.drawing);
     std::thread::Builder::new()
         .name("playground-drawing".into())
         .spawn(move || {
+            // The place is the drawing's, not the request's: a client that
+            // hangs up drops the request, while its graph is still drawn.
+            let _permit = permit;
+            let _running = running;
             let _ = done.send(draw());
         })
         .map_err(|_| busy())?;
     drawn
         .await
         .map_err(|_| ApiError::new(500, "drawing failed"))?
+}
+
+/// One more in a count while it lives.
+struct Running(Arc<AtomicUsize>);
+
+impl Running {
+    fn count(counter: &Arc<AtomicUsize>) -> Running {
+        counter.fetch_add(1, Ordering::SeqCst);
+        Running(Arc::clone(counter))
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 #[derive(Serialize)]
@@ -482,7 +508,11 @@ async fn status(State(state): State<Arc<Server>>) -> Response {
     let sessions = state.lock().len();
     json(
         StatusCode::OK,
-        &serde_json::json!({"sessions": sessions, "limit": state.limits.sessions}),
+        &serde_json::json!({
+            "sessions": sessions,
+            "limit": state.limits.sessions,
+            "drawings": state.drawing.load(Ordering::SeqCst),
+        }),
     )
 }
 

@@ -1,0 +1,106 @@
+//! The playground against clients that are hostile or unlucky: drawings
+//! whose clients hang up. Each case says what is sent, what comes back, and
+//! that nothing is left running that should not be.
+
+#![cfg(feature = "playground")]
+
+mod http;
+
+use std::io::Write;
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use http::{get, post_json};
+use micrograd::playground::{Limits, Playground};
+use serde_json::json;
+
+fn start_on(address: &str, limits: Limits) -> Playground {
+    let listener = TcpListener::bind(address).unwrap();
+    Playground::start(listener, limits).unwrap()
+}
+
+/// Waits up to `limit` for `done`.
+fn eventually(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if done() {
+            return true;
+        }
+        thread::sleep(Duration::from_millis(50));
+    }
+    done()
+}
+
+/// The graphs being drawn now, as `GET /api/status` counts them.
+fn drawings(addr: SocketAddr) -> u64 {
+    get(addr, "/api/status").json()["drawings"]
+        .as_u64()
+        .expect("the status counts drawings")
+}
+
+/// A POST of `body` to `path` with its head, as `Send::Raw` sends it;
+/// `framing` is the header that says where the body ends.
+fn graph_post(addr: SocketAddr, path: &str, framing: &str, body: &str) -> String {
+    format!(
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\
+         Content-Type: application/json\r\n{framing}\r\n\r\n{body}"
+    )
+}
+
+/// A request sent whole, then dropped by its client after `wait`.
+fn hang_up_after(addr: SocketAddr, bytes: &[u8], wait: Duration) {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream.write_all(bytes).unwrap();
+    thread::sleep(wait);
+}
+
+#[test]
+fn drawings_whose_clients_hang_up_still_count_against_the_limit() {
+    let server = start_on(
+        "127.0.0.1:0",
+        Limits {
+            drawings: 2,
+            ..Limits::default()
+        },
+    );
+    let addr = server.addr();
+    // 50 neurons on one input, as a PNG: seconds to lay out and draw,
+    // within the graph limit.
+    let terms: Vec<String> = (0..50)
+        .map(|i| format!("tanh(x*{:.3}+{i})", f64::from(i) / 7.0))
+        .collect();
+    let body = json!({"expr": terms.join("+"), "values": {"x": 1}}).to_string();
+    let bytes = graph_post(
+        addr,
+        "/api/graph?format=png",
+        &format!("Content-Length: {}", body.len()),
+        &body,
+    );
+    // Six clients, one after another, each gone before its drawing could
+    // be done.
+    let mut most = 0;
+    for _ in 0..6 {
+        hang_up_after(addr, bytes.as_bytes(), Duration::from_millis(300));
+        most = most.max(drawings(addr));
+    }
+    let watched = Instant::now();
+    while watched.elapsed() < Duration::from_secs(1) {
+        most = most.max(drawings(addr));
+        thread::sleep(Duration::from_millis(50));
+    }
+    assert!(most >= 1, "no drawing was seen running");
+    assert!(most <= 2, "{most} drawings at once; the limit is 2");
+    // The abandoned drawings end, and the next one is served.
+    assert!(
+        eventually(Duration::from_secs(120), || drawings(addr) == 0),
+        "{} drawings still running",
+        drawings(addr)
+    );
+    let small = post_json(
+        addr,
+        "/api/graph",
+        &json!({"expr": "x*y", "values": {"x": 2, "y": 3}}),
+    );
+    assert_eq!(small.status, 200, "{}", small.text());
+}
