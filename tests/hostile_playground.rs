@@ -1,6 +1,7 @@
 //! The playground against clients that are hostile or unlucky: drawings
-//! whose clients hang up. Each case says what is sent, what comes back, and
-//! that nothing is left running that should not be.
+//! whose clients hang up, and crowds of big networks on one core. Each case
+//! says what is sent, what comes back, and that nothing is left running
+//! that should not be.
 
 #![cfg(feature = "playground")]
 
@@ -11,13 +12,20 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use http::{get, post_json};
+use http::{Events, get, post, post_json, request};
 use micrograd::playground::{Limits, Playground};
-use serde_json::json;
+use serde_json::{Value, json};
 
 fn start_on(address: &str, limits: Limits) -> Playground {
     let listener = TcpListener::bind(address).unwrap();
     Playground::start(listener, limits).unwrap()
+}
+
+/// A session with `settings`; its id.
+fn session(addr: SocketAddr, settings: Value) -> String {
+    let response = post_json(addr, "/api/sessions", &settings);
+    assert_eq!(response.status, 201, "{}", response.text());
+    response.json()["id"].as_str().unwrap().to_owned()
 }
 
 /// Waits up to `limit` for `done`.
@@ -103,4 +111,51 @@ fn drawings_whose_clients_hang_up_still_count_against_the_limit() {
         &json!({"expr": "x*y", "values": {"x": 2, "y": 3}}),
     );
     assert_eq!(small.status, 200, "{}", small.text());
+}
+
+#[test]
+fn big_networks_sharing_one_core_all_take_steps() {
+    let server = start_on(
+        "127.0.0.1:0",
+        Limits {
+            training_threads: 1,
+            ..Limits::default()
+        },
+    );
+    let addr = server.addr();
+    // Five hidden layers of 64: 3·64 + 4·65·64 + 65·3 = 17,027 parameters,
+    // within the 20,000 allowed.
+    let ids: Vec<String> = (0..4)
+        .map(|k| {
+            session(
+                addr,
+                json!({"dataset": "spiral", "hidden": [64, 64, 64, 64, 64], "speed": 1000, "seed": k}),
+            )
+        })
+        .collect();
+    // The tabs' event streams, open (frames are drawn for them) and not
+    // read: a frame that finds its page's queue full is dropped.
+    let _streams: Vec<Events> = ids.iter().map(|id| Events::open(addr, id)).collect();
+    for id in &ids {
+        let play = post(addr, &format!("/api/sessions/{id}/play"));
+        assert_eq!(play.status, 200, "{}", play.text());
+    }
+    let steps = |id: &String| {
+        get(addr, &format!("/api/sessions/{id}")).json()["status"]["step"]
+            .as_u64()
+            .unwrap()
+    };
+    let mut taken = Vec::new();
+    let all_stepped = eventually(Duration::from_secs(60), || {
+        taken = ids.iter().map(steps).collect();
+        taken.iter().all(|&s| s >= 3)
+    });
+    assert!(all_stepped, "steps taken by each session: {taken:?}");
+    for id in &ids {
+        let info = get(addr, &format!("/api/sessions/{id}")).json();
+        assert_eq!(info["status"]["playing"], true);
+        let closed = request(addr, "DELETE", &format!("/api/sessions/{id}"), &[], b"");
+        assert_eq!(closed.status, 204);
+    }
+    assert!(eventually(Duration::from_secs(30), || server.sessions() == 0));
 }

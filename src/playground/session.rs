@@ -288,18 +288,22 @@ impl Session {
     }
 
     /// Takes the steps that are due by now at the session's speed, until a
-    /// frame is due or the turn ends. A session that falls behind (a busy
-    /// machine, a big network) does not race to catch up: it starts pacing
-    /// anew.
+    /// frame is due or the turn ends, and always the first: a turn that
+    /// comes after the frame's time (many sessions share the cores, the
+    /// network is big) would otherwise only draw, and the session would
+    /// never step. A session that falls behind does not race to catch up:
+    /// it starts pacing anew.
     fn steps_due(&mut self, run: &mut Run<'_>, turn_ends: Instant) {
         let speed = self.plan.speed;
+        let mut first = true;
         loop {
             let now = Instant::now();
             let due = (now.duration_since(run.paced).as_secs_f64() * speed) as u64;
-            if due <= run.paced_steps || now >= run.next_frame || now >= turn_ends || !self.playing
-            {
+            let stop = !first && (now >= run.next_frame || now >= turn_ends);
+            if due <= run.paced_steps || stop || !self.playing {
                 return;
             }
+            first = false;
             if due - run.paced_steps > (speed / 2.0).ceil() as u64 {
                 run.paced = now;
                 run.paced_steps = 0;
