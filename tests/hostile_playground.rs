@@ -1,7 +1,7 @@
-//! The playground against clients that are hostile or unlucky: drawings
-//! whose clients hang up, and crowds of big networks on one core. Each case
-//! says what is sent, what comes back, and that nothing is left running
-//! that should not be.
+//! The playground against clients that are hostile or unlucky: numbers
+//! that are not finite, drawings whose clients hang up, and crowds of big
+//! networks on one core. Each case says what is sent, what comes back, and
+//! that nothing is left running that should not be.
 
 #![cfg(feature = "playground")]
 
@@ -54,6 +54,53 @@ fn graph_post(addr: SocketAddr, path: &str, framing: &str, body: &str) -> String
         "POST {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\
          Content-Type: application/json\r\n{framing}\r\n\r\n{body}"
     )
+}
+
+#[test]
+fn numbers_that_are_not_finite_are_named_strings_with_the_op_that_made_them() {
+    let server = start_on("127.0.0.1:0", Limits::default());
+    let addr = server.addr();
+    let graph = |expr: &str, x: f64| {
+        let response = post_json(
+            addr,
+            "/api/graph",
+            &json!({"expr": expr, "values": {"x": x}}),
+        );
+        assert_eq!(response.status, 200, "{expr}: {}", response.text());
+        response
+    };
+    // 1/x at 0: x**-1 = +inf, and d/dx (1/x) = -1/x² = -inf.
+    let reciprocal = graph("1/x", 0.0);
+    let answer = reciprocal.json();
+    assert_eq!(answer["value"], "Infinity");
+    assert_eq!(answer["grads"]["x"], "-Infinity");
+    let why = answer["not_finite"].as_str().unwrap();
+    assert!(why.contains("(**-1) is inf, from operand 0.0"), "{why}");
+    assert!(!reciprocal.text().contains("null"), "{}", reciprocal.text());
+    // log(-1) is NaN; d/dx log(x) = 1/x = -1 is finite.
+    let answer = graph("log(x)", -1.0).json();
+    assert_eq!(answer["value"], "NaN");
+    assert_eq!(answer["grads"]["x"], -1.0);
+    let why = answer["not_finite"].as_str().unwrap();
+    assert!(why.contains("(log) is NaN, from operand -1.0"), "{why}");
+    // x**0.5 at 0 is 0, but its derivative 0.5/√x is +inf.
+    let answer = graph("x**0.5", 0.0).json();
+    assert_eq!(answer["value"], 0.0);
+    assert_eq!(answer["grads"]["x"], "Infinity");
+    assert!(
+        answer["not_finite"]
+            .as_str()
+            .unwrap()
+            .starts_with("the gradient of node 0"),
+        "{answer}"
+    );
+    // Every number finite: `not_finite` is null.
+    let answer = graph("x*x", 3.0).json();
+    assert_eq!(
+        (&answer["value"], &answer["grads"]["x"]),
+        (&json!(9.0), &json!(6.0))
+    );
+    assert_eq!(answer["not_finite"], Value::Null);
 }
 
 /// A request sent whole, then dropped by its client after `wait`.

@@ -6,7 +6,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use super::api::{ApiError, ExpressionAnswer, ExpressionRequest};
+use super::api::{ApiError, ExpressionAnswer, ExpressionRequest, Number};
 use crate::data::Dataset;
 use crate::nn::{Loss, MLP, Weights, loss};
 use crate::train::{StepRecord, Task};
@@ -72,17 +72,20 @@ pub fn expression(
     let root = parsed.build(&inputs).map_err(|missing| {
         ApiError::unprocessable(format!("no value for `{missing}`: give it one"))
     })?;
-    root.backward();
+    // As `micrograd grad` does: the numbers all the same, and the op that
+    // first left the real numbers.
+    let not_finite = root.backward_checked().err().map(|a| a.to_string());
     let graph = draw_dot(root);
     let picture = render(&graph, most_nodes, format)?;
-    let grads: BTreeMap<String, f64> = parsed
+    let grads: BTreeMap<String, Number> = parsed
         .variables()
         .into_iter()
-        .map(|name| (name.to_owned(), inputs[name].grad()))
+        .map(|name| (name.to_owned(), Number(inputs[name].grad())))
         .collect();
     let answer = ExpressionAnswer {
-        value: root.data(),
+        value: Number(root.data()),
         grads,
+        not_finite,
         nodes: graph.len(),
         svg: match &picture {
             Picture::Svg(svg) => svg.clone(),

@@ -27,7 +27,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::sync::{Semaphore, oneshot};
 
-use super::api::{ApiError, ExpressionRequest, FocusRequest, Info, Settings, Status};
+use super::api::{ApiError, ExpressionRequest, FocusRequest, Info, Number, Settings, Status};
 use super::budget::Budget;
 use super::drawings::{self, Format, Picture};
 use super::session::{self, Channels, Command, Event, Reply, Shared, Snapshot};
@@ -449,7 +449,7 @@ struct DatasetOption {
     name: String,
     /// `None` where the points are not drawn at random.
     points: Option<usize>,
-    noise: Option<f64>,
+    noise: Option<Number>,
 }
 
 #[derive(Serialize)]
@@ -461,7 +461,7 @@ struct LimitsInfo {
     width: usize,
     parameters: usize,
     upload_bytes: usize,
-    steps_per_second: f64,
+    steps_per_second: Number,
     graph_nodes: usize,
     expression_bytes: usize,
 }
@@ -478,7 +478,7 @@ async fn options(State(state): State<Arc<Server>>) -> Response {
             DatasetOption {
                 name: choice.name(),
                 points: builtin.map(BuiltIn::points),
-                noise: builtin.map(BuiltIn::noise),
+                noise: builtin.map(|b| Number(b.noise())),
             }
         })
         .collect();
@@ -496,7 +496,7 @@ async fn options(State(state): State<Arc<Server>>) -> Response {
             width: limits.width,
             parameters: limits.parameters,
             upload_bytes: limits.upload_bytes,
-            steps_per_second: limits.steps_per_second,
+            steps_per_second: Number(limits.steps_per_second),
             graph_nodes: limits.graph_nodes,
             expression_bytes: drawings::MAX_EXPRESSION,
         },

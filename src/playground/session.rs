@@ -17,7 +17,8 @@ use tokio::sync::oneshot;
 
 use super::Limits;
 use super::api::{
-    ApiError, DataInfo, FocusRequest, Frame, Info, NetworkInfo, Record, Settings, Status,
+    ApiError, DataInfo, FocusRequest, Frame, Info, NetworkInfo, Number, Record, Settings, Status,
+    numbers,
 };
 use super::budget::Budget;
 use super::pictures::{self, Plane};
@@ -504,8 +505,8 @@ impl Session {
             generation: self.generation,
             playing: self.playing,
             step: run.trainer.as_ref().map_or(0, Trainer::steps_taken),
-            loss: self.last.map(|r| r.loss),
-            accuracy: self.last.and_then(|r| r.accuracy),
+            loss: self.last.map(|r| Number(r.loss)),
+            accuracy: self.last.and_then(|r| r.accuracy).map(Number),
             stopped: self.stopped.clone(),
         }
     }
@@ -540,10 +541,15 @@ impl Session {
                 points: data.len(),
                 features: data.dim(),
                 task,
-                classes,
-                x: plane.map(|_| data.x.iter().map(|p| [p[0], p[1]]).collect()),
-                y: data.y.clone(),
-                extent: plane.map(|p| p.extent()),
+                classes: numbers(&classes),
+                x: plane.map(|_| {
+                    data.x
+                        .iter()
+                        .map(|p| [Number(p[0]), Number(p[1])])
+                        .collect()
+                }),
+                y: numbers(&data.y),
+                extent: plane.map(|p| p.extent().map(Number)),
             },
             network: NetworkInfo {
                 widths: plan.widths.clone(),
@@ -611,12 +617,16 @@ impl Session {
             step,
             last: self.last.map(|r| Record {
                 step: r.step,
-                loss: r.loss,
-                accuracy: r.accuracy,
-                lr: r.lr,
+                loss: Number(r.loss),
+                accuracy: r.accuracy.map(Number),
+                lr: Number(r.lr),
             }),
-            steps_per_second,
-            history: self.pending.clone(),
+            steps_per_second: Number(steps_per_second),
+            history: self
+                .pending
+                .iter()
+                .map(|&(step, loss, accuracy)| (step, Number(loss), accuracy.map(Number)))
+                .collect(),
             boundary,
             neurons,
             focus: focus.map(|grid| {
