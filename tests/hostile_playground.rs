@@ -1,7 +1,9 @@
-//! The playground against clients that are hostile or unlucky: numbers
-//! that are not finite, drawings whose clients hang up, and crowds of big
-//! networks on one core. Each case says what is sent, what comes back, and
-//! that nothing is left running that should not be.
+//! The playground against clients that are hostile or unlucky: bodies cut
+//! short or badly chunked, numbers that are not finite, data with one
+//! label, drawings whose clients hang up, and
+//! crowds of big networks on one core. Each case says what is sent, the
+//! status and the one-line error that come back, and that nothing is left
+//! running that should not be.
 
 #![cfg(feature = "playground")]
 
@@ -12,7 +14,7 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use http::{Events, get, post, post_json, request};
+use http::{Events, Response, get, post, post_json, raw, request};
 use micrograd::playground::{Limits, Playground};
 use serde_json::{Value, json};
 
@@ -47,6 +49,66 @@ fn drawings(addr: SocketAddr) -> u64 {
         .expect("the status counts drawings")
 }
 
+/// How a case's request goes on the wire.
+enum Send {
+    /// A well-formed request: method, path, extra headers, body.
+    Request(&'static str, String, Vec<(&'static str, String)>, Vec<u8>),
+    /// Bytes as they are; then the sending side is shut if `true`.
+    Raw(String, bool),
+}
+
+/// One request and what must come back.
+struct Case {
+    what: &'static str,
+    send: Send,
+    status: u16,
+    /// A part of the one-line error (`{"error": ...}`); empty for a 2xx.
+    error: &'static str,
+}
+
+/// Sends each case; panics with every case that did not get its answer.
+fn check(addr: SocketAddr, cases: impl IntoIterator<Item = Case>) {
+    let wrong: Vec<String> = cases
+        .into_iter()
+        .filter_map(|case| answered(addr, case).err())
+        .collect();
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+/// Whether `case` got its status and error.
+fn answered(addr: SocketAddr, case: Case) -> Result<(), String> {
+    let Case {
+        what,
+        send,
+        status,
+        error,
+    } = case;
+    let response: Response = match send {
+        Send::Request(method, path, headers, body) => {
+            let headers: Vec<(&str, &str)> =
+                headers.iter().map(|(n, v)| (*n, v.as_str())).collect();
+            request(addr, method, &path, &headers, &body)
+        }
+        Send::Raw(bytes, hang_up) => raw(addr, bytes.as_bytes(), hang_up),
+    };
+    if response.status != status {
+        return Err(format!(
+            "{what}: {} instead of {status}: {}",
+            response.status,
+            response.text()
+        ));
+    }
+    if status >= 400 {
+        let message = response.error();
+        if message.contains('\n') || !message.contains(error) {
+            return Err(format!(
+                "{what}: {message:?} does not say {error:?} in one line"
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// A POST of `body` to `path` with its head, as `Send::Raw` sends it;
 /// `framing` is the header that says where the body ends.
 fn graph_post(addr: SocketAddr, path: &str, framing: &str, body: &str) -> String {
@@ -54,6 +116,110 @@ fn graph_post(addr: SocketAddr, path: &str, framing: &str, body: &str) -> String
         "POST {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\
          Content-Type: application/json\r\n{framing}\r\n\r\n{body}"
     )
+}
+
+fn get_with_host(host: &str) -> Send {
+    Send::Request(
+        "GET",
+        "/api/status".into(),
+        vec![("Host", host.to_owned())],
+        Vec::new(),
+    )
+}
+
+#[test]
+fn hostile_requests_get_one_line_errors_with_their_status() {
+    let server = start_on(
+        "127.0.0.1:0",
+        Limits {
+            body_bytes: 4_000,
+            ..Limits::default()
+        },
+    );
+    let addr = server.addr();
+    let id = session(addr, json!({}));
+    // Two chunks of 2,500 bytes: 5,000 bytes with no Content-Length.
+    let chunk = format!("{:x}\r\n{}\r\n", 2_500, " ".repeat(2_500));
+    let cases = [
+        Case {
+            what: "a body cut short: 100 bytes declared, 10 sent, then the client hangs up",
+            send: Send::Raw(
+                graph_post(addr, "/api/graph", "Content-Length: 100", "{\"expr\": \""),
+                true,
+            ),
+            status: 400,
+            error: "cut short or malformed",
+        },
+        Case {
+            what: "a chunk size that is not hexadecimal",
+            send: Send::Raw(
+                graph_post(
+                    addr,
+                    "/api/graph",
+                    "Transfer-Encoding: chunked",
+                    "zz\r\n{}\r\n0\r\n\r\n",
+                ),
+                false,
+            ),
+            status: 400,
+            error: "cut short or malformed",
+        },
+        Case {
+            what: "a chunk longer than its size says",
+            send: Send::Raw(
+                graph_post(
+                    addr,
+                    "/api/graph",
+                    "Transfer-Encoding: chunked",
+                    "2\r\n{}xx\r\n0\r\n\r\n",
+                ),
+                false,
+            ),
+            status: 400,
+            error: "cut short or malformed",
+        },
+        Case {
+            what: "a chunked body of 5,000 bytes, past the limit of 4,000",
+            send: Send::Raw(
+                graph_post(
+                    addr,
+                    "/api/graph",
+                    "Transfer-Encoding: chunked",
+                    &format!("{chunk}{chunk}0\r\n\r\n"),
+                ),
+                false,
+            ),
+            status: 413,
+            error: "larger than 4000 bytes",
+        },
+        Case {
+            what: "a CSV whose labels are all 5",
+            send: Send::Request(
+                "POST",
+                format!("/api/sessions/{id}/data?name=fives.csv"),
+                vec![("Content-Type", "text/csv".into())],
+                b"x1,x2,label\n0,1,5\n1,0,5\n2,2,5\n".to_vec(),
+            ),
+            status: 422,
+            error: "fives.csv: every label is 5: there is nothing to learn",
+        },
+        Case {
+            what: "a page of another site rebinding its name to the loopback",
+            send: get_with_host("attacker.example:8000"),
+            status: 403,
+            error: "localhost only",
+        },
+    ];
+    check(addr, cases);
+    // Nothing changed and nothing is left: the session still trains on
+    // its moons, no graph is being drawn, and the session ends on DELETE.
+    let info = get(addr, &format!("/api/sessions/{id}")).json();
+    assert_eq!(info["data"]["name"], "moons");
+    assert_eq!(drawings(addr), 0);
+    let closed = request(addr, "DELETE", &format!("/api/sessions/{id}"), &[], b"");
+    assert_eq!(closed.status, 204);
+    assert!(eventually(Duration::from_secs(10), || server.sessions() == 0));
+    assert_eq!(get(addr, "/").status, 200);
 }
 
 #[test]
