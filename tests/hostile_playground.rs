@@ -1,6 +1,6 @@
 //! The playground against clients that are hostile or unlucky: bodies cut
-//! short or badly chunked, numbers that are not finite, data with one
-//! label, drawings whose clients hang up, and
+//! short or badly chunked, expressions too long in bytes, numbers that are
+//! not finite, data with one label, drawings whose clients hang up, and
 //! crowds of big networks on one core. Each case says what is sent, the
 //! status and the one-line error that come back, and that nothing is left
 //! running that should not be.
@@ -138,6 +138,8 @@ fn hostile_requests_get_one_line_errors_with_their_status() {
     );
     let addr = server.addr();
     let id = session(addr, json!({}));
+    // 700 × '∑' (U+2211, three bytes in UTF-8): 2,100 bytes, 700 characters.
+    let sums = json!({"expr": "∑".repeat(700), "values": {}}).to_string();
     // Two chunks of 2,500 bytes: 5,000 bytes with no Content-Length.
     let chunk = format!("{:x}\r\n{}\r\n", 2_500, " ".repeat(2_500));
     let cases = [
@@ -191,6 +193,17 @@ fn hostile_requests_get_one_line_errors_with_their_status() {
             ),
             status: 413,
             error: "larger than 4000 bytes",
+        },
+        Case {
+            what: "an expression of 2,100 bytes in 700 characters",
+            send: Send::Request(
+                "POST",
+                "/api/graph".into(),
+                vec![("Content-Type", "application/json".into())],
+                sums.into_bytes(),
+            ),
+            status: 422,
+            error: "longer than 2000 bytes (it has 2100;",
         },
         Case {
             what: "a CSV whose labels are all 5",

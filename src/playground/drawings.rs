@@ -53,9 +53,11 @@ pub fn expression(
     most_nodes: usize,
     format: Format,
 ) -> Result<(ExpressionAnswer, Picture), ApiError> {
+    // Bytes, not characters: the parser's work grows with the bytes.
     if request.expr.len() > MAX_EXPRESSION {
         return Err(ApiError::unprocessable(format!(
-            "the expression is longer than {MAX_EXPRESSION} characters"
+            "the expression is longer than {MAX_EXPRESSION} bytes (it has {}; a character outside ASCII takes 2 to 4)",
+            request.expr.len()
         )));
     }
     let parsed = expr::parse(&request.expr).map_err(|e| {
