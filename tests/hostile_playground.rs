@@ -1,7 +1,7 @@
 //! The playground against clients that are hostile or unlucky: bodies cut
 //! short or badly chunked, expressions too long in bytes, numbers that are
-//! not finite, data with one label, drawings whose clients hang up, and
-//! crowds of big networks on one core. Each case says what is sent, the
+//! not finite, data with one label, drawings whose clients hang up,
+//! connections that never speak, and crowds of big networks on one core. Each case says what is sent, the
 //! status and the one-line error that come back, and that nothing is left
 //! running that should not be.
 
@@ -9,8 +9,9 @@
 
 mod http;
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -133,6 +134,7 @@ fn hostile_requests_get_one_line_errors_with_their_status() {
         "127.0.0.1:0",
         Limits {
             body_bytes: 4_000,
+            read_timeout: Duration::from_secs(2),
             ..Limits::default()
         },
     );
@@ -151,6 +153,15 @@ fn hostile_requests_get_one_line_errors_with_their_status() {
             ),
             status: 400,
             error: "cut short or malformed",
+        },
+        Case {
+            what: "a body that stops coming: 100 bytes declared, 10 sent, the client waits",
+            send: Send::Raw(
+                graph_post(addr, "/api/graph", "Content-Length: 100", "{\"expr\": \""),
+                false,
+            ),
+            status: 408,
+            error: "did not arrive within 2 s",
         },
         Case {
             what: "a chunk size that is not hexadecimal",
@@ -384,4 +395,41 @@ fn big_networks_sharing_one_core_all_take_steps() {
         assert_eq!(closed.status, 204);
     }
     assert!(eventually(Duration::from_secs(30), || server.sessions() == 0));
+}
+
+#[test]
+fn silent_connections_are_closed_and_no_more_than_the_cap_are_served() {
+    let server = start_on(
+        "127.0.0.1:0",
+        Limits {
+            connections: 2,
+            read_timeout: Duration::from_secs(2),
+            ..Limits::default()
+        },
+    );
+    let addr = server.addr();
+    // Two connections that never send a byte hold both places.
+    let silent: Vec<TcpStream> = (0..2).map(|_| TcpStream::connect(addr).unwrap()).collect();
+    thread::sleep(Duration::from_millis(200));
+    let (served, answer) = mpsc::channel();
+    let third = thread::spawn(move || {
+        let _ = served.send(get(addr, "/api/status").status);
+    });
+    assert!(
+        answer.recv_timeout(Duration::from_millis(800)).is_err(),
+        "a third connection was served while two held the cap of 2"
+    );
+    // The server hangs up on each once its timeout passes.
+    for mut connection in silent {
+        connection
+            .set_read_timeout(Some(Duration::from_secs(20)))
+            .unwrap();
+        let mut rest = Vec::new();
+        let end = connection.read_to_end(&mut rest);
+        assert!(end.is_ok(), "a silent connection is still open: {end:?}");
+    }
+    // Then the third is served, and the page loads.
+    assert_eq!(answer.recv_timeout(Duration::from_secs(20)), Ok(200));
+    third.join().unwrap();
+    assert_eq!(get(addr, "/").status, 200);
 }

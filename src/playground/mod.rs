@@ -66,6 +66,13 @@ pub struct Limits {
     pub connect_timeout: Duration,
     /// How long a session lives without a request from its page.
     pub idle_timeout: Duration,
+    /// Connections open at once; more wait to be accepted until one
+    /// closes.
+    pub connections: usize,
+    /// How long a client may take to send a request's head (from the
+    /// moment it connects, or from the previous answer on the connection:
+    /// then it is closed), and then as long again for its body (408).
+    pub read_timeout: Duration,
 }
 
 impl Default for Limits {
@@ -87,6 +94,8 @@ impl Default for Limits {
                 .map_or(1, |n| n.get().saturating_sub(1).max(1)),
             connect_timeout: Duration::from_secs(30),
             idle_timeout: Duration::from_secs(60 * 60),
+            connections: 256,
+            read_timeout: Duration::from_secs(30),
         }
     }
 }

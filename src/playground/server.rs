@@ -23,6 +23,8 @@ use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use futures_util::{Stream, StreamExt};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::sync::{Semaphore, oneshot};
@@ -46,6 +48,9 @@ const ANSWER_TIME: Duration = Duration::from_secs(10);
 
 /// How long a drawing waits for a free drawing thread.
 const DRAWING_WAIT: Duration = Duration::from_secs(10);
+
+/// How long a stopping server waits for its connections to finish.
+const SHUTDOWN_WAIT: Duration = Duration::from_secs(5);
 
 /// A comment on an idle event stream this often: a closed tab is noticed
 /// when writing to it fails.
@@ -102,11 +107,8 @@ impl Playground {
             .spawn(move || {
                 runtime.block_on(async move {
                     let listener = tokio::net::TcpListener::from_std(listener)?;
-                    axum::serve(listener, app)
-                        .with_graceful_shutdown(async move {
-                            let _ = stop.await;
-                        })
-                        .await
+                    serve(listener, app, &limits, stop).await;
+                    Ok(())
                 })
             })?;
         Ok(Playground {
@@ -162,6 +164,68 @@ impl Drop for Playground {
     fn drop(&mut self) {
         self.close();
     }
+}
+
+/// Serves `app` on `listener` until `stop`: at most
+/// [`Limits::connections`] connections at once (the next waits in the
+/// listener's backlog until one closes), each closed if a request's head
+/// takes longer than [`Limits::read_timeout`] to arrive (hyper's timer
+/// starts when the connection opens, and again after each answer). On
+/// `stop` the connections finish what they are answering, for at most
+/// [`SHUTDOWN_WAIT`].
+async fn serve(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    limits: &Limits,
+    mut stop: oneshot::Receiver<()>,
+) {
+    let most = limits.connections.clamp(1, Semaphore::MAX_PERMITS);
+    let places = Arc::new(Semaphore::new(most));
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(limits.read_timeout);
+    let (closing, closed) = tokio::sync::watch::channel(false);
+    loop {
+        let place = tokio::select! {
+            place = Arc::clone(&places).acquire_owned() => place.expect("never closed"),
+            _ = &mut stop => break,
+        };
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    // Out of file descriptors: wait for some to close.
+                    // A connection that failed before it was accepted: next.
+                    if !matches!(
+                        e.kind(),
+                        io::ErrorKind::ConnectionAborted
+                            | io::ErrorKind::ConnectionReset
+                            | io::ErrorKind::ConnectionRefused
+                    ) {
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
+                    continue;
+                }
+            },
+            _ = &mut stop => break,
+        };
+        let connection =
+            http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(app.clone()));
+        let mut closed = closed.clone();
+        tokio::spawn(async move {
+            let _place = place;
+            let mut connection = std::pin::pin!(connection);
+            tokio::select! {
+                _ = connection.as_mut() => return,
+                _ = closed.wait_for(|&closing| closing) => {}
+            }
+            connection.as_mut().graceful_shutdown();
+            let _ = connection.await;
+        });
+    }
+    let _ = closing.send(true);
+    let all = u32::try_from(most).unwrap_or(u32::MAX);
+    let _ = tokio::time::timeout(SHUTDOWN_WAIT, places.acquire_many(all)).await;
 }
 
 /// What the handlers share.
@@ -300,9 +364,30 @@ fn is_loopback_host(host: &str) -> bool {
         || name.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
-/// The body, at most `limit` bytes. A body past the limit is a 413; one
-/// that breaks off (the client hangs up) or is badly framed is a 400.
-async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes, ApiError> {
+/// The body, at most `limit` bytes, within [`Limits::read_timeout`]. A body
+/// past the limit is a 413; one that breaks off (the client hangs up) or is
+/// badly framed is a 400; one that does not arrive in time is a 408.
+async fn read_body(
+    state: &Server,
+    headers: &HeaderMap,
+    body: Body,
+    limit: usize,
+) -> Result<Bytes, ApiError> {
+    let wait = state.limits.read_timeout;
+    tokio::time::timeout(wait, read_body_whole(headers, body, limit))
+        .await
+        .unwrap_or_else(|_| {
+            Err(ApiError::new(
+                408,
+                format!(
+                    "the request's body did not arrive within {} s",
+                    wait.as_secs_f64()
+                ),
+            ))
+        })
+}
+
+async fn read_body_whole(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes, ApiError> {
     let too_large = || ApiError::too_large(format!("the request is larger than {limit} bytes"));
     let declared = headers
         .get(header::CONTENT_LENGTH)
@@ -332,7 +417,7 @@ async fn read_json<T: DeserializeOwned>(
     body: Body,
     empty: Option<T>,
 ) -> Result<T, ApiError> {
-    let bytes = read_body(headers, body, state.limits.body_bytes).await?;
+    let bytes = read_body(state, headers, body, state.limits.body_bytes).await?;
     if bytes.iter().all(u8::is_ascii_whitespace) {
         if let Some(value) = empty {
             return Ok(value);
@@ -691,7 +776,7 @@ async fn upload(
     if name.is_empty() || name.len() > 200 {
         return Err(ApiError::bad_request("a file name has 1 to 200 characters"));
     }
-    let bytes = read_body(&headers, body, state.limits.upload_bytes).await?;
+    let bytes = read_body(&state, &headers, body, state.limits.upload_bytes).await?;
     let bytes = bytes.to_vec();
     let info = ask(&state, &id, |reply| Command::Upload { name, bytes, reply }).await??;
     Ok(json(StatusCode::OK, &info))
