@@ -1,16 +1,18 @@
 //! The playground against clients that are hostile or unlucky: bodies cut
 //! short or badly chunked, expressions too long in bytes, numbers that are
-//! not finite, data with one label, drawings whose clients hang up,
-//! connections that never speak, and crowds of big networks on one core. Each case says what is sent, the
-//! status and the one-line error that come back, and that nothing is left
-//! running that should not be.
+//! not finite, requests addressed to another site's name, data with one
+//! label, drawings whose clients hang up, connections that never speak,
+//! and crowds of big networks on one core. Each case says what is sent,
+//! the status and the one-line error that come back, and that nothing is
+//! left running that should not be.
 
 #![cfg(feature = "playground")]
 
 mod http;
 
-use std::io::{Read, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -135,6 +137,7 @@ fn hostile_requests_get_one_line_errors_with_their_status() {
         Limits {
             body_bytes: 4_000,
             read_timeout: Duration::from_secs(2),
+            allowed_hosts: vec!["playground.test".into()],
             ..Limits::default()
         },
     );
@@ -230,6 +233,18 @@ fn hostile_requests_get_one_line_errors_with_their_status() {
         Case {
             what: "a page of another site rebinding its name to the loopback",
             send: get_with_host("attacker.example:8000"),
+            status: 403,
+            error: "localhost only",
+        },
+        Case {
+            what: "a name given to the server as its own (any case, any port)",
+            send: get_with_host("Playground.Test:8000"),
+            status: 200,
+            error: "",
+        },
+        Case {
+            what: "a name that only begins with an allowed one",
+            send: get_with_host("playground.test.attacker.example"),
             status: 403,
             error: "localhost only",
         },
@@ -432,4 +447,95 @@ fn silent_connections_are_closed_and_no_more_than_the_cap_are_served() {
     assert_eq!(answer.recv_timeout(Duration::from_secs(20)), Ok(200));
     third.join().unwrap();
     assert_eq!(get(addr, "/").status, 200);
+}
+
+#[test]
+fn on_every_interface_only_addresses_and_given_names_are_answered() {
+    let server = start_on(
+        "0.0.0.0:0",
+        Limits {
+            allowed_hosts: vec!["playground.test".into()],
+            ..Limits::default()
+        },
+    );
+    // The server listens on every interface; the tests reach it on the
+    // loopback.
+    let addr = SocketAddr::from(([127, 0, 0, 1], server.addr().port()));
+    let refused = "not a name this server answers to";
+    let cases = [
+        ("attacker.example:8000", 403, refused),
+        ("attacker.example", 403, refused),
+        ("playground.test.attacker.example:80", 403, refused),
+        // A page's Host is what its address bar says: an address cannot
+        // be rebound, a name can.
+        ("192.0.2.7:8000", 200, ""),
+        ("[2001:db8::1]:8000", 200, ""),
+        ("127.0.0.1:8000", 200, ""),
+        ("localhost", 200, ""),
+        ("PLAYGROUND.test:8000", 200, ""),
+    ];
+    check(
+        addr,
+        cases.map(|(host, status, error)| Case {
+            what: host,
+            send: get_with_host(host),
+            status,
+            error,
+        }),
+    );
+}
+
+/// `micrograd playground` on every interface; killed when dropped.
+struct Program(Child);
+
+impl Drop for Program {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn the_program_on_every_interface_says_what_it_exposes_and_takes_allowed_names() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_micrograd"))
+        .args([
+            "playground",
+            "--host",
+            "0.0.0.0",
+            "--port",
+            "0",
+            "--allow-host",
+            "playground.test",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the program starts");
+    let stdout = child.stdout.take().unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let _program = Program(child);
+    let mut warning = String::new();
+    BufReader::new(stderr).read_line(&mut warning).unwrap();
+    for exposed in ["CPU", "memory", "train", "upload", "draw"] {
+        assert!(warning.contains(exposed), "{exposed}: {warning}");
+    }
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).unwrap();
+    let port: u16 = line
+        .trim()
+        .strip_prefix("listening on http://0.0.0.0:")
+        .and_then(|rest| rest.strip_suffix('/'))
+        .unwrap_or_else(|| panic!("the first line: {line:?}"))
+        .parse()
+        .unwrap();
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let allowed = request(addr, "GET", "/", &[("Host", "playground.test:8000")], b"");
+    assert_eq!(allowed.status, 200);
+    let rebound = request(addr, "GET", "/", &[("Host", "attacker.example")], b"");
+    assert_eq!(rebound.status, 403);
+    assert!(
+        rebound.error().contains("--allow-host"),
+        "{}",
+        rebound.text()
+    );
 }

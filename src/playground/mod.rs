@@ -73,6 +73,12 @@ pub struct Limits {
     /// moment it connects, or from the previous answer on the connection:
     /// then it is closed), and then as long again for its body (408).
     pub read_timeout: Duration,
+    /// Names, besides `localhost`, that requests may be addressed to (their
+    /// `Host`); any other name is refused, as a page that rebinds its own
+    /// name to this server's address would send it. Addresses need no
+    /// listing: loopback ones are answered, and any one when the server
+    /// listens beyond the loopback.
+    pub allowed_hosts: Vec<String>,
 }
 
 impl Default for Limits {
@@ -96,6 +102,7 @@ impl Default for Limits {
             idle_timeout: Duration::from_secs(60 * 60),
             connections: 256,
             read_timeout: Duration::from_secs(30),
+            allowed_hosts: Vec::new(),
         }
     }
 }

@@ -237,8 +237,8 @@ struct Server {
     /// The drawing threads running now.
     drawing: Arc<AtomicUsize>,
     budget: Arc<Budget>,
-    /// Whether the server listens on a loopback address (then it answers
-    /// only requests addressed to the loopback: no DNS rebinding).
+    /// Whether the server listens on a loopback address (then a `Host`
+    /// that is an address must be a loopback one).
     loopback: bool,
     ids: RandomState,
     next: AtomicU64,
@@ -327,21 +327,28 @@ fn json(status: StatusCode, value: &impl Serialize) -> Response {
     (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
-/// Refuses requests addressed to another host when listening on the
-/// loopback (a page elsewhere that rebinds its name to 127.0.0.1), and
-/// requests sent by a page of another origin.
+/// Refuses requests addressed to a name the server does not answer to (a
+/// page elsewhere that rebinds its name to this server's address: DNS
+/// rebinding), and requests sent by a page of another origin.
 async fn guard(State(state): State<Arc<Server>>, request: Request, next: Next) -> Response {
     let headers = request.headers();
     let host = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
         .unwrap_or("");
-    if state.loopback && !is_loopback_host(host) {
-        return ApiError::new(
-            403,
-            "this server answers requests to localhost only (start it with --host to serve others)",
-        )
-        .into_response();
+    if !answers_to(host, state.loopback, &state.limits.allowed_hosts) {
+        let error = if state.loopback {
+            "this server answers requests to localhost only (start it with --host to serve others, \
+             or --allow-host NAME to answer to NAME)"
+                .to_owned()
+        } else {
+            format!(
+                "`{}` is not a name this server answers to: use its IP address, localhost, \
+                 or a name given with --allow-host",
+                host_name(host)
+            )
+        };
+        return ApiError::new(403, error).into_response();
     }
     if let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) {
         let authority = origin.split_once("://").map_or(origin, |(_, a)| a);
@@ -353,15 +360,29 @@ async fn guard(State(state): State<Arc<Server>>, request: Request, next: Next) -
     next.run(request).await
 }
 
-/// `localhost`, `127.0.0.1:8000`, `[::1]:8000`.
-fn is_loopback_host(host: &str) -> bool {
-    let name = if let Some(rest) = host.strip_prefix('[') {
+/// Whether a request whose `Host` is `host` is answered. A page's `Host` is
+/// what its address bar shows. A name can be rebound by whoever owns it, so
+/// names are answered only if they are `localhost` or in `allowed`. An
+/// address cannot: loopback addresses are always answered, and any address
+/// when the server listens beyond the loopback (`!loopback`).
+fn answers_to(host: &str, loopback: bool, allowed: &[String]) -> bool {
+    let name = host_name(host);
+    match name.parse::<IpAddr>() {
+        Ok(ip) => ip.is_loopback() || !loopback,
+        Err(_) => {
+            name.eq_ignore_ascii_case("localhost")
+                || allowed.iter().any(|a| a.eq_ignore_ascii_case(name))
+        }
+    }
+}
+
+/// The name or address of a `Host`, without its port and brackets.
+fn host_name(host: &str) -> &str {
+    if let Some(rest) = host.strip_prefix('[') {
         rest.split_once(']').map_or(rest, |(name, _)| name)
     } else {
         host.rsplit_once(':').map_or(host, |(name, _)| name)
-    };
-    name.eq_ignore_ascii_case("localhost")
-        || name.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+    }
 }
 
 /// The body, at most `limit` bytes, within [`Limits::read_timeout`]. A body
@@ -920,7 +941,13 @@ async fn expression_graph(
 
 #[cfg(test)]
 mod tests {
-    use super::is_loopback_host;
+    use super::answers_to;
+
+    /// What a server on the loopback answers with no names allowed:
+    /// `localhost`, `127.0.0.1:8000`, `[::1]:8000`.
+    fn is_loopback_host(host: &str) -> bool {
+        answers_to(host, true, &[])
+    }
 
     #[test]
     fn loopback_hosts_are_localhost_and_loopback_addresses() {
@@ -944,5 +971,32 @@ mod tests {
         ] {
             assert!(!is_loopback_host(host), "{host}");
         }
+    }
+
+    #[test]
+    fn beyond_the_loopback_addresses_and_allowed_names_are_answered() {
+        let allowed = ["playground.lan".to_owned()];
+        for host in [
+            "localhost:8000",
+            "10.0.0.1:8000",
+            "192.0.2.7",
+            "[2001:db8::1]:80",
+            "playground.lan",
+            "PLAYGROUND.LAN:8000",
+        ] {
+            assert!(answers_to(host, false, &allowed), "{host}");
+        }
+        for host in [
+            "",
+            "attacker.example",
+            "attacker.example:8000",
+            "playground.lan.attacker.example",
+            "lan",
+        ] {
+            assert!(!answers_to(host, false, &allowed), "{host}");
+        }
+        // On the loopback, only loopback addresses; allowed names still.
+        assert!(!answers_to("10.0.0.1:8000", true, &allowed));
+        assert!(answers_to("playground.lan:8000", true, &allowed));
     }
 }
