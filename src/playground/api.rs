@@ -4,7 +4,38 @@
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Serialize, Serializer};
+
+/// A number in the JSON the playground writes: a finite one as a JSON
+/// number; NaN and the infinities, which JSON has not (`serde_json` would
+/// write `null`), as the strings `"NaN"`, `"Infinity"` and `"-Infinity"`,
+/// as `micrograd grad --json` writes them and JavaScript's `Number()`
+/// reads them. Every number an answer carries is one of these, so `null`
+/// always means an absent value.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Number(pub f64);
+
+impl Serialize for Number {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self.0 {
+            x if x.is_finite() => serializer.serialize_f64(x),
+            x if x.is_nan() => serializer.serialize_str("NaN"),
+            x if x > 0.0 => serializer.serialize_str("Infinity"),
+            _ => serializer.serialize_str("-Infinity"),
+        }
+    }
+}
+
+impl From<f64> for Number {
+    fn from(x: f64) -> Number {
+        Number(x)
+    }
+}
+
+/// The numbers of `xs` as [`Number`]s.
+pub fn numbers(xs: &[f64]) -> Vec<Number> {
+    xs.iter().copied().map(Number).collect()
+}
 
 /// How a session trains: every field optional. The dataset's fields
 /// (`dataset`, `points`, `noise`, `seed`) choose the data and its preset;
@@ -33,18 +64,18 @@ pub struct Resolved {
     pub dataset: String,
     pub points: usize,
     /// `None` for data that is not drawn at random (the lecture's, an upload).
-    pub noise: Option<f64>,
+    pub noise: Option<Number>,
     pub seed: u64,
     pub hidden: Vec<usize>,
     pub activation: String,
     pub loss: String,
     pub optimizer: String,
-    pub lr: f64,
+    pub lr: Number,
     pub schedule: String,
     /// `None` for the whole dataset at every step.
     pub batch: Option<usize>,
-    pub l2: f64,
-    pub speed: f64,
+    pub l2: Number,
+    pub speed: Number,
 }
 
 /// A session: its settings, data, network and where its training is.
@@ -69,13 +100,13 @@ pub struct DataInfo {
     /// `binary`, `multiclass` or `regression`.
     pub task: &'static str,
     /// The distinct labels, in increasing order (empty for regression).
-    pub classes: Vec<f64>,
+    pub classes: Vec<Number>,
     /// The points, for data in the plane (else `None`).
-    pub x: Option<Vec<[f64; 2]>>,
+    pub x: Option<Vec<[Number; 2]>>,
     /// Each point's target.
-    pub y: Vec<f64>,
+    pub y: Vec<Number>,
     /// `[x0, x1, y0, y1]`: the part of the plane the pictures show.
-    pub extent: Option<[f64; 4]>,
+    pub extent: Option<[Number; 4]>,
 }
 
 /// The network a session trains.
@@ -96,8 +127,8 @@ pub struct Status {
     /// Steps taken.
     pub step: usize,
     /// The last step's loss and accuracy.
-    pub loss: Option<f64>,
-    pub accuracy: Option<f64>,
+    pub loss: Option<Number>,
+    pub accuracy: Option<Number>,
     /// Why training stopped for good (a loss that diverged), if it did.
     pub stopped: Option<String>,
 }
@@ -106,9 +137,9 @@ pub struct Status {
 #[derive(Clone, Copy, Debug, Serialize)]
 pub struct Record {
     pub step: usize,
-    pub loss: f64,
-    pub accuracy: Option<f64>,
-    pub lr: f64,
+    pub loss: Number,
+    pub accuracy: Option<Number>,
+    pub lr: Number,
 }
 
 /// One update of the page while training: the numbers and the pictures.
@@ -121,10 +152,10 @@ pub struct Frame {
     /// The last step's record.
     pub last: Option<Record>,
     /// Steps per second over the last second.
-    pub steps_per_second: f64,
+    pub steps_per_second: Number,
     /// `[step, loss, accuracy]` of the steps since the previous frame
     /// (thinned out when there are many).
-    pub history: Vec<(usize, f64, Option<f64>)>,
+    pub history: Vec<(usize, Number, Option<Number>)>,
     pub boundary: Option<Grid>,
     /// Each layer's neurons' outputs over the plane, one grid each.
     pub neurons: Option<Vec<Vec<Grid>>>,
@@ -168,8 +199,12 @@ pub struct ExpressionRequest {
 /// The expression's value, each variable's derivative, and its picture.
 #[derive(Clone, Debug, Serialize)]
 pub struct ExpressionAnswer {
-    pub value: f64,
-    pub grads: BTreeMap<String, f64>,
+    pub value: Number,
+    pub grads: BTreeMap<String, Number>,
+    /// The first number of the graph that is not finite, the op that made
+    /// it and its operands (an [`Anomaly`](crate::Anomaly)); `None` when
+    /// every value and gradient is finite.
+    pub not_finite: Option<String>,
     pub nodes: usize,
     pub svg: String,
 }
@@ -268,7 +303,39 @@ pub fn base64(bytes: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::base64;
+    use super::{Number, Record, Status, base64};
+
+    #[test]
+    fn numbers_that_are_not_finite_are_the_strings_javascript_reads() {
+        let json = |x: f64| serde_json::to_string(&Number(x)).unwrap();
+        assert_eq!(json(f64::NAN), "\"NaN\"");
+        assert_eq!(json(f64::INFINITY), "\"Infinity\"");
+        assert_eq!(json(f64::NEG_INFINITY), "\"-Infinity\"");
+        assert_eq!(json(-0.5), "-0.5");
+        assert_eq!(json(1e300).parse::<f64>(), Ok(1e300));
+        // Inside the answers: a NaN loss is "NaN", an absent accuracy null.
+        let status = Status {
+            generation: 0,
+            playing: false,
+            step: 1,
+            loss: Some(Number(f64::NAN)),
+            accuracy: None,
+            stopped: None,
+        };
+        let status = serde_json::to_value(&status).unwrap();
+        assert_eq!(status["loss"], "NaN");
+        assert_eq!(status["accuracy"], serde_json::Value::Null);
+        let record = Record {
+            step: 0,
+            loss: Number(f64::INFINITY),
+            accuracy: Some(Number(0.5)),
+            lr: Number(0.1),
+        };
+        assert_eq!(
+            serde_json::to_string(&record).unwrap(),
+            r#"{"step":0,"loss":"Infinity","accuracy":0.5,"lr":0.1}"#
+        );
+    }
 
     #[test]
     fn base64_matches_rfc_4648_test_vectors() {

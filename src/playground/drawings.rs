@@ -6,7 +6,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use super::api::{ApiError, ExpressionAnswer, ExpressionRequest};
+use super::api::{ApiError, ExpressionAnswer, ExpressionRequest, Number};
 use crate::data::Dataset;
 use crate::nn::{Loss, MLP, Weights, loss};
 use crate::train::{StepRecord, Task};
@@ -53,9 +53,11 @@ pub fn expression(
     most_nodes: usize,
     format: Format,
 ) -> Result<(ExpressionAnswer, Picture), ApiError> {
+    // Bytes, not characters: the parser's work grows with the bytes.
     if request.expr.len() > MAX_EXPRESSION {
         return Err(ApiError::unprocessable(format!(
-            "the expression is longer than {MAX_EXPRESSION} characters"
+            "the expression is longer than {MAX_EXPRESSION} bytes (it has {}; a character outside ASCII takes 2 to 4)",
+            request.expr.len()
         )));
     }
     let parsed = expr::parse(&request.expr).map_err(|e| {
@@ -72,17 +74,20 @@ pub fn expression(
     let root = parsed.build(&inputs).map_err(|missing| {
         ApiError::unprocessable(format!("no value for `{missing}`: give it one"))
     })?;
-    root.backward();
+    // As `micrograd grad` does: the numbers all the same, and the op that
+    // first left the real numbers.
+    let not_finite = root.backward_checked().err().map(|a| a.to_string());
     let graph = draw_dot(root);
     let picture = render(&graph, most_nodes, format)?;
-    let grads: BTreeMap<String, f64> = parsed
+    let grads: BTreeMap<String, Number> = parsed
         .variables()
         .into_iter()
-        .map(|name| (name.to_owned(), inputs[name].grad()))
+        .map(|name| (name.to_owned(), Number(inputs[name].grad())))
         .collect();
     let answer = ExpressionAnswer {
-        value: root.data(),
+        value: Number(root.data()),
         grads,
+        not_finite,
         nodes: graph.len(),
         svg: match &picture {
             Picture::Svg(svg) => svg.clone(),

@@ -55,7 +55,9 @@ pub struct Limits {
     /// Nodes of a graph to draw (an expression's, or one point's through
     /// the network): laying out more takes seconds.
     pub graph_nodes: usize,
-    /// Graphs and pictures drawn at once, each on a thread of its own.
+    /// Graphs and pictures drawn at once, each on a thread of its own,
+    /// which holds its place until it has drawn, whether or not its client
+    /// still waits.
     pub drawings: usize,
     /// Sessions that compute at once, taking turns: by default every core
     /// but one, which the server keeps.
@@ -64,6 +66,19 @@ pub struct Limits {
     pub connect_timeout: Duration,
     /// How long a session lives without a request from its page.
     pub idle_timeout: Duration,
+    /// Connections open at once; more wait to be accepted until one
+    /// closes.
+    pub connections: usize,
+    /// How long a client may take to send a request's head (from the
+    /// moment it connects, or from the previous answer on the connection:
+    /// then it is closed), and then as long again for its body (408).
+    pub read_timeout: Duration,
+    /// Names, besides `localhost`, that requests may be addressed to (their
+    /// `Host`); any other name is refused, as a page that rebinds its own
+    /// name to this server's address would send it. Addresses need no
+    /// listing: loopback ones are answered, and any one when the server
+    /// listens beyond the loopback.
+    pub allowed_hosts: Vec<String>,
 }
 
 impl Default for Limits {
@@ -85,6 +100,9 @@ impl Default for Limits {
                 .map_or(1, |n| n.get().saturating_sub(1).max(1)),
             connect_timeout: Duration::from_secs(30),
             idle_timeout: Duration::from_secs(60 * 60),
+            connections: 256,
+            read_timeout: Duration::from_secs(30),
+            allowed_hosts: Vec::new(),
         }
     }
 }

@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use super::Limits;
-use super::api::{ApiError, Resolved, Settings};
+use super::api::{ApiError, Number, Resolved, Settings};
 use crate::data::{self, Dataset};
 use crate::nn::{Activation, Loss, OptimizerKind, Schedule, ScheduleShape};
 use crate::train::{Batching, BuiltIn, Footprint, Preset, Task, TrainConfig};
@@ -213,21 +213,21 @@ pub fn resolve(
     let settings = Resolved {
         dataset: choice.name(),
         points: preset.data.len(),
-        noise,
+        noise: noise.map(Number),
         seed,
         hidden: preset.hidden.clone(),
         activation: preset.activation.to_string(),
         loss: config.loss.to_string(),
         optimizer: optimizer_name(config.optimizer),
-        lr: match config.schedule {
+        lr: Number(match config.schedule {
             Schedule::Constant(start)
             | Schedule::Linear { start, .. }
             | Schedule::Cosine { start, .. } => start,
-        },
+        }),
         schedule: config.schedule.shape().to_string(),
         batch: config.batch,
-        l2: config.l2,
-        speed,
+        l2: Number(config.l2),
+        speed: Number(speed),
     };
     Ok(Plan {
         settings,

@@ -8,7 +8,7 @@ use std::convert::Infallible;
 use std::hash::{BuildHasher, RandomState};
 use std::io;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{SyncSender, TrySendError};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
@@ -22,12 +22,14 @@ use axum::middleware::{self, Next};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use futures_util::Stream;
+use futures_util::{Stream, StreamExt};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::sync::{Semaphore, oneshot};
 
-use super::api::{ApiError, ExpressionRequest, FocusRequest, Info, Settings, Status};
+use super::api::{ApiError, ExpressionRequest, FocusRequest, Info, Number, Settings, Status};
 use super::budget::Budget;
 use super::drawings::{self, Format, Picture};
 use super::session::{self, Channels, Command, Event, Reply, Shared, Snapshot};
@@ -46,6 +48,9 @@ const ANSWER_TIME: Duration = Duration::from_secs(10);
 
 /// How long a drawing waits for a free drawing thread.
 const DRAWING_WAIT: Duration = Duration::from_secs(10);
+
+/// How long a stopping server waits for its connections to finish.
+const SHUTDOWN_WAIT: Duration = Duration::from_secs(5);
 
 /// A comment on an idle event stream this often: a closed tab is noticed
 /// when writing to it fails.
@@ -82,7 +87,8 @@ impl Playground {
         let state = Arc::new(Server {
             limits: limits.clone(),
             sessions: Mutex::new(HashMap::new()),
-            drawings: Semaphore::new(limits.drawings.max(1)),
+            drawings: Arc::new(Semaphore::new(limits.drawings.max(1))),
+            drawing: Arc::new(AtomicUsize::new(0)),
             budget: Arc::new(Budget::new(limits.training_threads)),
             loopback: addr.ip().is_loopback(),
             ids: RandomState::new(),
@@ -101,11 +107,8 @@ impl Playground {
             .spawn(move || {
                 runtime.block_on(async move {
                     let listener = tokio::net::TcpListener::from_std(listener)?;
-                    axum::serve(listener, app)
-                        .with_graceful_shutdown(async move {
-                            let _ = stop.await;
-                        })
-                        .await
+                    serve(listener, app, &limits, stop).await;
+                    Ok(())
                 })
             })?;
         Ok(Playground {
@@ -163,14 +166,79 @@ impl Drop for Playground {
     }
 }
 
+/// Serves `app` on `listener` until `stop`: at most
+/// [`Limits::connections`] connections at once (the next waits in the
+/// listener's backlog until one closes), each closed if a request's head
+/// takes longer than [`Limits::read_timeout`] to arrive (hyper's timer
+/// starts when the connection opens, and again after each answer). On
+/// `stop` the connections finish what they are answering, for at most
+/// [`SHUTDOWN_WAIT`].
+async fn serve(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    limits: &Limits,
+    mut stop: oneshot::Receiver<()>,
+) {
+    let most = limits.connections.clamp(1, Semaphore::MAX_PERMITS);
+    let places = Arc::new(Semaphore::new(most));
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(limits.read_timeout);
+    let (closing, closed) = tokio::sync::watch::channel(false);
+    loop {
+        let place = tokio::select! {
+            place = Arc::clone(&places).acquire_owned() => place.expect("never closed"),
+            _ = &mut stop => break,
+        };
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    // Out of file descriptors: wait for some to close.
+                    // A connection that failed before it was accepted: next.
+                    if !matches!(
+                        e.kind(),
+                        io::ErrorKind::ConnectionAborted
+                            | io::ErrorKind::ConnectionReset
+                            | io::ErrorKind::ConnectionRefused
+                    ) {
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
+                    continue;
+                }
+            },
+            _ = &mut stop => break,
+        };
+        let connection =
+            http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(app.clone()));
+        let mut closed = closed.clone();
+        tokio::spawn(async move {
+            let _place = place;
+            let mut connection = std::pin::pin!(connection);
+            tokio::select! {
+                _ = connection.as_mut() => return,
+                _ = closed.wait_for(|&closing| closing) => {}
+            }
+            connection.as_mut().graceful_shutdown();
+            let _ = connection.await;
+        });
+    }
+    let _ = closing.send(true);
+    let all = u32::try_from(most).unwrap_or(u32::MAX);
+    let _ = tokio::time::timeout(SHUTDOWN_WAIT, places.acquire_many(all)).await;
+}
+
 /// What the handlers share.
 struct Server {
     limits: Limits,
     sessions: Mutex<HashMap<String, Arc<Handle>>>,
-    drawings: Semaphore,
+    /// Places for drawings, each held by a drawing thread while it runs.
+    drawings: Arc<Semaphore>,
+    /// The drawing threads running now.
+    drawing: Arc<AtomicUsize>,
     budget: Arc<Budget>,
-    /// Whether the server listens on a loopback address (then it answers
-    /// only requests addressed to the loopback: no DNS rebinding).
+    /// Whether the server listens on a loopback address (then a `Host`
+    /// that is an address must be a loopback one).
     loopback: bool,
     ids: RandomState,
     next: AtomicU64,
@@ -259,21 +327,28 @@ fn json(status: StatusCode, value: &impl Serialize) -> Response {
     (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
-/// Refuses requests addressed to another host when listening on the
-/// loopback (a page elsewhere that rebinds its name to 127.0.0.1), and
-/// requests sent by a page of another origin.
+/// Refuses requests addressed to a name the server does not answer to (a
+/// page elsewhere that rebinds its name to this server's address: DNS
+/// rebinding), and requests sent by a page of another origin.
 async fn guard(State(state): State<Arc<Server>>, request: Request, next: Next) -> Response {
     let headers = request.headers();
     let host = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
         .unwrap_or("");
-    if state.loopback && !is_loopback_host(host) {
-        return ApiError::new(
-            403,
-            "this server answers requests to localhost only (start it with --host to serve others)",
-        )
-        .into_response();
+    if !answers_to(host, state.loopback, &state.limits.allowed_hosts) {
+        let error = if state.loopback {
+            "this server answers requests to localhost only (start it with --host to serve others, \
+             or --allow-host NAME to answer to NAME)"
+                .to_owned()
+        } else {
+            format!(
+                "`{}` is not a name this server answers to: use its IP address, localhost, \
+                 or a name given with --allow-host",
+                host_name(host)
+            )
+        };
+        return ApiError::new(403, error).into_response();
     }
     if let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) {
         let authority = origin.split_once("://").map_or(origin, |(_, a)| a);
@@ -285,19 +360,55 @@ async fn guard(State(state): State<Arc<Server>>, request: Request, next: Next) -
     next.run(request).await
 }
 
-/// `localhost`, `127.0.0.1:8000`, `[::1]:8000`.
-fn is_loopback_host(host: &str) -> bool {
-    let name = if let Some(rest) = host.strip_prefix('[') {
+/// Whether a request whose `Host` is `host` is answered. A page's `Host` is
+/// what its address bar shows. A name can be rebound by whoever owns it, so
+/// names are answered only if they are `localhost` or in `allowed`. An
+/// address cannot: loopback addresses are always answered, and any address
+/// when the server listens beyond the loopback (`!loopback`).
+fn answers_to(host: &str, loopback: bool, allowed: &[String]) -> bool {
+    let name = host_name(host);
+    match name.parse::<IpAddr>() {
+        Ok(ip) => ip.is_loopback() || !loopback,
+        Err(_) => {
+            name.eq_ignore_ascii_case("localhost")
+                || allowed.iter().any(|a| a.eq_ignore_ascii_case(name))
+        }
+    }
+}
+
+/// The name or address of a `Host`, without its port and brackets.
+fn host_name(host: &str) -> &str {
+    if let Some(rest) = host.strip_prefix('[') {
         rest.split_once(']').map_or(rest, |(name, _)| name)
     } else {
         host.rsplit_once(':').map_or(host, |(name, _)| name)
-    };
-    name.eq_ignore_ascii_case("localhost")
-        || name.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+    }
 }
 
-/// The body, at most `limit` bytes.
-async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes, ApiError> {
+/// The body, at most `limit` bytes, within [`Limits::read_timeout`]. A body
+/// past the limit is a 413; one that breaks off (the client hangs up) or is
+/// badly framed is a 400; one that does not arrive in time is a 408.
+async fn read_body(
+    state: &Server,
+    headers: &HeaderMap,
+    body: Body,
+    limit: usize,
+) -> Result<Bytes, ApiError> {
+    let wait = state.limits.read_timeout;
+    tokio::time::timeout(wait, read_body_whole(headers, body, limit))
+        .await
+        .unwrap_or_else(|_| {
+            Err(ApiError::new(
+                408,
+                format!(
+                    "the request's body did not arrive within {} s",
+                    wait.as_secs_f64()
+                ),
+            ))
+        })
+}
+
+async fn read_body_whole(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes, ApiError> {
     let too_large = || ApiError::too_large(format!("the request is larger than {limit} bytes"));
     let declared = headers
         .get(header::CONTENT_LENGTH)
@@ -306,9 +417,18 @@ async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Byte
     if declared.is_some_and(|n| n > limit as u64) {
         return Err(too_large());
     }
-    axum::body::to_bytes(body, limit)
-        .await
-        .map_err(|_| too_large())
+    let mut chunks = body.into_data_stream();
+    let mut bytes = Vec::new();
+    while let Some(chunk) = chunks.next().await {
+        let chunk = chunk.map_err(|e| {
+            ApiError::bad_request(format!("the request's body is cut short or malformed: {e}"))
+        })?;
+        if bytes.len() + chunk.len() > limit {
+            return Err(too_large());
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(Bytes::from(bytes))
 }
 
 /// The body as JSON of type `T`; an empty body is `empty`, if given.
@@ -318,7 +438,7 @@ async fn read_json<T: DeserializeOwned>(
     body: Body,
     empty: Option<T>,
 ) -> Result<T, ApiError> {
-    let bytes = read_body(headers, body, state.limits.body_bytes).await?;
+    let bytes = read_body(state, headers, body, state.limits.body_bytes).await?;
     if bytes.iter().all(u8::is_ascii_whitespace) {
         if let Some(value) = empty {
             return Ok(value);
@@ -392,20 +512,42 @@ async fn on_drawing_thread<T: Send + 'static>(
     draw: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
     let busy = || ApiError::unavailable("the server is busy drawing; try again");
-    let _permit = tokio::time::timeout(DRAWING_WAIT, state.drawings.acquire())
+    let acquire = Arc::clone(&state.drawings).acquire_owned();
+    let permit = tokio::time::timeout(DRAWING_WAIT, acquire)
         .await
         .map_err(|_| busy())?
         .map_err(|_| busy())?;
     let (done, drawn) = oneshot::channel();
+    let running = Running::count(&state.drawing);
     std::thread::Builder::new()
         .name("playground-drawing".into())
         .spawn(move || {
+            // The place is the drawing's, not the request's: a client that
+            // hangs up drops the request, while its graph is still drawn.
+            let _permit = permit;
+            let _running = running;
             let _ = done.send(draw());
         })
         .map_err(|_| busy())?;
     drawn
         .await
         .map_err(|_| ApiError::new(500, "drawing failed"))?
+}
+
+/// One more in a count while it lives.
+struct Running(Arc<AtomicUsize>);
+
+impl Running {
+    fn count(counter: &Arc<AtomicUsize>) -> Running {
+        counter.fetch_add(1, Ordering::SeqCst);
+        Running(Arc::clone(counter))
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 #[derive(Serialize)]
@@ -423,7 +565,7 @@ struct DatasetOption {
     name: String,
     /// `None` where the points are not drawn at random.
     points: Option<usize>,
-    noise: Option<f64>,
+    noise: Option<Number>,
 }
 
 #[derive(Serialize)]
@@ -435,7 +577,7 @@ struct LimitsInfo {
     width: usize,
     parameters: usize,
     upload_bytes: usize,
-    steps_per_second: f64,
+    steps_per_second: Number,
     graph_nodes: usize,
     expression_bytes: usize,
 }
@@ -452,7 +594,7 @@ async fn options(State(state): State<Arc<Server>>) -> Response {
             DatasetOption {
                 name: choice.name(),
                 points: builtin.map(BuiltIn::points),
-                noise: builtin.map(BuiltIn::noise),
+                noise: builtin.map(|b| Number(b.noise())),
             }
         })
         .collect();
@@ -470,7 +612,7 @@ async fn options(State(state): State<Arc<Server>>) -> Response {
             width: limits.width,
             parameters: limits.parameters,
             upload_bytes: limits.upload_bytes,
-            steps_per_second: limits.steps_per_second,
+            steps_per_second: Number(limits.steps_per_second),
             graph_nodes: limits.graph_nodes,
             expression_bytes: drawings::MAX_EXPRESSION,
         },
@@ -482,7 +624,11 @@ async fn status(State(state): State<Arc<Server>>) -> Response {
     let sessions = state.lock().len();
     json(
         StatusCode::OK,
-        &serde_json::json!({"sessions": sessions, "limit": state.limits.sessions}),
+        &serde_json::json!({
+            "sessions": sessions,
+            "limit": state.limits.sessions,
+            "drawings": state.drawing.load(Ordering::SeqCst),
+        }),
     )
 }
 
@@ -651,7 +797,7 @@ async fn upload(
     if name.is_empty() || name.len() > 200 {
         return Err(ApiError::bad_request("a file name has 1 to 200 characters"));
     }
-    let bytes = read_body(&headers, body, state.limits.upload_bytes).await?;
+    let bytes = read_body(&state, &headers, body, state.limits.upload_bytes).await?;
     let bytes = bytes.to_vec();
     let info = ask(&state, &id, |reply| Command::Upload { name, bytes, reply }).await??;
     Ok(json(StatusCode::OK, &info))
@@ -796,7 +942,13 @@ async fn expression_graph(
 
 #[cfg(test)]
 mod tests {
-    use super::is_loopback_host;
+    use super::answers_to;
+
+    /// What a server on the loopback answers with no names allowed:
+    /// `localhost`, `127.0.0.1:8000`, `[::1]:8000`.
+    fn is_loopback_host(host: &str) -> bool {
+        answers_to(host, true, &[])
+    }
 
     #[test]
     fn loopback_hosts_are_localhost_and_loopback_addresses() {
@@ -820,5 +972,32 @@ mod tests {
         ] {
             assert!(!is_loopback_host(host), "{host}");
         }
+    }
+
+    #[test]
+    fn beyond_the_loopback_addresses_and_allowed_names_are_answered() {
+        let allowed = ["playground.lan".to_owned()];
+        for host in [
+            "localhost:8000",
+            "10.0.0.1:8000",
+            "192.0.2.7",
+            "[2001:db8::1]:80",
+            "playground.lan",
+            "PLAYGROUND.LAN:8000",
+        ] {
+            assert!(answers_to(host, false, &allowed), "{host}");
+        }
+        for host in [
+            "",
+            "attacker.example",
+            "attacker.example:8000",
+            "playground.lan.attacker.example",
+            "lan",
+        ] {
+            assert!(!answers_to(host, false, &allowed), "{host}");
+        }
+        // On the loopback, only loopback addresses; allowed names still.
+        assert!(!answers_to("10.0.0.1:8000", true, &allowed));
+        assert!(answers_to("playground.lan:8000", true, &allowed));
     }
 }

@@ -17,7 +17,8 @@ use tokio::sync::oneshot;
 
 use super::Limits;
 use super::api::{
-    ApiError, DataInfo, FocusRequest, Frame, Info, NetworkInfo, Record, Settings, Status,
+    ApiError, DataInfo, FocusRequest, Frame, Info, NetworkInfo, Number, Record, Settings, Status,
+    numbers,
 };
 use super::budget::Budget;
 use super::pictures::{self, Plane};
@@ -288,18 +289,22 @@ impl Session {
     }
 
     /// Takes the steps that are due by now at the session's speed, until a
-    /// frame is due or the turn ends. A session that falls behind (a busy
-    /// machine, a big network) does not race to catch up: it starts pacing
-    /// anew.
+    /// frame is due or the turn ends, and always the first: a turn that
+    /// comes after the frame's time (many sessions share the cores, the
+    /// network is big) would otherwise only draw, and the session would
+    /// never step. A session that falls behind does not race to catch up:
+    /// it starts pacing anew.
     fn steps_due(&mut self, run: &mut Run<'_>, turn_ends: Instant) {
         let speed = self.plan.speed;
+        let mut first = true;
         loop {
             let now = Instant::now();
             let due = (now.duration_since(run.paced).as_secs_f64() * speed) as u64;
-            if due <= run.paced_steps || now >= run.next_frame || now >= turn_ends || !self.playing
-            {
+            let stop = !first && (now >= run.next_frame || now >= turn_ends);
+            if due <= run.paced_steps || stop || !self.playing {
                 return;
             }
+            first = false;
             if due - run.paced_steps > (speed / 2.0).ceil() as u64 {
                 run.paced = now;
                 run.paced_steps = 0;
@@ -500,8 +505,8 @@ impl Session {
             generation: self.generation,
             playing: self.playing,
             step: run.trainer.as_ref().map_or(0, Trainer::steps_taken),
-            loss: self.last.map(|r| r.loss),
-            accuracy: self.last.and_then(|r| r.accuracy),
+            loss: self.last.map(|r| Number(r.loss)),
+            accuracy: self.last.and_then(|r| r.accuracy).map(Number),
             stopped: self.stopped.clone(),
         }
     }
@@ -536,10 +541,15 @@ impl Session {
                 points: data.len(),
                 features: data.dim(),
                 task,
-                classes,
-                x: plane.map(|_| data.x.iter().map(|p| [p[0], p[1]]).collect()),
-                y: data.y.clone(),
-                extent: plane.map(|p| p.extent()),
+                classes: numbers(&classes),
+                x: plane.map(|_| {
+                    data.x
+                        .iter()
+                        .map(|p| [Number(p[0]), Number(p[1])])
+                        .collect()
+                }),
+                y: numbers(&data.y),
+                extent: plane.map(|p| p.extent().map(Number)),
             },
             network: NetworkInfo {
                 widths: plan.widths.clone(),
@@ -607,12 +617,16 @@ impl Session {
             step,
             last: self.last.map(|r| Record {
                 step: r.step,
-                loss: r.loss,
-                accuracy: r.accuracy,
-                lr: r.lr,
+                loss: Number(r.loss),
+                accuracy: r.accuracy.map(Number),
+                lr: Number(r.lr),
             }),
-            steps_per_second,
-            history: self.pending.clone(),
+            steps_per_second: Number(steps_per_second),
+            history: self
+                .pending
+                .iter()
+                .map(|&(step, loss, accuracy)| (step, Number(loss), accuracy.map(Number)))
+                .collect(),
             boundary,
             neurons,
             focus: focus.map(|grid| {

@@ -67,6 +67,24 @@ pub fn request(
     stream.write_all(head.as_bytes()).unwrap();
     // A server may answer (413) before reading a large body, and close.
     let _ = stream.write_all(body);
+    answer(stream)
+}
+
+/// Sends `bytes` as they are (a request that may be malformed), then, if
+/// `hang_up`, shuts the sending side; reads the answer.
+pub fn raw(addr: SocketAddr, bytes: &[u8], hang_up: bool) -> Response {
+    let mut stream = TcpStream::connect(addr).expect("the server accepts");
+    stream.set_read_timeout(Some(READ_TIMEOUT)).unwrap();
+    // A server may answer (413) before reading the rest, and close.
+    let _ = stream.write_all(bytes);
+    if hang_up {
+        let _ = stream.shutdown(std::net::Shutdown::Write);
+    }
+    answer(stream)
+}
+
+/// The response on `stream`, read to its end.
+fn answer(stream: TcpStream) -> Response {
     let mut reader = BufReader::new(stream);
     let (status, headers) = read_head(&mut reader);
     let chunked = headers

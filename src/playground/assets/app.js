@@ -522,7 +522,9 @@ async function drawExpression() {
   }
   clearError();
   const grads = Object.entries(answer.grads).map(([name, g]) => `d/d${name} = ${g}`).join(", ");
-  $("graph-result").textContent = `value ${answer.value}${grads ? `; ${grads}` : ""}`;
+  // A number that is not finite comes as "NaN" or "Infinity", with the op that made it.
+  const why = answer.not_finite ? ` (not finite: ${answer.not_finite})` : "";
+  $("graph-result").textContent = `value ${answer.value}${grads ? `; ${grads}` : ""}${why}`;
   state.graph = { svg: answer.svg, png: () => api("POST", "/api/graph?format=png", request) };
   showGraph(answer.svg);
 }
