@@ -137,8 +137,9 @@ fn options_list_every_choice_and_the_limits() {
 #[test]
 fn each_dataset_opens_with_its_preset() {
     let server = server();
-    // micrograd's demo: MLP(2, [16, 16, 1]), 337 parameters, SVM loss with
-    // L2 1e-4, SGD with lr = 1.0 - 0.9·k/100.
+    // micrograd's demo network, MLP(2, [16, 16, 1]), 337 parameters, and
+    // its SVM loss with L2 1e-4, trained as the moons preset does: Adam
+    // from 0.1, falling linearly to a tenth.
     let (_, moons) = session(server.addr(), json!({}));
     let settings = &moons["settings"];
     assert_eq!(settings["dataset"], "moons");
@@ -150,11 +151,11 @@ fn each_dataset_opens_with_its_preset() {
             &settings["optimizer"],
             &settings["schedule"]
         ),
-        (&json!("svm"), &json!("sgd"), &json!("linear"))
+        (&json!("svm"), &json!("adam"), &json!("linear"))
     );
     assert_eq!(
         (&settings["lr"], &settings["l2"]),
-        (&json!(1.0), &json!(0.0001))
+        (&json!(0.1), &json!(0.0001))
     );
     assert_eq!(moons["network"]["widths"], json!([2, 16, 16, 1]));
     assert_eq!(moons["network"]["parameters"], 337);
@@ -165,7 +166,7 @@ fn each_dataset_opens_with_its_preset() {
     assert_eq!(moons["status"]["playing"], false);
 
     // The spiral: 2-32-32-3 is 3·32 + 33·32 + 33·3 = 1,251 parameters;
-    // softmax, Adam, cosine from 0.02.
+    // softmax, Adam, cosine from 0.1.
     let (_, spiral) = session(server.addr(), json!({"dataset": "spiral"}));
     let settings = &spiral["settings"];
     assert_eq!(settings["hidden"], json!([32, 32]));
@@ -175,7 +176,7 @@ fn each_dataset_opens_with_its_preset() {
     );
     assert_eq!(
         (&settings["lr"], &settings["schedule"]),
-        (&json!(0.02), &json!("cosine"))
+        (&json!(0.1), &json!("cosine"))
     );
     assert_eq!(spiral["network"]["parameters"], 1251);
     assert_eq!(spiral["data"]["classes"], json!([0.0, 1.0, 2.0]));
