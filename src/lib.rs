@@ -51,6 +51,8 @@ mod error;
 #[cfg(feature = "nn")]
 pub mod files;
 #[cfg(feature = "nn")]
+pub mod json;
+#[cfg(feature = "nn")]
 pub mod nn;
 #[cfg(feature = "playground")]
 pub mod playground;

@@ -492,7 +492,7 @@ fn grad_prints_the_lectures_neuron() {
     assert_eq!(
         stdout(&out),
         "{\"value\": 0.7071067811865476, \"grads\": {\"x1\": -1.4999999999999996, \"x2\": 0.4999999999999999, \
-         \"w1\": 0.9999999999999998, \"w2\": 0.0, \"b\": 0.4999999999999999}}\n"
+         \"w1\": 0.9999999999999998, \"w2\": 0.0, \"b\": 0.4999999999999999}, \"not_finite\": null}\n"
     );
     let parsed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(parsed["grads"]["x1"].as_f64(), Some(-1.4999999999999996));

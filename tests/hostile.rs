@@ -365,6 +365,12 @@ fn non_finite_results_of_grad_are_valid_json_and_named_on_stderr() {
         let json: serde_json::Value = serde_json::from_str(&text).expect("valid JSON");
         assert_eq!(json["value"].to_string(), value, "{args:?}");
         assert_eq!(json["grads"]["x"].to_string(), grad, "{args:?}");
+        // The op, beside the numbers as on stderr.
+        let named = json["not_finite"].as_str().unwrap_or_default();
+        assert!(
+            named.starts_with("the value of node") && named.contains(op),
+            "{args:?}: {named}"
+        );
         let err = stderr(&out);
         assert_eq!(err.lines().count(), 1, "{err}");
         assert!(

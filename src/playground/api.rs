@@ -4,38 +4,9 @@
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 
-/// A number in the JSON the playground writes: a finite one as a JSON
-/// number; NaN and the infinities, which JSON has not (`serde_json` would
-/// write `null`), as the strings `"NaN"`, `"Infinity"` and `"-Infinity"`,
-/// as `micrograd grad --json` writes them and JavaScript's `Number()`
-/// reads them. Every number an answer carries is one of these, so `null`
-/// always means an absent value.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Number(pub f64);
-
-impl Serialize for Number {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        match self.0 {
-            x if x.is_finite() => serializer.serialize_f64(x),
-            x if x.is_nan() => serializer.serialize_str("NaN"),
-            x if x > 0.0 => serializer.serialize_str("Infinity"),
-            _ => serializer.serialize_str("-Infinity"),
-        }
-    }
-}
-
-impl From<f64> for Number {
-    fn from(x: f64) -> Number {
-        Number(x)
-    }
-}
-
-/// The numbers of `xs` as [`Number`]s.
-pub fn numbers(xs: &[f64]) -> Vec<Number> {
-    xs.iter().copied().map(Number).collect()
-}
+pub use crate::json::{Number, numbers};
 
 /// How a session trains: every field optional. The dataset's fields
 /// (`dataset`, `points`, `noise`, `seed`) choose the data and its preset;

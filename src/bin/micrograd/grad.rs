@@ -8,6 +8,7 @@ use std::io::Write;
 
 use anyhow::{Context, Result};
 use clap::Args;
+use micrograd::json::Number;
 use micrograd::{Value, draw_dot, expr};
 
 use crate::usage::usage;
@@ -21,8 +22,9 @@ pub struct GradArgs {
     /// The variables' values
     #[arg(value_name = "NAME=VALUE", value_parser = binding, allow_negative_numbers = true)]
     pub bindings: Vec<(String, f64)>,
-    /// Print exactly {"value": v, "grads": {"x": dx, ...}}; a number that is not
-    /// finite is the string "NaN", "Infinity" or "-Infinity"
+    /// Print exactly {"value": v, "grads": {"x": dx, ...}, "not_finite": null}; a number
+    /// that is not finite is the string "NaN", "Infinity" or "-Infinity", and "not_finite"
+    /// names the op that first made one
     #[arg(long)]
     pub json: bool,
     /// Draw the expression's graph as PNG to FILE
@@ -90,7 +92,11 @@ pub fn run(args: &GradArgs) -> Result<()> {
     };
     // Say which op first left the real numbers; the numbers are printed
     // all the same.
-    if let Err(anomaly) = root.backward_checked() {
+    let not_finite = root
+        .backward_checked()
+        .err()
+        .map(|anomaly| anomaly.to_string());
+    if let Some(anomaly) = &not_finite {
         eprintln!("micrograd: warning: not finite: {anomaly}");
     }
 
@@ -103,13 +109,14 @@ pub fn run(args: &GradArgs) -> Result<()> {
     if args.json {
         let grads: Vec<String> = grads
             .iter()
-            .map(|(name, g)| format!("{}: {}", json(name), json_number(*g)))
+            .map(|(name, g)| format!("{}: {}", json(name), json(&Number(*g))))
             .collect();
         writeln!(
             out,
-            "{{\"value\": {}, \"grads\": {{{}}}}}",
-            json_number(root.data()),
-            grads.join(", ")
+            "{{\"value\": {}, \"grads\": {{{}}}, \"not_finite\": {}}}",
+            json(&Number(root.data())),
+            grads.join(", "),
+            json(&not_finite)
         )?;
     } else {
         writeln!(out, "{} = {:?}", args.expr.trim(), root.data())?;
@@ -136,24 +143,6 @@ pub fn run(args: &GradArgs) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// A number in JSON: as a number when finite, else as the string `"NaN"`,
-/// `"Infinity"` or `"-Infinity"` (JSON has no literal for them; these are
-/// the names JavaScript and Python's `float()` read back).
-fn json_number(x: f64) -> String {
-    if x.is_nan() {
-        "\"NaN\"".into()
-    } else if x.is_infinite() {
-        if x > 0.0 {
-            "\"Infinity\""
-        } else {
-            "\"-Infinity\""
-        }
-        .into()
-    } else {
-        json(&x)
-    }
 }
 
 fn json(value: &(impl serde::Serialize + ?Sized)) -> String {

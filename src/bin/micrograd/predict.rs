@@ -8,6 +8,7 @@ use std::io::Write;
 use anyhow::{Result, bail};
 use clap::Args;
 use micrograd::data::Dataset;
+use micrograd::json::{Number, numbers};
 use micrograd::train::{SavedModel, Task};
 
 #[derive(Args, Debug)]
@@ -62,9 +63,9 @@ pub fn run(args: &PredictArgs) -> Result<()> {
         }
         if args.json {
             let line = serde_json::json!({
-                "outputs": outputs,
-                "prediction": prediction,
-                "probabilities": probabilities,
+                "outputs": numbers(&outputs),
+                "prediction": Number(prediction),
+                "probabilities": probabilities.as_deref().map(numbers),
             });
             writeln!(out, "{line}")?;
         } else {
@@ -90,7 +91,11 @@ pub fn run(args: &PredictArgs) -> Result<()> {
         (Some(_), true) => {
             let accuracy = right as f64 / n as f64;
             if args.json {
-                writeln!(out, "{}", serde_json::json!({ "accuracy": accuracy }))?;
+                writeln!(
+                    out,
+                    "{}",
+                    serde_json::json!({ "accuracy": Number(accuracy) })
+                )?;
             } else {
                 writeln!(out, "accuracy {:.1}% ({right} of {n})", accuracy * 100.0)?;
             }
@@ -98,7 +103,7 @@ pub fn run(args: &PredictArgs) -> Result<()> {
         (Some(_), false) => {
             let mse = squared_error / n as f64;
             if args.json {
-                writeln!(out, "{}", serde_json::json!({ "mse": mse }))?;
+                writeln!(out, "{}", serde_json::json!({ "mse": Number(mse) }))?;
             } else {
                 writeln!(out, "mean squared error {}", number(mse))?;
             }

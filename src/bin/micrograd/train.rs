@@ -11,6 +11,7 @@ use crate::usage::usage;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use micrograd::data::Dataset;
+use micrograd::json::Number;
 use micrograd::nn::{Activation, Loss, MLP, Module, OptimizerKind, Weights};
 use micrograd::train::{Batching, BuiltIn, Preset, SavedModel, StepRecord, Task, Trainer};
 use micrograd::viz::{DecisionBoundary, TrainingCurves};
@@ -568,15 +569,15 @@ fn json_line(r: &StepRecord) -> String {
     #[derive(serde::Serialize)]
     struct Line {
         step: usize,
-        loss: f64,
-        accuracy: Option<f64>,
-        lr: f64,
+        loss: Number,
+        accuracy: Option<Number>,
+        lr: Number,
     }
     let line = Line {
         step: r.step,
-        loss: r.loss,
-        accuracy: r.accuracy,
-        lr: r.lr,
+        loss: Number(r.loss),
+        accuracy: r.accuracy.map(Number),
+        lr: Number(r.lr),
     };
     serde_json::to_string(&line).expect("numbers always serialize")
 }
