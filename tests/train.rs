@@ -423,3 +423,27 @@ fn the_task_chosen_for_a_file_says_why() {
     let real = with(vec![0.5, 1.0, 2.0]);
     assert!(Preset::reason(&real).starts_with("labels with fractions (0.5, 1, 2): a regression"));
 }
+
+#[test]
+fn a_history_keeps_evenly_spaced_steps_within_its_bound() {
+    use micrograd::train::{History, StepRecord};
+    let record = |step| StepRecord {
+        step,
+        loss: 1.0,
+        accuracy: None,
+        lr: 0.1,
+        nodes: 0,
+    };
+    let mut history = History::new(4_096);
+    for step in 0..40_960 {
+        history.push(record(step));
+    }
+    // 40,960 steps in fewer than 4,096 records: every 16th step, 16 the
+    // least power of two with 40,960 / 16 < 4,096; then the latest step.
+    assert_eq!(history.every(), 16);
+    let records = history.records();
+    let (kept, last) = records.split_at(records.len() - 1);
+    assert_eq!(kept.len(), 40_960 / 16);
+    assert!(kept.iter().enumerate().all(|(i, r)| r.step == 16 * i));
+    assert_eq!(last[0].step, 40_959);
+}

@@ -26,7 +26,7 @@ use super::plan::{self, Plan, Upload};
 use crate::Scope;
 use crate::data::Dataset;
 use crate::nn::{Loss, MLP, Weights};
-use crate::train::{StepRecord, Task, Trainer};
+use crate::train::{History, StepRecord, Task, Trainer};
 
 /// Frames a second while playing: the page's animation.
 const FRAMES_PER_SECOND: f64 = 12.0;
@@ -139,7 +139,7 @@ pub fn run(id: String, plan: Plan, limits: Limits, channels: Channels) {
         stopped: None,
         focus: None,
         last: None,
-        kept: Kept::default(),
+        kept: History::new(KEPT_RECORDS),
         pending: Vec::new(),
         rate: VecDeque::new(),
         frames: 0,
@@ -173,7 +173,7 @@ struct Session {
     stopped: Option<String>,
     focus: Option<(usize, usize)>,
     last: Option<StepRecord>,
-    kept: Kept,
+    kept: History,
     /// `[step, loss, accuracy]` not yet sent in a frame.
     pending: Vec<(usize, f64, Option<f64>)>,
     /// `(when, steps taken)` over the last second.
@@ -442,12 +442,7 @@ impl Session {
                 let _ = reply.send(answer);
             }
             Command::Snapshot(reply) => {
-                let mut records = self.kept.records.clone();
-                if let Some(last) = self.last {
-                    if records.last().map(|r| r.step) != Some(last.step) {
-                        records.push(last);
-                    }
-                }
+                let records = self.kept.records();
                 let _ = reply.send(Snapshot {
                     weights: run.model.weights(),
                     task: self.plan.task.clone(),
@@ -488,7 +483,7 @@ impl Session {
         self.generation += 1;
         self.stopped = None;
         self.last = None;
-        self.kept = Kept::default();
+        self.kept = History::new(KEPT_RECORDS);
         self.pending.clear();
         self.rate.clear();
         let nouts = &self.plan.widths[1..];
@@ -668,56 +663,9 @@ fn thin<T>(items: &mut Vec<T>) {
     });
 }
 
-/// Step records for the curves, thinned to at most [`KEPT_RECORDS`]: the
-/// steps kept are the multiples of `every`, which doubles as they fill up.
-#[derive(Default)]
-struct Kept {
-    records: Vec<StepRecord>,
-    every: usize,
-}
-
-impl Kept {
-    fn push(&mut self, record: StepRecord) {
-        let every = self.every.max(1);
-        if record.step % every != 0 {
-            return;
-        }
-        self.records.push(record);
-        if self.records.len() >= KEPT_RECORDS {
-            self.every = every * 2;
-            self.records.retain(|r| r.step % (every * 2) == 0);
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn record(step: usize) -> StepRecord {
-        StepRecord {
-            step,
-            loss: 1.0,
-            accuracy: None,
-            lr: 0.1,
-            nodes: 0,
-        }
-    }
-
-    #[test]
-    fn kept_records_halve_when_full_and_keep_even_spacing() {
-        let mut kept = Kept::default();
-        for step in 0..10 * KEPT_RECORDS {
-            kept.push(record(step));
-        }
-        assert!(kept.records.len() < KEPT_RECORDS);
-        // 40,960 steps in at most 4,096 records: every 16th step (16 is
-        // the least power of two with 40,960 / 16 < 4,096).
-        assert_eq!(kept.every, 16);
-        assert!(kept.records.iter().all(|r| r.step % 16 == 0));
-        assert_eq!(kept.records[0].step, 0);
-        assert_eq!(kept.records.len(), 10 * KEPT_RECORDS / 16);
-    }
 
     #[test]
     fn thinning_keeps_the_first_and_every_other() {

@@ -3,6 +3,7 @@
 //! allocating after the first step.
 
 mod footprint;
+mod history;
 mod lanes;
 mod preset;
 mod saved;
@@ -10,6 +11,7 @@ mod task;
 mod team;
 
 pub use footprint::Footprint;
+pub use history::History;
 pub use preset::{BuiltIn, Preset};
 pub use saved::SavedModel;
 pub use task::{Classes, Task};

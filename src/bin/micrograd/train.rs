@@ -13,7 +13,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use micrograd::data::Dataset;
 use micrograd::json::Number;
 use micrograd::nn::{Activation, Loss, MLP, Module, OptimizerKind, Weights};
-use micrograd::train::{Batching, BuiltIn, Preset, SavedModel, StepRecord, Task, Trainer};
+use micrograd::train::{Batching, BuiltIn, History, Preset, SavedModel, StepRecord, Task, Trainer};
 use micrograd::viz::{DecisionBoundary, TrainingCurves};
 
 /// Unset options take the dataset's own defaults (for the demo: micrograd's
@@ -324,7 +324,9 @@ pub fn run(args: &TrainArgs) -> Result<()> {
     let printed = |k: usize| !args.quiet && (k % every == 0 || k + 1 == steps);
 
     let started = Instant::now();
-    let mut records = Vec::with_capacity(steps.min(1 << 16));
+    // A curve of at most 4,096 points, however many steps: a run's
+    // memory does not grow with its length.
+    let mut history = History::new(4_096);
     let mut divergence = Divergence::default();
     for _ in 0..steps {
         let record = trainer.step().inspect_err(|_| {
@@ -348,13 +350,13 @@ pub fn run(args: &TrainArgs) -> Result<()> {
             ));
             bar.inc(1);
         }
-        records.push(record);
+        history.push(record);
     }
     let elapsed = started.elapsed().as_secs_f64();
     if let Some(bar) = progress {
         bar.finish_and_clear();
     }
-    let Some(last) = records.last().copied() else {
+    let Some(last) = history.last() else {
         bail!("no steps to take")
     };
     // A model whose outputs are not numbers is not saved; one whose loss
@@ -410,7 +412,7 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         &saved.weights,
         &preset.data,
         trainer.task(),
-        &records,
+        &history.records(),
         &title,
     )
     .with_context(|| format!("the model is saved in {}, but", model_path.display()))?;
