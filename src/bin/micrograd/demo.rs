@@ -1,14 +1,35 @@
 //! `micrograd demo`: the seed notebook's example, L = (a*b + c) * f, its
 //! gradients by manual backpropagation, and its picture.
 
-use std::path::Path;
+use std::path::PathBuf;
 
 use std::io::Write;
 
 use anyhow::{Context, Result};
+use clap::Args;
 use micrograd::{Value, draw_dot};
 
-pub fn run() -> Result<()> {
+#[derive(Args, Debug)]
+pub struct DemoArgs {
+    /// Where to draw the graph (manual-backpropagation.png and .svg) [default: image, the
+    /// folder of the seed notebook's pictures]
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+}
+
+pub fn run(args: &DemoArgs) -> Result<()> {
+    let dir = args.out.clone().unwrap_or_else(|| PathBuf::from("image"));
+    let paths: Vec<PathBuf> = ["png", "svg"]
+        .iter()
+        .map(|ext| dir.join(format!("manual-backpropagation.{ext}")))
+        .collect();
+    // Before any work: a folder that cannot be made or written.
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))
+        .context("cannot write the pictures")?;
+    for path in &paths {
+        micrograd::files::check_writable(path).context("cannot write the pictures")?;
+    }
     let mut out = crate::output::stdout();
     let a = Value::new(2.0).with_label("a");
     let b = Value::new(-3.0).with_label("b");
@@ -32,13 +53,10 @@ pub fn run() -> Result<()> {
     for v in [a, b, c, d, e, f, l] {
         writeln!(out, "  {:>2} = {v}", v.label())?;
     }
-    let dir = Path::new("image");
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let graph = draw_dot(l);
     let mut written = Vec::new();
-    for ext in ["png", "svg"] {
-        let path = dir.join(format!("manual-backpropagation.{ext}"));
-        graph.save(&path)?;
+    for path in &paths {
+        graph.save(path)?;
         written.push(path.display().to_string());
     }
     writeln!(out, "pictures: {}", written.join(", "))?;

@@ -47,9 +47,9 @@ enum Command {
     /// Evaluate an expression, backpropagate, print its value and every derivative.
     #[command(after_help = EXIT_CODES)]
     Grad(grad::GradArgs),
-    /// The seed notebook's example: L = (a*b + c) * f, backpropagated by hand, drawn to image/.
+    /// The seed notebook's example: L = (a*b + c) * f, backpropagated by hand, and drawn.
     #[command(after_help = EXIT_CODES)]
-    Demo,
+    Demo(demo::DemoArgs),
     /// A saved model's outputs for some points, and its accuracy where they have labels.
     #[command(after_help = EXIT_CODES)]
     Predict(predict::PredictArgs),
@@ -82,7 +82,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         None => train::run(&train::TrainArgs::demo()),
         Some(Command::Train(args)) => train::run(&args),
-        Some(Command::Demo) => demo::run(),
+        Some(Command::Demo(args)) => demo::run(&args),
         Some(Command::Grad(args)) => grad::run(&args),
         Some(Command::Predict(args)) => predict::run(&args),
         Some(Command::Bench(args)) => bench::run(&args),
