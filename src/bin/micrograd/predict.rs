@@ -9,6 +9,8 @@ use anyhow::{Result, bail};
 use clap::Args;
 use micrograd::data::Dataset;
 use micrograd::json::{Number, numbers};
+
+use crate::size::check_file_fits;
 use micrograd::train::{SavedModel, Task};
 
 #[derive(Args, Debug)]
@@ -28,6 +30,8 @@ pub struct PredictArgs {
 
 pub fn run(args: &PredictArgs) -> Result<()> {
     let mut out = crate::output::stdout();
+    check_file_fits(&args.model)?;
+    check_file_fits(&args.data)?;
     let model = SavedModel::load(&args.model)?;
     let nin = model.weights.nin();
     let points = Dataset::load_points(&args.data, nin)?;

@@ -2,6 +2,8 @@
 //! the memory it will need against the memory there is, checked before
 //! anything is allocated.
 
+use std::path::Path;
+
 use anyhow::Result;
 use micrograd::train::{Footprint, TrainConfig};
 
@@ -75,6 +77,33 @@ pub fn check_fits(widths: &[usize], points: usize, config: &TrainConfig) -> Resu
             "a network {network} on {points} points needs about {} {room} {} available: \
              use fewer or narrower layers, fewer points or --batch{threads}",
             human(need),
+            human(short.bytes)
+        ));
+    }
+    Ok(())
+}
+
+/// Refuses, before it is read, a data or model file whose contents the
+/// memory there is could not hold: its bytes, and the numbers parsed from
+/// them (a row `1,1,1` of six bytes becomes about 64 bytes of vectors).
+pub fn check_file_fits(path: &Path) -> Result<()> {
+    // A file that cannot be read is for the reader to report.
+    let Ok(metadata) = std::fs::metadata(path) else {
+        return Ok(());
+    };
+    let bytes = metadata.len();
+    let need = Footprint {
+        bytes: bytes.saturating_mul(12),
+        reserved: 0,
+        nodes: 0,
+        operands: 0,
+    };
+    if let Some(short) = Room::now().short_of(&need) {
+        return usage(format!(
+            "{}: a file of {} would need about {} of memory to read; {} is available",
+            path.display(),
+            human(bytes),
+            human(need.bytes),
             human(short.bytes)
         ));
     }

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 
-use crate::size::{Widths, check_fits, fit_threads, parse_widths};
+use crate::size::{Widths, check_file_fits, check_fits, fit_threads, parse_widths};
 use crate::usage::usage;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -163,6 +163,7 @@ struct Plan {
 fn plan(args: &TrainArgs) -> Result<Plan> {
     let (name, mut preset) = match &args.data {
         Some(path) => {
+            check_file_fits(path)?;
             let data = Dataset::load(path)?;
             let preset =
                 Preset::for_dataset(data, args.seed).with_context(|| path.display().to_string())?;
@@ -215,7 +216,10 @@ fn plan(args: &TrainArgs) -> Result<Plan> {
 
     let mut notes = Vec::new();
     let init = match &args.init {
-        Some(path) => Some(Weights::load_micrograd_json(path)?),
+        Some(path) => {
+            check_file_fits(path)?;
+            Some(Weights::load_micrograd_json(path)?)
+        }
         // The demo starts from the notebook's weights, unless asked for
         // another network.
         None if args.dataset == Some(DatasetName::Demo) => {
