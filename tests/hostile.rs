@@ -102,12 +102,32 @@ fn every_refusal_is_one_line_an_exit_code_and_no_file_changed() {
         // Severe 5: a diverged run stops, and the model is not saved; exit
         // code 3 says it diverged (issue 12).
         (
-            vec!["train", "--lr", "1e308", "--steps", "1", "--save", "m.st"],
+            vec![
+                "train",
+                "--optimizer",
+                "sgd",
+                "--lr",
+                "1e308",
+                "--steps",
+                "1",
+                "--save",
+                "m.st",
+            ],
             3,
             vec!["training stopped at step 1", "output for sample", "NaN"],
         ),
         (
-            vec!["train", "--lr", "1e308", "--steps", "5", "--save", "m.st"],
+            vec![
+                "train",
+                "--optimizer",
+                "sgd",
+                "--lr",
+                "1e308",
+                "--steps",
+                "5",
+                "--save",
+                "m.st",
+            ],
             3,
             vec!["training stopped at step 1: the loss is NaN (first made by"],
         ),
@@ -451,10 +471,24 @@ fn runs_say_what_they_did_in_numbers_a_reader_can_use() {
 
 #[test]
 fn a_loss_that_explodes_without_overflowing_is_saved_with_a_warning() {
-    // mse on moons at the demo's learning rate grows past 1e50 without
-    // reaching infinity: the run finishes, and says it diverged.
+    // mse on moons at the demo's learning rate (plain SGD at 1.0) grows
+    // past 1e50 without reaching infinity: the run finishes, and says it
+    // diverged.
     let dir = tempfile::tempdir().unwrap();
-    let out = run_in(dir.path(), &["train", "--loss", "mse", "--steps", "30"]);
+    let out = run_in(
+        dir.path(),
+        &[
+            "train",
+            "--loss",
+            "mse",
+            "--optimizer",
+            "sgd",
+            "--lr",
+            "1",
+            "--steps",
+            "30",
+        ],
+    );
     assert!(out.status.success(), "{}", stderr(&out));
     let err = stderr(&out);
     assert_eq!(err.lines().count(), 1, "{err}");
@@ -483,4 +517,180 @@ fn a_wide_network_trains_and_draws_in_seconds() {
         "{:?}",
         started.elapsed()
     );
+}
+
+/// The cases of issue 12's report (first contact and hard edges) against
+/// the program: the run's exit code and its one line on stderr, or for
+/// values in a flag's range, a run that works. Each runs in a directory
+/// holding a dataset and a 1 GiB sparse file, which none may change.
+#[test]
+fn issue_12_refusals_are_one_line_and_in_range_values_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("d.csv"), "x1,x2,label\n0,0,1\n1,1,-1\n2,0,1\n").unwrap();
+    // A gigabyte of text that is not there: a file's size, not its bytes.
+    std::fs::File::create(d.join("big.csv"))
+        .unwrap()
+        .set_len(1 << 30)
+        .unwrap();
+    let sys_kernel = Path::new("/sys/kernel").is_dir();
+    // (a shell prelude, the arguments, the exit code, words the line holds)
+    let mut cases: Vec<(&str, Vec<&str>, i32, Vec<&str>)> = vec![
+        // Severe 5: 1 is within --points' documented range, 2 and up.
+        (
+            "",
+            vec!["bench", "--points", "1"],
+            2,
+            vec!["1 is not in 2..="],
+        ),
+        (
+            "",
+            vec!["train", "--seed", "-1"],
+            2,
+            vec!["a seed is a whole number from 0 to 18446744073709551615"],
+        ),
+        (
+            "",
+            vec!["train", "--dataset", "demo", "--points", "50"],
+            2,
+            vec!["the demo has its own 100 points"],
+        ),
+        // Refused before training, not after it.
+        (
+            "",
+            vec!["train", "--save", "m.st/", "--steps", "1000000"],
+            1,
+            vec!["cannot save the model: m.st/: a path ending in / names a directory"],
+        ),
+        // Severe 1: refused up front, from what the threads reserve.
+        (
+            "ulimit -v 400000",
+            vec![
+                "train",
+                "--points",
+                "10000",
+                "--hidden",
+                "128,128",
+                "--threads",
+                "64",
+                "--steps",
+                "1",
+            ],
+            2,
+            vec!["of address space", "ulimit -v leaves", "fewer --threads"],
+        ),
+        (
+            "ulimit -v 1000000",
+            vec!["train", "--data", "big.csv"],
+            2,
+            vec!["big.csv: a file of 1.1 GB would need about", "to read"],
+        ),
+        (
+            "ulimit -v 1000000",
+            vec!["predict", "--model", "big.csv", "--data", "d.csv"],
+            2,
+            vec!["big.csv: a file of 1.1 GB would need about"],
+        ),
+        // Exit code 3: the run diverged.
+        (
+            "",
+            vec!["train", "--lr", "1e308", "--steps", "5", "--quiet"],
+            3,
+            vec!["training stopped at step 0: the update made layer 1, neuron 1, weight 1 inf"],
+        ),
+    ];
+    if sys_kernel {
+        // sysfs takes no new files, even from root: the directory is named,
+        // not the probe that found it out.
+        cases.push((
+            "",
+            vec!["train", "--save", "/sys/kernel/m.st", "--steps", "1"],
+            1,
+            vec!["cannot save the model: /sys/kernel/m.st: /sys/kernel cannot be written"],
+        ));
+    }
+    let before = snapshot(d);
+    for (prelude, args, code, words) in &cases {
+        let started = Instant::now();
+        let out = if prelude.is_empty() {
+            run_in(d, args)
+        } else {
+            run_shell(d, prelude, args)
+        };
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(*code), "{prelude} {args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{args:?}: not one line:\n{err}");
+        assert!(err.starts_with("micrograd: "), "{args:?}: {err}");
+        assert!(!err.contains("micrograd-probe"), "{args:?}: {err}");
+        for w in words {
+            assert!(err.contains(w), "{args:?}: `{w}` not in: {err}");
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "{args:?}");
+        // Nothing trained is kept.
+        assert!(!d.join("out/model.safetensors").exists(), "{args:?}");
+        let after: Vec<_> = snapshot(d)
+            .into_iter()
+            .filter(|(p, _)| !p.starts_with(d.join("out")))
+            .collect();
+        assert_eq!(after, before, "{args:?} changed a file");
+    }
+
+    // Values at the ends of the flags' ranges work.
+    let works: Vec<(&str, Vec<&str>)> = vec![
+        (
+            "",
+            vec!["bench", "--points", "2", "--batched", "--seconds", "0.05"],
+        ),
+        (
+            "",
+            vec![
+                "train",
+                "--dataset",
+                "spiral",
+                "--points",
+                "3",
+                "--steps",
+                "1",
+            ],
+        ),
+        (
+            "",
+            vec!["train", "--seed", "18446744073709551615", "--steps", "1"],
+        ),
+        (
+            "",
+            vec![
+                "train",
+                "--threads",
+                "1024",
+                "--points",
+                "3",
+                "--steps",
+                "1",
+            ],
+        ),
+        (
+            "",
+            vec!["train", "--log-every", "4294967295", "--steps", "2"],
+        ),
+        // Under the same limit as above, the threads that fit.
+        (
+            "ulimit -v 400000",
+            vec![
+                "train", "--points", "10000", "--hidden", "128,128", "--steps", "1", "--quiet",
+            ],
+        ),
+    ];
+    for (prelude, args) in &works {
+        let mut args = args.clone();
+        if args[0] == "train" {
+            args.extend(["--out", "pics", "--save", "pics/m.st"]);
+        }
+        let out = if prelude.is_empty() {
+            run_in(d, &args)
+        } else {
+            run_shell(d, prelude, &args)
+        };
+        assert!(out.status.success(), "{prelude} {args:?}: {}", stderr(&out));
+    }
 }

@@ -165,6 +165,21 @@ fn schedules_reshaped_as_a_user_asks() {
         assert_eq!(demo.reshaped(Some(shape), None, 10).shape(), shape);
     }
     assert!("exponential".parse::<ScheduleShape>().is_err());
+    // A start near the largest float scales the end with it: 0.9·1e308 and
+    // 1e307, not 0.09·(1e308 / 0.1), whose ratio overflows to infinity.
+    let moons = Schedule::Linear {
+        start: 0.1,
+        decay: 0.09,
+        steps: 200,
+    };
+    let Schedule::Linear { decay, .. } = moons.reshaped(None, Some(1e308), 200) else {
+        panic!("linear")
+    };
+    assert!((decay / 9e307 - 1.0).abs() < 1e-15, "{decay}");
+    let Schedule::Cosine { end, .. } = spiral.reshaped(None, Some(1e308), 400) else {
+        panic!("cosine")
+    };
+    assert!((end / 1e307 - 1.0).abs() < 1e-15, "{end}");
 }
 
 #[test]

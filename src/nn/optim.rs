@@ -282,7 +282,10 @@ impl Schedule {
             | Schedule::Cosine { start, .. } => start,
         };
         let start = lr.unwrap_or(own);
-        let scale = start / own;
+        // The end and the decay in proportion to the new start: divided by
+        // the old one first, so that a start near f64::MAX does not make
+        // the ratio (1e308 / 0.1) infinite.
+        let scaled = |x: f64| if start == own { x } else { x / own * start };
         match (shape, self) {
             (Some(ScheduleShape::Constant), _) => Schedule::Constant(start),
             (Some(ScheduleShape::Linear), _) => Schedule::Linear {
@@ -298,12 +301,12 @@ impl Schedule {
             (None, Schedule::Constant(_)) => Schedule::Constant(start),
             (None, Schedule::Linear { decay, .. }) => Schedule::Linear {
                 start,
-                decay: if scale == 1.0 { decay } else { decay * scale },
+                decay: scaled(decay),
                 steps,
             },
             (None, Schedule::Cosine { end, .. }) => Schedule::Cosine {
                 start,
-                end: end * scale,
+                end: scaled(end),
                 steps,
             },
         }
