@@ -723,3 +723,134 @@ fn bench_times_a_shape_of_your_own() {
         assert!(r[key].as_f64().is_some_and(|us| us > 0.0), "{key}: {r}");
     }
 }
+
+#[test]
+fn train_prints_every_nth_step_the_last_always_or_none() {
+    let steps = |args: &[&str]| -> Vec<u64> {
+        let out = micrograd(&[&["train", "--steps", "10", "--json"], args].concat());
+        assert!(out.status.success(), "{}", stderr(&out));
+        stdout(&out)
+            .lines()
+            .map(|l| {
+                serde_json::from_str::<serde_json::Value>(l).unwrap()["step"]
+                    .as_u64()
+                    .unwrap()
+            })
+            .collect()
+    };
+    assert_eq!(steps(&[]), (0..10).collect::<Vec<_>>());
+    assert_eq!(steps(&["--log-every", "4"]), [0, 4, 8, 9]);
+    assert_eq!(steps(&["--log-every", "5"]), [0, 5, 9]);
+    assert_eq!(steps(&["--quiet"]), Vec::<u64>::new());
+    // Plain text: --quiet keeps the summary only.
+    let out = micrograd(&["train", "--steps", "10", "--quiet"]);
+    let text = stdout(&out);
+    assert!(!text.contains("step "), "{text}");
+    assert!(text.starts_with("trained MLP 2-16-16-1 (relu)"), "{text}");
+    // Every run says what it made of the labels, built-in data too.
+    assert!(
+        text.contains("task: two classes (-1, 1), one output scoring them (the svm loss)"),
+        "{text}"
+    );
+    let out = micrograd(&["train", "--log-every", "2", "--quiet"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+}
+
+#[test]
+fn a_hidden_width_other_than_the_demos_says_its_weights_are_not_used() {
+    let out = micrograd(&["train", "--dataset", "demo", "--hidden", "4", "--quiet"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out),
+        "micrograd: note: the demo's initial weights are for hidden layers 16,16; --hidden 4 \
+         starts from weights drawn from --seed 0\n"
+    );
+    // The demo's own widths keep its weights, and its numbers.
+    let out = micrograd(&["train", "--dataset", "demo", "--hidden", "16,16", "--quiet"]);
+    assert_eq!(stderr(&out), "");
+    assert!(stdout(&out).contains("final loss 0.010978370135492717"));
+}
+
+#[test]
+fn demo_draws_into_the_folder_given() {
+    let dir = fresh_dir();
+    let out = micrograd_in(&dir, &["demo", "--out", "pics"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    for ext in ["png", "svg"] {
+        assert!(
+            dir.join(format!("pics/manual-backpropagation.{ext}"))
+                .is_file()
+        );
+    }
+    // Nothing in the seed's folder.
+    assert!(!dir.join("image").exists());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn predict_gives_probabilities_where_the_loss_defines_them() {
+    let dir = fresh_dir();
+    std::fs::write(dir.join("p.csv"), "0.5,0.25\n-1,0.5\n").unwrap();
+    let trained = |args: &[&str], model: &str| {
+        let out = micrograd_in(
+            &dir,
+            &[
+                args,
+                &["--steps", "20", "--quiet", "--save", model, "--out", "o"],
+            ]
+            .concat(),
+        );
+        assert!(out.status.success(), "{}", stderr(&out));
+    };
+    trained(&["train", "--dataset", "spiral"], "softmax.st");
+    trained(&["train", "--loss", "bce"], "bce.st");
+    trained(&["train"], "svm.st");
+    let lines = |model: &str| -> Vec<serde_json::Value> {
+        let out = micrograd_in(
+            &dir,
+            &["predict", "--model", model, "--data", "p.csv", "--json"],
+        );
+        assert!(out.status.success(), "{}", stderr(&out));
+        stdout(&out)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    for line in lines("softmax.st") {
+        // softmax: e^z_j / Σ e^z_k, from the outputs printed beside them.
+        let z: Vec<f64> = line["outputs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|z| z.as_f64().unwrap())
+            .collect();
+        let p: Vec<f64> = line["probabilities"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p.as_f64().unwrap())
+            .collect();
+        let total: f64 = z.iter().map(|z| z.exp()).sum();
+        for (z, p) in z.iter().zip(&p) {
+            assert!((p - z.exp() / total).abs() < 1e-12, "{line}");
+        }
+    }
+    for line in lines("bce.st") {
+        // σ(score) for the second class, 1 - σ for the first.
+        let score = line["outputs"][0].as_f64().unwrap();
+        let p1 = line["probabilities"][1].as_f64().unwrap();
+        assert!((p1 - 1.0 / (1.0 + (-score).exp())).abs() < 1e-12, "{line}");
+        assert!((line["probabilities"][0].as_f64().unwrap() - (1.0 - p1)).abs() < 1e-15);
+    }
+    for line in lines("svm.st") {
+        assert_eq!(line["probabilities"], serde_json::Value::Null, "{line}");
+    }
+    // As text: p(classes) = ..., four decimals.
+    let out = micrograd_in(&dir, &["predict", "--model", "bce.st", "--data", "p.csv"]);
+    assert!(
+        stdout(&out).lines().all(|l| l.contains("  p(-1, 1) = 0.")),
+        "{}",
+        stdout(&out)
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -587,3 +587,19 @@ fn json_line(r: &StepRecord) -> String {
     };
     serde_json::to_string(&line).expect("numbers always serialize")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::short;
+
+    #[test]
+    fn the_progress_bars_numbers_are_short_at_any_size() {
+        // A diverging loss printed with `{:.6}` took 262 characters.
+        assert_eq!(short(5.945869932681609e255), "5.9459e255");
+        assert_eq!(short(12_345.678), "1.2346e4");
+        assert_eq!(short(0.012_345_678), "0.012346");
+        assert_eq!(short(0.000_012_345), "1.2345e-5");
+        assert_eq!(short(0.0), "0.000000");
+        assert_eq!(short(f64::INFINITY), "inf");
+    }
+}
