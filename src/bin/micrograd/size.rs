@@ -59,7 +59,7 @@ pub fn check_fits(widths: &[usize], points: usize, config: &TrainConfig) -> Resu
             need.nodes, need.operands
         ));
     }
-    if let Some(short) = Room::now().short_of(&need) {
+    if let Some(short) = Room::now().short_of(need.bytes, need.reserved) {
         let threads = if config.thread_count() > 1 {
             ", or fewer --threads"
         } else {
@@ -92,18 +92,13 @@ pub fn check_file_fits(path: &Path) -> Result<()> {
         return Ok(());
     };
     let bytes = metadata.len();
-    let need = Footprint {
-        bytes: bytes.saturating_mul(12),
-        reserved: 0,
-        nodes: 0,
-        operands: 0,
-    };
-    if let Some(short) = Room::now().short_of(&need) {
+    let need = bytes.saturating_mul(12);
+    if let Some(short) = Room::now().short_of(need, 0) {
         return usage(format!(
             "{}: a file of {} would need about {} of memory to read; {} is available",
             path.display(),
             human(bytes),
-            human(need.bytes),
+            human(need),
             human(short.bytes)
         ));
     }
@@ -127,8 +122,8 @@ fn threads_that_fit(widths: &[usize], points: usize, config: &TrainConfig) -> us
             threads: Some(threads),
             ..config.clone()
         };
-        room.short_of(&Footprint::of(widths, points, &config))
-            .is_none()
+        let need = Footprint::of(widths, points, &config);
+        room.short_of(need.bytes, need.reserved).is_none()
     };
     let cores = config.thread_count();
     (1..=cores).rev().find(|&t| fits(t)).unwrap_or(1)
@@ -174,7 +169,7 @@ struct Short {
 }
 
 impl Room {
-    /// The room now; `None` where it cannot be read (not Linux).
+    /// The room now; a limit that cannot be read (not Linux) is `None`.
     fn now() -> Room {
         let read = |path: &str| std::fs::read_to_string(path).ok();
         // A value in kB from a `Key:   1234 kB` line.
@@ -207,12 +202,12 @@ impl Room {
         }
     }
 
-    /// The room `need` does not fit, if any: its bytes against the
-    /// resident memory there is, its bytes and reservations against the
-    /// address space.
-    fn short_of(&self, need: &Footprint) -> Option<Short> {
+    /// The room that `bytes` used and `reserved` more of address space
+    /// do not fit, if any: the bytes against the resident memory there
+    /// is, both against the address space.
+    fn short_of(&self, bytes_needed: u64, reserved: u64) -> Option<Short> {
         if let Some(bytes) = self.address_space
-            && need.bytes + need.reserved > bytes
+            && bytes_needed + reserved > bytes
         {
             return Some(Short {
                 bytes,
@@ -220,7 +215,7 @@ impl Room {
             });
         }
         match self.resident {
-            Some(bytes) if need.bytes > bytes => Some(Short {
+            Some(bytes) if bytes_needed > bytes => Some(Short {
                 bytes,
                 address_space: false,
             }),
