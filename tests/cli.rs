@@ -1,13 +1,11 @@
 //! The `micrograd` program, run for real: its output, and one clear line on
 //! stderr with the right exit code for every bad input.
 
-#![cfg(feature = "cli")]
-
 use std::process::{Command, Output};
 
 const DEMO: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/data/micrograd_demo_moons.json"
+    "/crates/micrograd/data/micrograd_demo_moons.json"
 );
 
 /// A fresh directory for one run of the program (it writes pictures there).

@@ -3,8 +3,6 @@
 //! stable and without libFuzzer. A panic or a broken promise fails the
 //! test and names the file; a picture must finish within seconds.
 
-#![cfg(feature = "viz")]
-
 #[path = "../fuzz/bodies.rs"]
 mod bodies;
 

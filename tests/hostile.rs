@@ -2,15 +2,13 @@
 //! program: the exit code, one clear line on stderr, and no file changed
 //! that should not be.
 
-#![cfg(feature = "cli")]
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 const DEMO: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/data/micrograd_demo_moons.json"
+    "/crates/micrograd/data/micrograd_demo_moons.json"
 );
 
 fn run_in(dir: &Path, args: &[&str]) -> Output {

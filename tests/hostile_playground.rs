@@ -18,7 +18,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use http::{Events, Response, get, post, post_json, raw, request};
-use micrograd::playground::{Limits, Playground};
+use micrograd_playground::{Limits, Playground};
 use serde_json::{Value, json};
 
 fn start_on(address: &str, limits: Limits) -> Playground {

@@ -7,8 +7,6 @@
 //! test: the peak it reads (`getrusage` of the children) is that of the
 //! programs this test runs.
 
-#![cfg(feature = "cli")]
-
 use std::process::Command;
 use std::time::{Duration, Instant};
 

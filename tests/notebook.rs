@@ -5,15 +5,13 @@
 //! demo's reference data, or by running the library on the same inputs.
 //! No Jupyter needed: the notebook is read as JSON.
 
-#![cfg(feature = "nn")]
-
 use micrograd::Scope;
 use micrograd::nn::{MLP, Module, loss};
 use micrograd::train::{TrainConfig, Trainer};
 use serde_json::Value as Json;
 
 const NOTEBOOK: &str = include_str!("../notebooks/micrograd.ipynb");
-const DEMO: &str = include_str!("../data/micrograd_demo_moons.json");
+const DEMO: &str = include_str!("../crates/micrograd/data/micrograd_demo_moons.json");
 
 fn notebook() -> Json {
     serde_json::from_str(NOTEBOOK).expect("the notebook is JSON")
@@ -229,7 +227,6 @@ fn l_is_minus_8_and_its_gradients_are_the_chain_rules() {
     assert!(stepped > -8.0);
 }
 
-#[cfg(feature = "viz")]
 #[test]
 fn the_drawing_of_l_is_what_draw_dot_draws_today() {
     use micrograd::{Value, draw_dot};

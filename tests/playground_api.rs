@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 
 use http::{Events, get, post, post_json, request, unbase64};
 use micrograd::nn::Module;
-use micrograd::playground::{Limits, Playground};
 use micrograd::train::{BuiltIn, SavedModel, Task, TrainConfig, Trainer};
+use micrograd_playground::{Limits, Playground};
 use serde_json::{Value, json};
 
 fn start(limits: Limits) -> Playground {

@@ -2,8 +2,6 @@
 //! checkout (the files they name exist), and each succeeds. The benchmark
 //! lines are left to the CLI tests: they take seconds by design.
 
-#![cfg(feature = "cli")]
-
 use std::process::Command;
 
 #[cfg(feature = "playground")]
@@ -57,11 +55,13 @@ fn the_readme_commands_run_as_written() {
     let commands = commands();
     assert!(commands.len() >= 8, "{commands:?}");
     let dir = tempfile::tempdir().unwrap();
-    std::os::unix::fs::symlink(
-        concat!(env!("CARGO_MANIFEST_DIR"), "/data"),
-        dir.path().join("data"),
-    )
-    .unwrap();
+    for checked_in in ["data", "crates"] {
+        std::os::unix::fs::symlink(
+            format!("{}/{checked_in}", env!("CARGO_MANIFEST_DIR")),
+            dir.path().join(checked_in),
+        )
+        .unwrap();
+    }
     for line in commands
         .iter()
         .filter(|l| !l.starts_with("micrograd bench"))

@@ -1,0 +1,186 @@
+//! Many values at once, with one look at the tape: what the `nn` library's
+//! layers, optimizers and trainer do to a model's parameters every step.
+
+use super::lane_slab::SINGLE;
+use super::tape::{Node, Tape, with_tape};
+use super::value::{Value, batch_misuse};
+
+/// A layer over a batch, neuron by neuron `(weights, bias)`, pushed onto
+/// `out`: what [`Value::dense`] does, for the `nn` library's layers.
+pub(crate) fn dense_into<'w>(
+    neurons: impl ExactSizeIterator<Item = (&'w [Value], Value)> + Clone,
+    x: &[Value],
+    out: &mut Vec<Value>,
+) {
+    with_tape(|t| t.dense(neurons, x, out));
+}
+
+/// Backpropagates from `root`, adding what the run of consecutive
+/// single-valued leaves from `first` receive to `out` (one each) rather
+/// than to their gradients.
+pub(crate) fn backward_into(root: Value, first: Value, out: &mut [f64]) {
+    with_tape(|t| t.backward_into(root, first, out));
+}
+
+/// The first of `values` if they are consecutive single-valued nodes of
+/// one generation (as a model's parameters are made), so that
+/// [`backward_into`] can collect their gradients.
+pub(crate) fn run_start(values: &[Value]) -> Option<Value> {
+    let first = *values.first()?;
+    let consecutive = values.iter().enumerate().all(|(i, v)| {
+        v.generation == first.generation && v.index as usize == first.index as usize + i
+    });
+    let single = with_tape(|t| values.iter().all(|&v| t.node(v).lanes == SINGLE));
+    (consecutive && single).then_some(first)
+}
+
+/// The forward values of the `len` single values of the run that starts at
+/// `first` (see [`run_start`]), into `out`: one slice of the tape rather
+/// than a look per value, for what a trainer does every step.
+pub(crate) fn read_run_data(first: Value, len: usize, out: &mut Vec<f64>) {
+    with_tape(|t| {
+        out.clear();
+        out.extend(run_nodes(t, first, len, "data").iter().map(|n| n.data));
+    });
+}
+
+/// The first of the run's `len` values (see [`read_run_data`]) whose
+/// forward value is NaN or infinite.
+pub(crate) fn first_non_finite_in_run(first: Value, len: usize) -> Option<usize> {
+    with_tape(|t| {
+        run_nodes(t, first, len, "data")
+            .iter()
+            .position(|n| !n.data.is_finite())
+    })
+}
+
+/// The nodes of the run of `len` single values from `first`. Nodes are only
+/// ever removed from the end of the tape, so if the run's first and last
+/// nodes are still the ones of `first`'s generation, all between are.
+fn run_nodes<'t>(t: &'t Tape, first: Value, len: usize, method: &str) -> &'t [Node] {
+    if len == 0 {
+        return &[];
+    }
+    let start = t.index(first) as usize;
+    // Panics as any stale handle does if the run's last node is gone.
+    t.index(Value::from_parts(
+        (start + len - 1) as u32,
+        first.generation,
+    ));
+    let nodes = &t.nodes[start..start + len];
+    // A node's lanes are fixed when it is made, and a run is checked for
+    // single values when it is found.
+    debug_assert!(
+        nodes.iter().all(|n| n.lanes == SINGLE),
+        "{method}: a run of single values"
+    );
+    nodes
+}
+
+/// A batch's forward lanes (or a single value's number), into `out`.
+pub(crate) fn read_lanes(v: Value, out: &mut Vec<f64>) {
+    with_tape(|t| {
+        out.clear();
+        match t.lane_rows(v) {
+            Some((data, _)) => out.extend_from_slice(data),
+            None => out.push(t.node(v).data),
+        }
+    });
+}
+
+/// A batch's forward lanes (or a single value's number), after what `out`
+/// holds.
+pub(crate) fn read_lanes_onto(v: Value, out: &mut Vec<f64>) {
+    with_tape(|t| match t.lane_rows(v) {
+        Some((data, _)) => out.extend_from_slice(data),
+        None => out.push(t.node(v).data),
+    });
+}
+
+/// The forward values of single values, into `out`.
+pub(crate) fn read_data(values: &[Value], out: &mut Vec<f64>) {
+    out.clear();
+    each(values, "data", |_, node| out.push(node.data));
+}
+
+/// The first of single values whose forward value is NaN or infinite.
+pub(crate) fn first_non_finite(values: &[Value]) -> Option<usize> {
+    let mut found = None;
+    each(values, "data", |i, node| {
+        if found.is_none() && !node.data.is_finite() {
+            found = Some(i);
+        }
+    });
+    found
+}
+
+/// Overwrites single values' forward values with `data`, one each.
+pub(crate) fn write_data(values: &[Value], data: &[f64]) {
+    each(values, "set_data", |i, node| node.data = data[i]);
+}
+
+/// Moves single values' gradients into `out`, leaving 0.
+pub(crate) fn take_grads(values: &[Value], out: &mut [f64]) {
+    each(values, "grad", |i, node| {
+        out[i] = std::mem::take(&mut node.grad)
+    });
+}
+
+/// Sets single values' gradients to 0.
+pub(crate) fn zero_grads(values: &[Value]) {
+    each(values, "set_grad", |_, node| node.grad = 0.0);
+}
+
+/// The gradients of single values, into `out` (one each).
+pub(crate) fn read_grads(values: &[Value], out: &mut [f64]) {
+    each(values, "grad", |i, node| out[i] = node.grad);
+}
+
+/// Sets each single value's gradient to `grads[i]` and its data to
+/// `f(i, data, grads[i])`: an optimizer's update, given the gradients.
+pub(crate) fn update_with(
+    values: &[Value],
+    grads: &[f64],
+    mut f: impl FnMut(usize, f64, f64) -> f64,
+) {
+    each(values, "set_data", |i, node| {
+        node.grad = grads[i];
+        node.data = f(i, node.data, grads[i]);
+    });
+}
+
+/// Sets single values' gradients to `grads`, one each.
+pub(crate) fn set_grads(values: &[Value], grads: &[f64]) {
+    each(values, "set_grad", |i, node| node.grad = grads[i]);
+}
+
+/// Sets each single value's data to `f(i, data, grad)`: an optimizer's
+/// update.
+pub(crate) fn update(values: &[Value], mut f: impl FnMut(usize, f64, f64) -> f64) {
+    each(values, "set_data", |i, node| {
+        node.data = f(i, node.data, node.grad)
+    });
+}
+
+/// Calls `f(i, node)` with the node of each of `values`, which must be
+/// single values (`method` names what needs them so), with one look at the
+/// tape.
+#[inline]
+fn each(values: &[Value], method: &str, mut f: impl FnMut(usize, &mut Node)) {
+    with_tape(|t| {
+        for (i, &v) in values.iter().enumerate() {
+            f(i, single_mut(t, v, method));
+        }
+    });
+}
+
+/// `v`'s node, mutably, which must hold one number for `method`.
+#[inline]
+fn single_mut<'t>(t: &'t mut Tape, v: Value, method: &str) -> &'t mut Node {
+    let lanes = t.slab.width();
+    let node = t.node_mut(v);
+    if node.lanes != SINGLE {
+        batch_misuse(v, method, lanes);
+    }
+    node
+}

@@ -1,0 +1,1038 @@
+//! The tape: a thread-local, append-only arena of nodes addressed by `u32`.
+//!
+//! Creation order is a topological order (a node's operands always exist
+//! before it), so `backward` is one reverse sweep with no sort and no
+//! recursion. A [`Scope`](crate::Scope) truncates the tape back to a mark; the
+//! vectors keep their capacity, so a training loop allocates nothing after its
+//! first step. Every handle carries the generation of its node, and a handle
+//! whose node was truncated away panics instead of reading whatever now lives
+//! at its index. Each tape counts its generations from a start of its own, so
+//! a handle made on another tape (another copy of this crate in the process,
+//! as evcxr's Jupyter cells make) is caught too, and told apart.
+//!
+//! A batched node keeps its lanes in the [`LaneSlab`] beside the nodes, one
+//! row per node in creation order, so a scope frees rows as it frees nodes.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::panic::AssertUnwindSafe;
+
+use super::kernels::{self, Rows};
+use super::lane_slab::{Into, LaneSlab, SINGLE};
+use super::op::Instr;
+use super::rules::{self, GradSink, Grads, Part};
+use super::value::Value;
+
+/// One node of the graph: micrograd's `Value` minus the Python object.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Node {
+    pub(crate) data: f64,
+    pub(crate) grad: f64,
+    pub(crate) instr: Instr,
+    /// The tape generation this node was created in; see [`Tape::truncate`].
+    pub(crate) generation: u64,
+    /// The row of this node's lanes in the slab; [`SINGLE`] for a single
+    /// number (in `data` and `grad`, which a batched node leaves unused).
+    pub(crate) lanes: u32,
+}
+
+/// Where a scope truncates back to.
+#[derive(Clone, Copy, Debug)]
+struct Mark {
+    nodes: u32,
+    edges: u32,
+    rows: u32,
+    saved: usize,
+}
+
+pub(crate) struct Tape {
+    pub(crate) nodes: Vec<Node>,
+    /// Operand lists of the n-ary instructions (`Sum`, `Affine`).
+    pub(crate) edges: Vec<u32>,
+    /// Labels are rare, so they live beside the nodes rather than in them.
+    labels: BTreeMap<u32, Box<str>>,
+    /// Bumped by every truncation that removes nodes, so that handles to the
+    /// removed nodes can be told from handles to their successors.
+    generation: u64,
+    /// Operands of sums still being collected from an iterator. Sums nest (an
+    /// item of one sum may itself be a sum), so this is used as a stack.
+    /// Handles, not indices: a scope may end while an iterator runs.
+    scratch: Vec<Value>,
+    /// The open scopes, oldest first: their ids and the marks they
+    /// truncate back to.
+    scopes: Vec<(u64, Mark)>,
+    /// The id the next scope gets.
+    next_scope: u64,
+    /// The latest sweep (`backward` or `topo`) that reached each node, by
+    /// index: sized at the start of each sweep, so that building a graph
+    /// never touches it.
+    stamps: Vec<u32>,
+    /// The stamp of the latest sweep: a node whose stamp equals it has
+    /// been reached by that sweep. Stamps make "reached" free to reset.
+    stamp: u32,
+    /// The lanes of the batched nodes.
+    pub(crate) slab: LaneSlab,
+    /// The weights each layer over a batch was computed with, row by row,
+    /// for its backward.
+    pub(crate) saved: Vec<f64>,
+    /// Buffers of the layer kernels, kept from call to call.
+    kernel: rules::Scratch,
+}
+
+thread_local! {
+    // Not `const`: the first generation is computed when the thread first
+    // touches its tape. A `const` initializer saves nothing here: a tape
+    // needs a destructor, so every access checks the slot's state anyway.
+    static TAPE: RefCell<Tape> = RefCell::new(Tape::new(first_generation()));
+}
+
+/// The generation this thread's tape starts counting from: a different one
+/// for every copy of this crate in the process and every thread, so that a
+/// handle made on another tape never matches a node of this one (its
+/// generation does not), and can be told from a handle freed by a scope.
+///
+/// Several copies of micrograd in one process is what evcxr (Rust in
+/// Jupyter) makes by default: every cell is a library of its own, linked
+/// with its own copy of its dependencies, thread-locals included.
+fn first_generation() -> u64 {
+    use std::hash::{DefaultHasher, Hash, Hasher};
+    // One per copy of the crate: its address tells the copies apart.
+    static THIS_COPY: u8 = 0;
+    let mut h = DefaultHasher::new(); // fixed keys: the same answer each call
+    (&raw const THIS_COPY as usize).hash(&mut h);
+    std::thread::current().id().hash(&mut h);
+    // The top bit clear: counting up from here never wraps.
+    h.finish() >> 1
+}
+
+/// Generations a tape is assumed never to count past, for the wording of
+/// [`stale_handle`] only: 2^40 scopes, one a microsecond, take 12 days.
+const OWN_GENERATIONS: u64 = 1 << 40;
+
+/// Runs `f` with this thread's tape.
+///
+/// A programmer error that `f` finds ([`misuse`]) is raised as a panic
+/// here, once the tape is no longer borrowed: a panic hook that reads a
+/// `Value` (to print it, say) then finds the tape free. Raised inside the
+/// borrow, such a hook would panic again, and a panic in a panic hook
+/// aborts the process.
+#[inline]
+pub(crate) fn with_tape<R>(f: impl FnOnce(&mut Tape) -> R) -> R {
+    let borrowed = AssertUnwindSafe(|| TAPE.with(|tape| f(&mut tape.borrow_mut())));
+    match std::panic::catch_unwind(borrowed) {
+        Ok(result) => result,
+        Err(payload) => raise(payload),
+    }
+}
+
+/// A programmer error found while the tape was borrowed: its message,
+/// carried out of the borrow by unwinding, without the panic hook.
+struct Misuse(String);
+
+/// Stops a tape operation with `message`, a mistake of its caller's (a
+/// freed `Value`, batches of two sizes): the panic itself is raised by
+/// [`with_tape`], outside the tape's borrow.
+#[cold]
+#[inline(never)]
+pub(crate) fn misuse(message: String) -> ! {
+    let borrowed = TAPE
+        .try_with(|tape| tape.try_borrow_mut().is_err())
+        .unwrap_or(false);
+    if borrowed {
+        std::panic::resume_unwind(Box::new(Misuse(message)))
+    }
+    panic!("{message}")
+}
+
+#[cold]
+#[inline(never)]
+fn raise(payload: Box<dyn std::any::Any + Send>) -> ! {
+    match payload.downcast::<Misuse>() {
+        Ok(misuse) => panic!("{}", misuse.0),
+        Err(other) => std::panic::resume_unwind(other),
+    }
+}
+
+/// Like [`with_tape`], but does nothing once the thread's tape is gone or
+/// busy; for destructors, which must not panic.
+pub(crate) fn try_with_tape(f: impl FnOnce(&mut Tape)) {
+    let _ = TAPE.try_with(|tape| {
+        if let Ok(mut tape) = tape.try_borrow_mut() {
+            f(&mut tape);
+        }
+    });
+}
+
+#[cold]
+#[inline(never)]
+fn stale_handle(v: Value, len: usize) -> ! {
+    if v.generation.wrapping_sub(first_generation()) >= OWN_GENERATIONS {
+        misuse(format!(
+            "micrograd: this Value (node {}) belongs to another tape than this thread's: it was \
+             made by another copy of micrograd in this process, whose graphs this copy cannot \
+             see. (In Jupyter, evcxr links a copy of each dependency into every cell; load \
+             micrograd as one shared library instead, in the first cell: `:dep micrograd = \
+             {{ package = \"micrograd-notebook\", path = \"<micrograd>/notebook\" }}`)",
+            v.index
+        ))
+    }
+    if (v.index as usize) < len {
+        misuse(format!(
+            "micrograd: this Value (node {}) was freed when the Scope it was created in ended, \
+             and its slot now holds another node; a Value must not outlive its Scope",
+            v.index
+        ))
+    }
+    misuse(format!(
+        "micrograd: this Value (node {}) was freed when the Scope it was created in ended; \
+         a Value must not outlive its Scope",
+        v.index
+    ))
+}
+
+impl Tape {
+    fn new(first_generation: u64) -> Self {
+        Tape {
+            nodes: Vec::new(),
+            edges: Vec::new(),
+            labels: BTreeMap::new(),
+            generation: first_generation,
+            scratch: Vec::new(),
+            scopes: Vec::new(),
+            next_scope: 0,
+            stamps: Vec::new(),
+            stamp: 0,
+            slab: LaneSlab::new(),
+            saved: Vec::new(),
+            kernel: rules::Scratch {
+                b: Vec::new(),
+                g: Vec::new(),
+                dx: Vec::new(),
+                dw: Vec::new(),
+                db: Vec::new(),
+                starts: Vec::new(),
+                transposed: Vec::new(),
+                lanes: Vec::new(),
+                taking: Vec::new(),
+            },
+        }
+    }
+
+    /// The index of `v`'s node, after checking that the handle is still live.
+    ///
+    /// # Panics
+    ///
+    /// If `v`'s node was freed by the end of a [`Scope`](crate::Scope).
+    #[inline]
+    pub(crate) fn index(&self, v: Value) -> u32 {
+        checked_index(&self.nodes, v)
+    }
+
+    /// `v`'s node, after checking that the handle is still live.
+    #[inline]
+    pub(crate) fn node(&self, v: Value) -> &Node {
+        &self.nodes[self.index(v) as usize]
+    }
+
+    /// `v`'s node, mutably, after checking that the handle is still live.
+    #[inline]
+    pub(crate) fn node_mut(&mut self, v: Value) -> &mut Node {
+        let i = self.index(v) as usize;
+        &mut self.nodes[i]
+    }
+
+    /// The handle of the node at `index`, which must exist.
+    #[inline]
+    pub(crate) fn handle(&self, index: u32) -> Value {
+        Value::from_parts(index, self.nodes[index as usize].generation)
+    }
+
+    /// Appends a node computed by `instr` from its (already checked) operands.
+    #[inline(always)]
+    pub(crate) fn push(&mut self, instr: Instr) -> Value {
+        if rules::is_batched(instr, &self.nodes, &self.edges) {
+            // A copy for the call out of line, so that `instr` itself
+            // stays in registers on the single-value path.
+            return self.push_lanes(std::hint::black_box(instr));
+        }
+        let data = rules::forward(instr, &self.nodes, &self.edges, &self.slab);
+        self.push_node(data, instr, SINGLE)
+    }
+
+    /// Appends a batched node: a new row of lanes, computed lane by lane.
+    #[cold]
+    #[inline(never)]
+    fn push_lanes(&mut self, instr: Instr) -> Value {
+        let row = self.slab.grow(1);
+        let shape = self.slab.shape;
+        let (below, out) = self.slab.data.split_at_mut(shape.start(row));
+        let out = &mut out[..shape.width];
+        rules::forward_lanes(instr, &self.nodes, &self.edges, below, shape, out);
+        self.push_node(f64::NAN, instr, row)
+    }
+
+    #[inline(always)]
+    fn push_node(&mut self, data: f64, instr: Instr, lanes: u32) -> Value {
+        // u32::MAX itself is never an index, so a tape's length always fits.
+        let Some(index) = u32::try_from(self.nodes.len())
+            .ok()
+            .filter(|&i| i < u32::MAX)
+        else {
+            misuse(format!(
+                "micrograd: the tape is full ({} nodes); free graphs with a Scope",
+                u32::MAX
+            ))
+        };
+        let generation = self.generation;
+        self.nodes.push(Node {
+            data,
+            grad: 0.0,
+            instr,
+            generation,
+            lanes,
+        });
+        Value::from_parts(index, generation)
+    }
+
+    pub(crate) fn leaf(&mut self, data: f64) -> Value {
+        self.push_node(data, Instr::Leaf, SINGLE)
+    }
+
+    /// A batched leaf: one lane per number of `data`.
+    ///
+    /// # Panics
+    ///
+    /// If `data` is empty, or batches of another size are alive.
+    pub(crate) fn batch(&mut self, data: &[f64]) -> Value {
+        if data.is_empty() {
+            misuse("micrograd: a batch needs at least one lane".into())
+        }
+        if self.slab.width() == 0 {
+            self.slab.set_width(data.len());
+        } else if self.slab.width() != data.len() {
+            misuse(format!(
+                "micrograd: this graph's batches have {} lanes, so a batch of {} cannot join it; \
+                 one batch size per graph (build the next batch after the Scope of this one ends)",
+                self.slab.width(),
+                data.len()
+            ))
+        }
+        let row = self.slab.grow(1);
+        let span = self.slab.span(row);
+        self.slab.data[span].copy_from_slice(data);
+        self.push_node(f64::NAN, Instr::Leaf, row)
+    }
+
+    /// The number of lanes of `v`'s node; `None` for a single value.
+    pub(crate) fn lanes(&self, v: Value) -> Option<usize> {
+        (self.node(v).lanes != SINGLE).then_some(self.slab.width())
+    }
+
+    /// `v`'s forward lanes and gradient lanes; `None` for a single value.
+    pub(crate) fn lane_rows(&self, v: Value) -> Option<(&[f64], &[f64])> {
+        let row = self.node(v).lanes;
+        (row != SINGLE).then(|| {
+            let span = self.slab.span(row);
+            (&self.slab.data[span.clone()], &self.slab.grad[span])
+        })
+    }
+
+    /// A layer over a batch: one `Dense` node per neuron, `b + Σₖ wₖ·x[k]`,
+    /// pushed onto `out`, computed by the layer kernel. Where it cannot be
+    /// one (an input that is a single value, a weight that is a batch, no
+    /// inputs), each neuron is an `Affine` node instead, with the same
+    /// numbers.
+    ///
+    /// # Panics
+    ///
+    /// If a neuron has not one weight per input.
+    pub(crate) fn dense<'w>(
+        &mut self,
+        neurons: impl ExactSizeIterator<Item = (&'w [Value], Value)> + Clone,
+        x: &[Value],
+        out: &mut Vec<Value>,
+    ) {
+        let (j_count, k_count) = (neurons.len(), x.len());
+        let inputs_batched = x.iter().all(|&v| self.node(v).lanes != SINGLE);
+        if inputs_batched && j_count > 0 && k_count > 0 {
+            if let Some(start) = self.dense_operands(neurons.clone(), x) {
+                return self.dense_nodes(start, j_count, out);
+            }
+        }
+        for (j, (w, b)) in neurons.enumerate() {
+            check_weights(j, w.len(), k_count);
+            let v = self.affine(w, x, b);
+            out.push(v);
+        }
+    }
+
+    /// Writes a layer's operand list (see [`Instr::Dense`]), and its
+    /// weights, biases and input rows into the kernel's buffers; returns
+    /// where the list starts, or `None` (having written nothing) if a
+    /// weight or bias is a batch.
+    fn dense_operands<'w>(
+        &mut self,
+        neurons: impl ExactSizeIterator<Item = (&'w [Value], Value)> + Clone,
+        x: &[Value],
+    ) -> Option<u32> {
+        let (j_count, k_count) = (neurons.len(), x.len());
+        let start = self.edge_mark();
+        let list = j_count
+            .checked_mul(k_count + 1)
+            .and_then(|n| n.checked_add(k_count + rules::DENSE_HEADER));
+        let fits = list
+            .and_then(|n| n.checked_add(start as usize))
+            .is_some_and(|end| end <= u32::MAX as usize);
+        if !fits {
+            misuse("micrograd: the tape's operand list is full; free graphs with a Scope".into())
+        }
+        let shape = self.slab.shape;
+        let Tape {
+            nodes,
+            edges,
+            kernel,
+            saved,
+            ..
+        } = self;
+        let weights = saved.len();
+        // The counts fit: the whole list fits in u32.
+        edges.extend([j_count as u32, k_count as u32]);
+        edges.extend(rules::split_u64(weights as u64));
+        kernel.b.clear();
+        saved.reserve(j_count * k_count);
+        // The parameters as a run of consecutive nodes, if they are one.
+        let first = neurons
+            .clone()
+            .next()
+            .map(|(w, b)| w.first().copied().unwrap_or(b));
+        let mut next = first.map_or(0, |v| v.index);
+        let mut consecutive = true;
+        for (j, (w, b)) in neurons.clone().enumerate() {
+            check_weights(j, w.len(), k_count);
+            for v in w.iter().chain([&b]) {
+                consecutive &= Some(v.generation) == first.map(|f| f.generation) && v.index == next;
+                next = next.wrapping_add(1);
+            }
+        }
+        let single = match first.filter(|_| consecutive) {
+            Some(first) => {
+                // The run's first and last nodes are live and of one
+                // generation, so every node between them is too.
+                let start = checked_index(nodes, first) as usize;
+                let end = start + j_count * (k_count + 1);
+                checked_index(nodes, Value::from_parts((end - 1) as u32, first.generation));
+                edges.push(first.index);
+                let mut single = true;
+                for neuron in nodes[start..end].chunks_exact(k_count + 1) {
+                    let (w, b) = neuron.split_at(k_count);
+                    single &= neuron.iter().all(|n| n.lanes == SINGLE);
+                    saved.extend(w.iter().map(|n| n.data));
+                    kernel.b.push(b[0].data);
+                }
+                single
+            }
+            None => {
+                edges.push(rules::LISTED);
+                edges.reserve(list.unwrap_or(0));
+                let mut single = true;
+                for (w, b) in neurons {
+                    for &v in w {
+                        let i = checked_index(nodes, v);
+                        let node = &nodes[i as usize];
+                        single &= node.lanes == SINGLE;
+                        edges.push(i);
+                        saved.push(node.data);
+                    }
+                    let i = checked_index(nodes, b);
+                    let node = &nodes[i as usize];
+                    single &= node.lanes == SINGLE;
+                    edges.push(i);
+                    kernel.b.push(node.data);
+                }
+                single
+            }
+        };
+        if !single {
+            edges.truncate(start as usize);
+            saved.truncate(weights);
+            return None;
+        }
+        kernel.starts.clear();
+        for &v in x {
+            let i = checked_index(nodes, v);
+            edges.push(i);
+            kernel.starts.push(shape.start(nodes[i as usize].lanes));
+        }
+        Some(start)
+    }
+
+    /// The layer's nodes, from the operand list at `start` and the kernel's
+    /// buffers: its forward over the whole batch, then one node per neuron.
+    fn dense_nodes(&mut self, start: u32, j_count: usize, out: &mut Vec<Value>) {
+        let shape = self.slab.shape;
+        let first_row = self.slab.grow(j_count);
+        let (below, rows) = self.slab.data.split_at_mut(shape.start(first_row));
+        // Whole padded rows: the kernel works in full vector blocks.
+        let x = Rows {
+            slab: below,
+            starts: &self.kernel.starts,
+            width: shape.stride,
+        };
+        let layer = rules::DenseOperands::at(&self.edges, start);
+        kernels::dense_forward(layer.saved_weights(&self.saved), &self.kernel.b, x, rows);
+        out.reserve(j_count);
+        for j in 0..j_count {
+            // j < j_count, which fits in u32 with the operand list.
+            let instr = Instr::Dense { start, j: j as u32 };
+            let v = self.push_node(f64::NAN, instr, first_row + j as u32);
+            out.push(v);
+        }
+    }
+
+    /// Appends `b + Σ wᵢ·xᵢ` as one `Affine` node; its operand list is
+    /// `b, w0, ..., wn-1, x0, ..., xn-1`.
+    pub(crate) fn affine(&mut self, w: &[Value], x: &[Value], b: Value) -> Value {
+        let start = self.edge_mark();
+        let len = u32::try_from(w.len())
+            .unwrap_or_else(|_| misuse("micrograd: too many operands for one node".into()));
+        let Tape { nodes, edges, .. } = self;
+        edges.push(checked_index(nodes, b));
+        edges.extend(w.iter().map(|&v| checked_index(nodes, v)));
+        edges.extend(x.iter().map(|&v| checked_index(nodes, v)));
+        self.check_edges();
+        self.push(Instr::Affine { start, len })
+    }
+
+    fn edge_mark(&self) -> u32 {
+        u32::try_from(self.edges.len()).unwrap_or_else(|_| {
+            misuse("micrograd: the tape's operand list is full; free graphs with a Scope".into())
+        })
+    }
+
+    /// Keeps the operand list's length within u32, so that every range into
+    /// it (`start + len`) fits too.
+    fn check_edges(&self) {
+        self.edge_mark();
+    }
+
+    /// `Σ vᵢ·vᵢ` as one node (the constant 0 for none): over a run of
+    /// consecutive nodes (a model's parameters) with no operand list.
+    pub(crate) fn sum_squares(&mut self, values: &[Value]) -> Value {
+        if values.is_empty() {
+            return self.leaf(0.0);
+        }
+        let len = u32::try_from(values.len())
+            .unwrap_or_else(|_| misuse("micrograd: too many operands for one node".into()));
+        let first = values[0];
+        let consecutive = values.iter().enumerate().all(|(i, v)| {
+            v.generation == first.generation && v.index as usize == first.index as usize + i
+        });
+        if consecutive {
+            // The run's first and last nodes are live and of one generation,
+            // so every node between them is too.
+            let first = self.index(first);
+            self.index(values[values.len() - 1]);
+            return self.push(Instr::SumSquaresRun { first, len });
+        }
+        let start = self.edge_mark();
+        let Tape { nodes, edges, .. } = self;
+        edges.extend(values.iter().map(|&v| checked_index(nodes, v)));
+        self.check_edges();
+        self.push(Instr::SumSquares { start, len })
+    }
+
+    /// Starts collecting the operands of a sum; returns the stack mark.
+    pub(crate) fn sum_begin(&self) -> usize {
+        self.scratch.len()
+    }
+
+    pub(crate) fn sum_operand(&mut self, v: Value) {
+        self.index(v);
+        self.scratch.push(v);
+    }
+
+    /// Drops the operands collected since `mark` (a sum that did not finish).
+    pub(crate) fn sum_abandon(&mut self, mark: usize) {
+        self.scratch.truncate(mark);
+    }
+
+    /// Ends the sum begun at `mark`: the operands collected since become one
+    /// `Sum` node (or the constant 0 when there are none, like Python's `sum`).
+    ///
+    /// # Panics
+    ///
+    /// If a scope ended while the operands were collected and freed one.
+    pub(crate) fn sum_end(&mut self, mark: usize) -> Value {
+        let count = self.scratch.len() - mark;
+        if count == 0 {
+            return self.leaf(0.0);
+        }
+        let start = self.edge_mark();
+        let len = u32::try_from(count)
+            .unwrap_or_else(|_| misuse("micrograd: too many operands for one node".into()));
+        let Tape {
+            nodes,
+            edges,
+            scratch,
+            ..
+        } = self;
+        edges.extend(scratch[mark..].iter().map(|&v| checked_index(nodes, v)));
+        scratch.truncate(mark);
+        self.check_edges();
+        self.push(Instr::Sum { start, len })
+    }
+
+    pub(crate) fn label(&self, v: Value) -> &str {
+        let i = self.index(v);
+        self.labels.get(&i).map_or("", |label| label)
+    }
+
+    pub(crate) fn set_label(&mut self, v: Value, label: &str) {
+        let i = self.index(v);
+        if label.is_empty() {
+            self.labels.remove(&i);
+        } else {
+            self.labels.insert(i, label.into());
+        }
+    }
+
+    /// Opens a scope at the current end of the tape; returns its id.
+    pub(crate) fn open_scope(&mut self) -> u64 {
+        let id = self.next_scope;
+        self.next_scope += 1;
+        // The node count fits in u32: push_node refuses to grow past it.
+        let mark = Mark {
+            nodes: self.nodes.len() as u32,
+            edges: self.edge_mark(),
+            rows: self.slab.rows(),
+            saved: self.saved.len(),
+        };
+        self.scopes.push((id, mark));
+        id
+    }
+
+    /// Ends scope `id`, and with it every scope opened after it (they are
+    /// inside it): frees what they built. A scope already ended that way
+    /// does nothing, so scopes dropped out of order cannot cut into nodes
+    /// built after them.
+    pub(crate) fn close_scope(&mut self, id: u64) {
+        if let Some(at) = self.scopes.iter().rposition(|&(open, _)| open == id) {
+            let mark = self.scopes[at].1;
+            self.scopes.truncate(at);
+            self.truncate(mark);
+        }
+    }
+
+    /// Frees every node created since `mark`. Handles to the freed nodes
+    /// stay invalid forever: the nodes that later take their slots belong to
+    /// a new generation.
+    fn truncate(
+        &mut self,
+        Mark {
+            nodes,
+            edges,
+            rows,
+            saved,
+        }: Mark,
+    ) {
+        self.slab.truncate(rows);
+        self.saved.truncate(saved);
+        if (nodes as usize) < self.nodes.len() {
+            self.nodes.truncate(nodes as usize);
+            // 64 bits: 2^64 scopes, one a nanosecond, take 584 years, so a
+            // generation is never used twice.
+            self.generation += 1;
+            if self.labels.range(nodes..).next().is_some() {
+                drop(self.labels.split_off(&nodes));
+            }
+        }
+        self.edges.truncate(edges as usize);
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// A stamp no node carries yet, for a new sweep, with a stamp slot
+    /// for every node.
+    fn next_stamp(&mut self) -> u32 {
+        self.stamps.resize(self.nodes.len(), 0);
+        self.stamp = self.stamp.wrapping_add(1);
+        if self.stamp == 0 {
+            // Once every 2^32 sweeps: clear the old stamps so none can match.
+            self.stamps.fill(0);
+            self.stamp = 1;
+        }
+        self.stamp
+    }
+
+    /// Reverse-mode sweep from `root`: d(root)/d(node) for every node the root
+    /// depends on, in one pass from the root down. Intermediate nodes are
+    /// overwritten; leaves accumulate. Nodes the root does not depend on are
+    /// left alone. A batched root is seeded with 1 in every lane, so each
+    /// lane gets its own point's gradient (JAX's `vmap(grad)`).
+    pub(crate) fn backward(&mut self, root: Value) {
+        let root = self.index(root) as usize;
+        self.sweep(root, Keep);
+    }
+
+    /// Like [`backward`](Tape::backward), but what the single-valued
+    /// leaves `first..first + out.len()` (consecutive nodes, as a model's
+    /// parameters are) receive is added to `out` instead of their
+    /// gradients, which are left alone: PyTorch's `torch.autograd.grad`.
+    ///
+    /// # Panics
+    ///
+    /// If `first` or the last of the run was freed by a scope.
+    #[cfg(feature = "nn")]
+    pub(crate) fn backward_into(&mut self, root: Value, first: Value, out: &mut [f64]) {
+        let root = self.index(root) as usize;
+        let start = self.index(first) as usize;
+        if let Some(last) = out.len().checked_sub(1) {
+            // The run's first and last nodes are live and of one generation,
+            // so every node between them is too.
+            let end = u32::try_from(start + last).unwrap_or(u32::MAX);
+            self.index(Value::from_parts(end, first.generation));
+        }
+        self.sweep(
+            root,
+            Capture {
+                first: start,
+                grads: out,
+            },
+        );
+    }
+
+    /// The reverse sweep from `root`, leaves' gradients going where
+    /// `capture` says.
+    #[inline(always)]
+    fn sweep(&mut self, root: usize, capture: impl Catch) {
+        let stamp = self.next_stamp();
+        // d(root)/d(root) = 1; a leaf root accumulates it like any leaf.
+        let seed = &mut self.nodes[root];
+        let leaf = seed.instr == Instr::Leaf;
+        if seed.lanes == SINGLE {
+            seed.grad = if leaf { seed.grad + 1.0 } else { 1.0 };
+        } else {
+            let span = self.slab.span(seed.lanes);
+            for g in &mut self.slab.grad[span] {
+                *g = if leaf { *g + 1.0 } else { 1.0 };
+            }
+        }
+        let (mut grads, stamps) = self.grads();
+        stamps[root] = stamp;
+        let mut sweep = Sweep {
+            stamp,
+            stamps,
+            lowest: root,
+            layer_done: None,
+            capture,
+        };
+        // Every node above `i` is done, so when the sweep reaches a node its
+        // gradient is complete; `lowest` is the lowest node reached so far.
+        let mut i = root + 1;
+        while i > sweep.lowest {
+            i -= 1;
+            // A leaf has no rule: it only receives.
+            if sweep.stamps[i] == stamp && grads.nodes[i].instr != Instr::Leaf {
+                rules::backward(i, &mut grads, &mut sweep);
+            }
+        }
+    }
+
+    /// Applies one node's local gradient rule once, accumulating into its
+    /// operands: micrograd's `_backward`.
+    pub(crate) fn backward_local(&mut self, v: Value) {
+        let i = self.index(v);
+        rules::backward(i as usize, &mut self.grads().0, &mut Accumulate);
+    }
+
+    /// What the gradient rules read and write, and the sweeps' stamps.
+    #[inline(always)]
+    fn grads(&mut self) -> (Grads<'_>, &mut [u32]) {
+        let Tape {
+            nodes,
+            edges,
+            slab,
+            kernel,
+            saved,
+            stamps,
+            ..
+        } = self;
+        let grads = Grads {
+            nodes,
+            edges,
+            saved,
+            slab,
+            scratch: kernel,
+        };
+        (grads, stamps)
+    }
+
+    /// The operands of `v`'s node, in order.
+    pub(crate) fn children(&self, v: Value) -> Vec<Value> {
+        let i = self.index(v);
+        let mut out = Vec::new();
+        rules::for_each_operand(self.nodes[i as usize].instr, &self.edges, |c| {
+            out.push(self.handle(c));
+        });
+        out
+    }
+
+    /// Every node `v` depends on, itself included, children before parents.
+    pub(crate) fn topo(&mut self, v: Value) -> Vec<Value> {
+        let root = self.index(v) as usize;
+        let stamp = self.next_stamp();
+        let Tape {
+            nodes,
+            edges,
+            stamps,
+            ..
+        } = self;
+        stamps[root] = stamp;
+        let mut lowest = root;
+        let mut i = root + 1;
+        while i > lowest {
+            i -= 1;
+            if stamps[i] == stamp {
+                rules::for_each_operand(nodes[i].instr, edges, |c| {
+                    stamps[c as usize] = stamp;
+                    lowest = lowest.min(c as usize);
+                });
+            }
+        }
+        (lowest..=root)
+            .filter(|&i| self.stamps[i] == stamp)
+            .map(|i| self.handle(i as u32))
+            .collect()
+    }
+}
+
+/// Neuron `j` of a layer must have one weight per input.
+fn check_weights(j: usize, weights: usize, inputs: usize) {
+    assert_eq!(
+        weights, inputs,
+        "micrograd: neuron {j} of the layer has {weights} weights for {inputs} inputs"
+    );
+}
+
+/// The index of `v`'s node in `nodes`, after checking the handle is live.
+#[inline]
+fn checked_index(nodes: &[Node], v: Value) -> u32 {
+    match nodes.get(v.index as usize) {
+        Some(node) if node.generation == v.generation => v.index,
+        _ => stale_handle(v, nodes.len()),
+    }
+}
+
+/// micrograd's `+=`: what the lecture's manual `_backward` calls do.
+struct Accumulate;
+
+impl GradSink for Accumulate {
+    #[inline]
+    fn add(&mut self, nodes: &mut [Node], child: u32, contribution: f64) {
+        nodes[child as usize].grad += contribution;
+    }
+
+    #[inline]
+    fn reach_lanes(&mut self, _nodes: &mut [Node], _child: u32) -> Into {
+        Into::Add
+    }
+
+    fn layer_part(&mut self, _: &[Node], _: usize, _: usize, this: usize) -> Option<Part> {
+        Some(Part::Only(this))
+    }
+
+    fn reached(&self, _: usize) -> bool {
+        false
+    }
+}
+
+/// Where a sweep's contributions to some leaves go instead of their nodes.
+trait Catch {
+    /// Takes `contribution` for node `c` if it is one of those leaves.
+    fn catch(&mut self, c: usize, contribution: f64) -> bool;
+    /// Takes the contributions to the run of nodes from `first`, if it is
+    /// inside those leaves.
+    fn catch_run(&mut self, first: usize, contributions: &[f64]) -> bool;
+}
+
+/// Every node keeps what it receives.
+struct Keep;
+
+impl Catch for Keep {
+    #[inline(always)]
+    fn catch(&mut self, _: usize, _: f64) -> bool {
+        false
+    }
+    #[inline(always)]
+    fn catch_run(&mut self, _: usize, _: &[f64]) -> bool {
+        false
+    }
+}
+
+/// Leaves `first..first + grads.len()` receive into `grads`.
+#[cfg(feature = "nn")]
+struct Capture<'c> {
+    first: usize,
+    grads: &'c mut [f64],
+}
+
+#[cfg(feature = "nn")]
+impl Catch for Capture<'_> {
+    #[inline(always)]
+    fn catch(&mut self, c: usize, contribution: f64) -> bool {
+        match self.grads.get_mut(c.wrapping_sub(self.first)) {
+            Some(g) => {
+                *g += contribution;
+                true
+            }
+            None => false,
+        }
+    }
+    #[inline(always)]
+    fn catch_run(&mut self, first: usize, contributions: &[f64]) -> bool {
+        let at = first.wrapping_sub(self.first);
+        match self.grads.get_mut(at..at.wrapping_add(contributions.len())) {
+            Some(grads) => {
+                for (g, &c) in grads.iter_mut().zip(contributions) {
+                    *g += c;
+                }
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+/// `backward`'s sink. The first contribution a node receives in a sweep
+/// replaces an intermediate node's old gradient (and adds to a leaf's), and
+/// stamps the node as reached; later ones accumulate.
+struct Sweep<'s, C> {
+    stamp: u32,
+    stamps: &'s mut [u32],
+    lowest: usize,
+    /// The first node of the layer whose backward ran last: its other
+    /// neurons have nothing left to do.
+    layer_done: Option<usize>,
+    capture: C,
+}
+
+impl<C: Catch> GradSink for Sweep<'_, C> {
+    #[inline]
+    fn add(&mut self, nodes: &mut [Node], child: u32, contribution: f64) {
+        let c = child as usize;
+        if self.capture.catch(c, contribution) {
+            return;
+        }
+        let node = &mut nodes[c];
+        if self.stamps[c] != self.stamp {
+            self.reach(node, c);
+            if node.instr != Instr::Leaf {
+                node.grad = 0.0;
+            }
+        }
+        node.grad += contribution;
+    }
+
+    #[inline]
+    fn reach_lanes(&mut self, nodes: &mut [Node], child: u32) -> Into {
+        let c = child as usize;
+        let node = &mut nodes[c];
+        if self.stamps[c] == self.stamp {
+            return Into::Add;
+        }
+        self.reach(node, c);
+        if node.instr == Instr::Leaf {
+            Into::Add
+        } else {
+            Into::Replace
+        }
+    }
+
+    #[inline]
+    fn add_run(&mut self, nodes: &mut [Node], first: usize, contributions: &[f64]) {
+        if self.capture.catch_run(first, contributions) {
+            return;
+        }
+        let run = &mut nodes[first..first + contributions.len()];
+        for (i, (node, &c)) in run.iter_mut().zip(contributions).enumerate() {
+            if self.stamps[first + i] != self.stamp {
+                self.reach(node, first + i);
+                if node.instr != Instr::Leaf {
+                    node.grad = 0.0;
+                }
+            }
+            node.grad += c;
+        }
+    }
+
+    fn layer_part(&mut self, _: &[Node], first: usize, _: usize, _: usize) -> Option<Part> {
+        if self.layer_done == Some(first) {
+            return None;
+        }
+        self.layer_done = Some(first);
+        Some(Part::Reached)
+    }
+
+    #[inline]
+    fn reached(&self, node: usize) -> bool {
+        self.stamps[node] == self.stamp
+    }
+}
+
+impl<C> Sweep<'_, C> {
+    /// Marks node `c` reached by this sweep. A node with a rule lowers where
+    /// the sweep ends; a leaf has none, so the sweep need not visit it (a
+    /// model's parameters, at the bottom of the tape, are not walked over).
+    #[inline]
+    fn reach(&mut self, node: &Node, c: usize) {
+        self.stamps[c] = self.stamp;
+        if node.instr != Instr::Leaf {
+            self.lowest = self.lowest.min(c);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Scope;
+
+    #[test]
+    fn a_stale_handle_stays_stale_past_two_to_the_32_scopes() {
+        let stale = {
+            let _scope = Scope::new();
+            Value::new(7.0)
+        };
+        // Skip ahead as if 2^32 scopes had ended since: a 32-bit generation
+        // would now be back at the stale handle's.
+        with_tape(|t| t.generation = stale.generation + (1 << 32));
+        let fresh = Value::new(99.0);
+        assert_eq!(fresh.index, stale.index, "the same slot");
+        assert_eq!(fresh.generation as u32, stale.generation as u32);
+        let read = std::panic::catch_unwind(|| stale.data());
+        assert!(read.is_err(), "a stale handle read another node");
+        assert_eq!(fresh.data(), 99.0);
+    }
+
+    #[test]
+    #[should_panic(expected = "belongs to another tape")]
+    fn a_handle_from_another_tape_is_not_blamed_on_a_scope() {
+        let here = Value::new(1.0);
+        // What another copy of the crate (or another thread) hands out: same
+        // index, a generation this tape never had.
+        let foreign = Value::from_parts(here.index, here.generation ^ (1 << 62));
+        let _ = foreign.data();
+    }
+
+    #[test]
+    fn tapes_of_two_threads_start_from_different_generations() {
+        let here = Value::new(1.0).generation;
+        let there = std::thread::spawn(|| Value::new(1.0).generation)
+            .join()
+            .unwrap();
+        assert_ne!(here, there);
+        assert!(here.wrapping_sub(first_generation()) < OWN_GENERATIONS);
+    }
+}

@@ -1,0 +1,119 @@
+//! The library's layers, as the README's layout lists them: a module reads
+//! only modules of a lower layer or of its own, never one above it. Read
+//! from the source: every `crate::module` path in a module's files.
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+/// The README's order, from the bottom: (layer, top-level modules).
+const LAYERS: &[(u32, &[&str])] = &[
+    (1, &["engine"]),
+    (2, &["expr", "gradcheck"]),
+    (3, &["error", "json", "whole_file"]),
+    (4, &["nn"]),
+    (5, &["data"]),
+    (6, &["train"]),
+    (7, &["viz"]),
+];
+
+const SRC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/crates/micrograd/src");
+
+fn layer_of(module: &str) -> Option<u32> {
+    LAYERS
+        .iter()
+        .find(|(_, modules)| modules.contains(&module))
+        .map(|&(layer, _)| layer)
+}
+
+fn rust_files(path: &Path) -> Vec<PathBuf> {
+    if path.is_file() {
+        return vec![path.to_owned()];
+    }
+    let mut files = Vec::new();
+    for entry in fs::read_dir(path).unwrap() {
+        files.extend(rust_files(&entry.unwrap().path()));
+    }
+    files.retain(|f| f.extension().is_some_and(|e| e == "rs"));
+    files
+}
+
+/// The top-level modules a file names as `crate::name`, outside comments.
+fn crate_paths(text: &str) -> BTreeSet<String> {
+    let mut found = BTreeSet::new();
+    for line in text.lines() {
+        let code = line.split("//").next().unwrap_or("");
+        let mut rest = code;
+        while let Some(at) = rest.find("crate::") {
+            rest = &rest[at + "crate::".len()..];
+            let names: Vec<&str> = if let Some(group) = rest.strip_prefix('{') {
+                let group = group.split('}').next().unwrap_or("");
+                group.split(',').map(str::trim).collect()
+            } else {
+                vec![rest]
+            };
+            for name in names {
+                let module: String = name
+                    .chars()
+                    .take_while(|c| c.is_ascii_lowercase() || *c == '_')
+                    .collect();
+                if !module.is_empty() {
+                    found.insert(module);
+                }
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn every_top_level_module_has_a_layer() {
+    let mut unlisted = Vec::new();
+    for entry in fs::read_dir(SRC).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_stem().unwrap().to_str().unwrap().to_owned();
+        if name != "lib" && layer_of(&name).is_none() {
+            unlisted.push(name);
+        }
+    }
+    assert!(unlisted.is_empty(), "modules with no layer: {unlisted:?}");
+}
+
+#[test]
+fn no_module_reads_one_above_it() {
+    let mut upward = Vec::new();
+    for &(layer, modules) in LAYERS {
+        for module in modules {
+            let dir = Path::new(SRC).join(module);
+            let path = if dir.is_dir() {
+                dir
+            } else {
+                Path::new(SRC).join(format!("{module}.rs"))
+            };
+            for file in rust_files(&path) {
+                let text = fs::read_to_string(&file).unwrap();
+                for used in crate_paths(&text) {
+                    let Some(used_layer) = layer_of(&used) else {
+                        continue;
+                    };
+                    if used_layer > layer {
+                        upward.push(format!(
+                            "{} (layer {layer}) reads crate::{used} (layer {used_layer})",
+                            file.strip_prefix(SRC).unwrap().display()
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    assert!(upward.is_empty(), "{upward:#?}");
+}
+
+#[test]
+fn the_reader_finds_paths_and_groups() {
+    let found = crate_paths(
+        "use crate::nn::Weights;\nuse crate::{data, train::Task};\n// crate::viz in a comment\n",
+    );
+    let expected: BTreeSet<String> = ["nn", "data", "train"].map(String::from).into();
+    assert_eq!(found, expected);
+}
