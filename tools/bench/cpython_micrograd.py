@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The seconds CPython micrograd (PyPI `micrograd==0.1.0`, Karpathy's own)
 takes for one step of its demo: MLP(2, [16, 16, 1]) on the notebook's 100
-points (data/micrograd_demo_moons.json), SVM loss with L2 1e-4, backward,
+points (crates/micrograd/data/micrograd_demo_moons.json), SVM loss with L2 1e-4, backward,
 SGD, as demo.ipynb's loop runs it. Prints the median of --steps steps.
 
     python3 -m venv /tmp/mg && /tmp/mg/bin/pip install micrograd==0.1.0
@@ -19,7 +19,7 @@ from micrograd.nn import MLP
 
 steps = int(sys.argv[sys.argv.index("--steps") + 1]) if "--steps" in sys.argv else 5
 here = os.path.dirname(os.path.abspath(__file__))
-with open(os.path.join(here, "..", "..", "data", "micrograd_demo_moons.json")) as f:
+with open(os.path.join(here, "..", "..", "crates", "micrograd", "data", "micrograd_demo_moons.json")) as f:
     demo = json.load(f)
 X, y = demo["X"], demo["y"]
 model = MLP(2, [16, 16, 1])

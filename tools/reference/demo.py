@@ -1,7 +1,7 @@
 import json
 from micrograd.engine import Value
 from micrograd.nn import MLP
-d = json.load(open('data/micrograd_demo_moons.json'))
+d = json.load(open('crates/micrograd/data/micrograd_demo_moons.json'))
 X, y = d['X'], d['y']
 model = MLP(2, [16, 16, 1])
 for layer, lw in zip(model.layers, d['layers']):

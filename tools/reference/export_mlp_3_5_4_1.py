@@ -25,5 +25,5 @@ json.dump({"about": "Made by Python micrograd 0.1.0: random.seed(42); 30 points 
            "lr = 1.0 - 0.9*k/50 for k in 0..50. 'expected' holds the loss and accuracy micrograd "
            "prints at every step.",
            "X": X, "y": y, "layers": layers,
-           "expected": {"loss": losses, "accuracy": accs}}, open('data/micrograd_reference_mlp_3_5_4_1.json', 'w'))
+           "expected": {"loss": losses, "accuracy": accs}}, open('crates/micrograd/data/micrograd_reference_mlp_3_5_4_1.json', 'w'))
 print(losses[0], losses[-1], accs[-1])

@@ -1,4 +1,4 @@
-# Reference values for tests/losses.rs and tests/optim.rs, from PyTorch
+# Reference values for crates/micrograd/tests/losses.rs and tests/optim.rs, from PyTorch
 # (float64, CPU). Run: python3 tools/reference/torch_losses_optim.py
 import torch
 torch.set_default_dtype(torch.float64)

@@ -8,7 +8,7 @@
 //! tape its network lives, and talks to the server through channels; graphs
 //! are drawn on threads of their own. The page is plain HTML, CSS and
 //! JavaScript compiled into the binary, and the first client of a JSON API
-//! documented in `src/playground/API.md`.
+//! documented in `API.md` beside this file.
 //!
 //! Everything a request can ask for is bounded ([`Limits`]), no request
 //! reaches the file system (uploads are parsed in memory, saving is a
