@@ -24,7 +24,7 @@ use crate::Op;
 use crate::data::Dataset;
 use crate::engine::{self, Anomaly, Scope, Value, tape_len};
 use crate::error::{Error, Result};
-use crate::nn::loss::{self, Loss};
+use crate::nn::loss::{self, Loss, Targets};
 use crate::nn::{MLP, Module, Optimizer, OptimizerKind, Schedule, Workspace};
 
 /// How to train: loss, optimizer, learning rate, regularisation, batches.
@@ -138,9 +138,8 @@ pub struct Trainer<'a> {
     model: &'a MLP,
     data: &'a Dataset,
     task: Task,
-    /// Each sample's target as the loss reads it: ±1 for the SVM loss, 0/1
-    /// for BCE, the class index for softmax, the value for regression.
-    targets: Vec<f64>,
+    /// Each sample's class, or its value for a regression.
+    targets: Targets,
     config: TrainConfig,
     params: Vec<Value>,
     /// The first parameter, if they are one run of nodes.
@@ -158,8 +157,7 @@ pub struct Trainer<'a> {
     order: Vec<usize>,
     inputs: Vec<Value>,
     outputs: Vec<Value>,
-    batch_targets: Vec<f64>,
-    batch_classes: Vec<usize>,
+    batch_targets: Targets,
     workspace: Workspace,
     lane_buffers: batched_step::Buffers,
     snapshot: Vec<f64>,
@@ -181,7 +179,8 @@ impl<'a> Trainer<'a> {
     /// # Errors
     ///
     /// [`Error::Data`] if the data does not fit the loss (an SVM loss needs
-    /// two classes, say) or the model (its input width, or its number of
+    /// two classes, say; see [`Task::for_loss`] and [`Task::check_loss`])
+    /// or the model (its input width, or its number of
     /// outputs), or the batch size or thread count is 0.
     pub fn new(model: &'a MLP, data: &'a Dataset, config: &TrainConfig) -> Result<Trainer<'a>> {
         let task = Task::for_loss(config.loss, data)?;
@@ -207,11 +206,7 @@ impl<'a> Trainer<'a> {
         if config.threads == Some(0) {
             return Err(Error::Data("the thread count must be at least 1".into()));
         }
-        let targets = data
-            .y
-            .iter()
-            .map(|&y| task.target(config.loss, y))
-            .collect();
+        let targets = task.targets(config.loss, &data.y)?;
         Ok(Trainer {
             model,
             data,
@@ -229,8 +224,7 @@ impl<'a> Trainer<'a> {
             order: (0..data.len()).collect(),
             inputs: Vec::new(),
             outputs: Vec::new(),
-            batch_targets: Vec::new(),
-            batch_classes: Vec::new(),
+            batch_targets: Targets::default(),
             workspace: Workspace::default(),
             lane_buffers: batched_step::Buffers::default(),
             snapshot: Vec::new(),
@@ -303,27 +297,15 @@ impl<'a> Trainer<'a> {
     fn per_point_loss(&mut self, start: usize) -> Value {
         let batch = &self.order[start..];
         self.outputs.clear();
-        self.batch_targets.clear();
         for &i in batch {
             self.inputs.clear();
             self.inputs
                 .extend(self.data.x[i].iter().map(|&x| Value::new(x)));
             let out = self.model.forward_with(&self.inputs, &mut self.workspace);
             self.outputs.extend_from_slice(out);
-            self.batch_targets.push(self.targets[i]);
         }
-        let data_loss = match self.config.loss {
-            Loss::Svm => loss::svm(&self.outputs, &self.batch_targets),
-            Loss::Mse => loss::mse(&self.outputs, &self.batch_targets),
-            Loss::SumSquares => loss::sum_squares(&self.outputs, &self.batch_targets),
-            Loss::Bce => loss::bce_with_logits(&self.outputs, &self.batch_targets),
-            Loss::SoftmaxCe => {
-                self.batch_classes.clear();
-                self.batch_classes
-                    .extend(self.batch_targets.iter().map(|&c| c as usize));
-                loss::softmax_cross_entropy(&self.outputs, &self.batch_classes, self.task.outputs())
-            }
-        };
+        self.targets.gather_into(batch, &mut self.batch_targets);
+        let data_loss = self.config.loss.of(&self.outputs, &self.batch_targets);
         self.with_l2(data_loss)
     }
 
@@ -336,13 +318,13 @@ impl<'a> Trainer<'a> {
         let total = self.per_point_loss(start);
         let loss = self.check(total, start)?;
         let points = self.order.len() - start;
-        let accuracy = self.task.is_classification().then(|| {
+        let accuracy = self.batch_targets.classes().map(|classes| {
             let width = self.task.outputs();
             let correct = self
                 .outputs
                 .chunks_exact(width)
-                .zip(&self.batch_targets)
-                .filter(|(out, target)| self.task.is_right(out.iter().map(|v| v.data()), **target))
+                .zip(classes)
+                .filter(|&(out, &class)| self.task.is_right(out.iter().map(|v| v.data()), class))
                 .count();
             correct as f64 / points as f64
         });

@@ -22,6 +22,7 @@ use super::batched_step::{self, Blueprint, Buffers, Step, Sums};
 use crate::data::Dataset;
 use crate::engine::{self, Value};
 use crate::error::{Error, Result};
+use crate::nn::loss::Targets;
 use crate::nn::{Loss, MLP, Module};
 
 /// How long a helper spins for the next step before it sleeps.
@@ -52,7 +53,7 @@ struct Shared {
 /// and parameters.
 struct Inputs {
     data: Dataset,
-    targets: Vec<f64>,
+    targets: Targets,
     task: Task,
     loss: Loss,
     blueprint: Blueprint,
@@ -105,7 +106,7 @@ impl Team {
     pub(crate) fn new(
         helpers: usize,
         data: &Dataset,
-        targets: &[f64],
+        targets: &Targets,
         task: &Task,
         loss: Loss,
         blueprint: &Blueprint,
@@ -117,7 +118,7 @@ impl Team {
             stop: AtomicBool::new(false),
             inputs: RwLock::new(Inputs {
                 data: data.clone(),
-                targets: targets.to_vec(),
+                targets: targets.clone(),
                 task: task.clone(),
                 loss,
                 blueprint: blueprint.clone(),
