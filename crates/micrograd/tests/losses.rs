@@ -168,10 +168,13 @@ fn a_class_is_read_as_each_loss_reads_it() {
     assert_close(l.data(), 2.8 / 3.0, 1e-15, "svm");
     l.backward();
     assert_eq!(grads(&s), vec![0.0, -1.0 / 3.0, 1.0 / 3.0]);
-    // The same scores as one batch, a lane each.
-    let batch = Value::batch(&[2.0, -0.5, 0.3]);
-    let l = Loss::Svm.of(&[batch], &Targets::Classes(vec![1, 1, 0]));
-    assert_close(l.data(), 2.8 / 3.0, 1e-15, "svm over lanes");
+    // The same scores as one batch, a lane each (one batch size a graph).
+    {
+        let _graph = micrograd::Scope::new();
+        let batch = Value::batch(&[2.0, -0.5, 0.3]);
+        let l = Loss::Svm.of(&[batch], &Targets::Classes(vec![1, 1, 0]));
+        assert_close(l.data(), 2.8 / 3.0, 1e-15, "svm over lanes");
+    }
     // Squared errors: classes 0 and 1 are -1 and 1: (0.5 + 1)² + (0.5 - 1)²
     // = 2.25 + 0.25, exact in binary.
     let p = leaves(&[0.5, 0.5]);
@@ -191,13 +194,12 @@ fn a_class_is_read_as_each_loss_reads_it() {
         1e-15,
         "softmax",
     );
-    let lanes = [Value::batch(&[0.0]), Value::batch(&[3f64.ln()])];
-    assert_close(
-        Loss::SoftmaxCe.of(&lanes, &one).data(),
-        expected,
-        1e-15,
-        "softmax over lanes",
-    );
+    {
+        let _graph = micrograd::Scope::new();
+        let lanes = [Value::batch(&[0.0]), Value::batch(&[3f64.ln()])];
+        let l = Loss::SoftmaxCe.of(&lanes, &one);
+        assert_close(l.data(), expected, 1e-15, "softmax over lanes");
+    }
     // Values are read as they are: sum_squares_and_mse_by_hand's 12.38.
     let p = leaves(&[0.3, -1.2, 2.0]);
     let y = Targets::Values(vec![1.0, 0.5, -1.0]);

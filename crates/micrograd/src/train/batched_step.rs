@@ -127,6 +127,31 @@ impl<'a> Sums<'a> {
     }
 }
 
+/// Chunks' sums, owned: one row of parameter gradients per chunk.
+#[derive(Default)]
+pub(crate) struct ChunkSums {
+    pub(crate) grads: Vec<f64>,
+    pub(crate) losses: Vec<f64>,
+    pub(crate) right: Vec<usize>,
+    pub(crate) nodes: Vec<usize>,
+}
+
+impl ChunkSums {
+    /// The sums of `chunks` chunks of a model of `params` parameters.
+    pub(crate) fn sized(&mut self, chunks: usize, params: usize) -> Sums<'_> {
+        self.grads.resize(chunks * params, 0.0);
+        self.losses.resize(chunks, 0.0);
+        self.right.resize(chunks, 0);
+        self.nodes.resize(chunks, 0);
+        Sums {
+            grads: &mut self.grads,
+            losses: &mut self.losses,
+            right: &mut self.right,
+            nodes: &mut self.nodes,
+        }
+    }
+}
+
 /// Buffers for building a chunk's graph, kept from step to step.
 #[derive(Default)]
 pub(crate) struct Buffers {
