@@ -186,29 +186,45 @@ impl Read<'_> {
     /// Sample `i`'s target as `loss` reads it, a number.
     fn number(self, loss: Loss, i: usize) -> f64 {
         match self {
-            Read::Classes(c) => class_number(loss, c[i]),
+            Read::Classes(c) => class_number(class_numbers(loss), loss, c[i]),
             Read::Values(y) => y[i],
         }
     }
 }
 
-/// The number `loss` reads class `class` of two as: micrograd's labels
+/// The numbers `loss` reads classes 0 and 1 of two as: micrograd's labels
 /// -1 and +1 for the SVM loss and the squared errors, 0 and 1 for binary
 /// cross-entropy.
 ///
 /// # Panics
 ///
-/// For softmax (it reads the class itself) or a class other than 0 and 1.
-fn class_number(loss: Loss, class: usize) -> f64 {
-    match (loss, class) {
-        (Loss::Svm | Loss::Mse | Loss::SumSquares, 0) => -1.0,
-        (Loss::Svm | Loss::Mse | Loss::SumSquares | Loss::Bce, 1) => 1.0,
-        (Loss::Bce, 0) => 0.0,
-        (Loss::SoftmaxCe, _) => panic!("micrograd: the softmax loss reads a class, not a number"),
-        (_, class) => panic!(
-            "micrograd: the {loss} loss scores two classes, 0 and 1, with one output; not class {class}"
-        ),
+/// For softmax, which reads the class itself.
+fn class_numbers(loss: Loss) -> [f64; 2] {
+    match loss {
+        Loss::Svm | Loss::Mse | Loss::SumSquares => [-1.0, 1.0],
+        Loss::Bce => [0.0, 1.0],
+        Loss::SoftmaxCe => softmax_needs_classes(),
     }
+}
+
+/// The number of class `class` among `numbers`, the two a loss reads.
+///
+/// # Panics
+///
+/// For a class other than 0 and 1.
+#[inline]
+fn class_number(numbers: [f64; 2], loss: Loss, class: usize) -> f64 {
+    match numbers.get(class) {
+        Some(&y) => y,
+        None => not_binary(loss, class),
+    }
+}
+
+#[cold]
+fn not_binary(loss: Loss, class: usize) -> ! {
+    panic!(
+        "micrograd: the {loss} loss scores two classes, 0 and 1, with one output; not class {class}"
+    )
 }
 
 /// The whole loss of `outputs` (`k` per sample, or `k` batches) against
@@ -392,9 +408,14 @@ fn numbers(loss: Loss, targets: Read<'_>, sign: Sign, lanes: &mut Vec<f64>) -> V
     match (targets, sign) {
         (Read::Values(y), Sign::Kept) => lanes.extend_from_slice(y),
         (Read::Values(y), Sign::Negated) => lanes.extend(y.iter().map(|&y| -y)),
-        (Read::Classes(c), Sign::Kept) => lanes.extend(c.iter().map(|&c| class_number(loss, c))),
+        (Read::Classes(c), Sign::Kept) => {
+            let numbers = class_numbers(loss);
+            lanes.extend(c.iter().map(|&c| class_number(numbers, loss, c)));
+        }
         (Read::Classes(c), Sign::Negated) => {
-            lanes.extend(c.iter().map(|&c| -class_number(loss, c)));
+            let [lo, hi] = class_numbers(loss);
+            let numbers = [-lo, -hi];
+            lanes.extend(c.iter().map(|&c| class_number(numbers, loss, c)));
         }
     }
     Value::batch(lanes)
