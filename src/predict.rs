@@ -35,17 +35,24 @@ pub fn run(args: &PredictArgs) -> Result<()> {
     let model = SavedModel::load(&args.model)?;
     let nin = model.weights.nin();
     let points = Dataset::load_points(&args.data, nin)?;
-    // Labels the model cannot predict would count as wrong without a word.
-    if let (Some(y), Some(classes)) = (&points.y, model.task.classes())
-        && let Some(i) = y.iter().position(|&y| classes.index_of(y).is_none())
-    {
-        bail!(
-            "{}: point {} has label {}, which is not one of the model's classes ({classes})",
-            args.data.display(),
-            i + 1,
-            y[i]
-        );
-    }
+    // Each label's class, once; a label the model cannot predict would
+    // count as wrong without a word.
+    let label_classes: Option<Vec<usize>> = match (&points.y, model.task.classes()) {
+        (Some(y), Some(classes)) => Some(
+            y.iter()
+                .enumerate()
+                .map(|(i, &label)| match classes.index_of(label) {
+                    Some(class) => Ok(class),
+                    None => bail!(
+                        "{}: point {} has label {label}, which is not one of the model's classes ({classes})",
+                        args.data.display(),
+                        i + 1,
+                    ),
+                })
+                .collect::<Result<_>>()?,
+        ),
+        _ => None,
+    };
     let mut right = 0;
     let mut squared_error = 0.0;
     for (i, x) in points.x.iter().enumerate() {
@@ -61,9 +68,13 @@ pub fn run(args: &PredictArgs) -> Result<()> {
         }
         let prediction = model.task.predict(outputs.iter().copied());
         let probabilities = model.probabilities(&outputs);
-        if let Some(y) = &points.y {
-            right += usize::from(prediction == y[i]);
-            squared_error += (prediction - y[i]).powi(2);
+        match (&label_classes, &points.y) {
+            (Some(classes), _) => {
+                right +=
+                    usize::from(model.task.class_of(outputs.iter().copied()) == Some(classes[i]));
+            }
+            (None, Some(y)) => squared_error += (prediction - y[i]).powi(2),
+            (None, None) => {}
         }
         if args.json {
             let line = serde_json::json!({

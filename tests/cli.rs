@@ -206,6 +206,30 @@ fn fixtures() -> std::path::PathBuf {
     assert!(out.status.success(), "{}", stderr(&out));
     let model = std::fs::read(dir.join("model.safetensors")).unwrap();
     std::fs::write(dir.join("truncated.safetensors"), &model[..model.len() / 2]).unwrap();
+    // Three classes, an output each, said to be trained by the SVM loss:
+    // the header's JSON keeps its length, spaces after the value.
+    let out = micrograd_in(
+        &dir,
+        &[
+            "train",
+            "--dataset",
+            "blobs",
+            "--steps",
+            "1",
+            "--save",
+            "blobs.safetensors",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let blobs = std::fs::read(dir.join("blobs.safetensors")).unwrap();
+    let (from, to) = (&b"\"loss\":\"softmax\""[..], &b"\"loss\":\"svm\"    "[..]);
+    let at = blobs
+        .windows(from.len())
+        .position(|w| w == from)
+        .expect("the loss in the header");
+    let mut svm_on_blobs = blobs;
+    svm_on_blobs[at..at + from.len()].copy_from_slice(to);
+    std::fs::write(dir.join("svm-on-blobs.safetensors"), svm_on_blobs).unwrap();
     dir
 }
 
@@ -229,6 +253,7 @@ fn bad_input_is_one_clear_message_and_an_exit_code() {
         at("not-a-model.safetensors"),
         at("missing.csv"),
     );
+    let svm_on_blobs = at("svm-on-blobs.safetensors");
     // (arguments, exit code, what the message says)
     let cases: Vec<(Vec<&str>, i32, String)> = vec![
         // usage: the command line itself
@@ -419,6 +444,13 @@ fn bad_input_is_one_clear_message_and_an_exit_code() {
             vec!["predict", "--model", &not_model, "--data", DEMO],
             1,
             "not a micrograd model".into(),
+        ),
+        (
+            vec!["predict", "--model", &svm_on_blobs, "--data", DEMO],
+            1,
+            "not a micrograd model (its `loss` does not fit its `task`: the svm loss cannot read \
+             3 classes (0, 1, 2) scored by an output each"
+                .into(),
         ),
         (
             vec!["predict", "--model", &missing, "--data", DEMO],

@@ -158,3 +158,64 @@ fn losses_parse_from_their_names() {
     }
     assert!("l1".parse::<Loss>().is_err());
 }
+
+#[test]
+fn a_class_is_read_as_each_loss_reads_it() {
+    use micrograd::nn::{Loss, loss::Targets};
+    // SVM: classes 1, 1, 0 are micrograd's labels 1, 1, -1, svm_by_hand's.
+    let s = leaves(&[2.0, -0.5, 0.3]);
+    let l = Loss::Svm.of(&s, &Targets::Classes(vec![1, 1, 0]));
+    assert_close(l.data(), 2.8 / 3.0, 1e-15, "svm");
+    l.backward();
+    assert_eq!(grads(&s), vec![0.0, -1.0 / 3.0, 1.0 / 3.0]);
+    // The same scores as one batch, a lane each (one batch size a graph).
+    {
+        let _graph = micrograd::Scope::new();
+        let batch = Value::batch(&[2.0, -0.5, 0.3]);
+        let l = Loss::Svm.of(&[batch], &Targets::Classes(vec![1, 1, 0]));
+        assert_close(l.data(), 2.8 / 3.0, 1e-15, "svm over lanes");
+    }
+    // Squared errors: classes 0 and 1 are -1 and 1: (0.5 + 1)² + (0.5 - 1)²
+    // = 2.25 + 0.25, exact in binary.
+    let p = leaves(&[0.5, 0.5]);
+    let two = Targets::Classes(vec![0, 1]);
+    assert_eq!(Loss::SumSquares.of(&p, &two).data(), 2.5);
+    assert_eq!(Loss::Mse.of(&p, &two).data(), 1.25);
+    // BCE: classes 0 and 1 are 0 and 1: softplus(0) - y·0 = ln 2 each.
+    let z = leaves(&[0.0, 0.0]);
+    assert_close(Loss::Bce.of(&z, &two).data(), 2f64.ln(), 1e-15, "bce");
+    // Softmax: logits (0, ln 3), class 1: -ln(3/4); and over lanes.
+    let z = leaves(&[0.0, 3f64.ln()]);
+    let one = Targets::Classes(vec![1]);
+    let expected = (4.0f64 / 3.0).ln();
+    assert_close(
+        Loss::SoftmaxCe.of(&z, &one).data(),
+        expected,
+        1e-15,
+        "softmax",
+    );
+    {
+        let _graph = micrograd::Scope::new();
+        let lanes = [Value::batch(&[0.0]), Value::batch(&[3f64.ln()])];
+        let l = Loss::SoftmaxCe.of(&lanes, &one);
+        assert_close(l.data(), expected, 1e-15, "softmax over lanes");
+    }
+    // Values are read as they are: sum_squares_and_mse_by_hand's 12.38.
+    let p = leaves(&[0.3, -1.2, 2.0]);
+    let y = Targets::Values(vec![1.0, 0.5, -1.0]);
+    assert_close(Loss::SumSquares.of(&p, &y).data(), 12.38, 1e-15, "values");
+}
+
+#[test]
+#[should_panic(expected = "the svm loss scores two classes, 0 and 1, with one output; not class 2")]
+fn a_one_output_loss_refuses_a_third_class() {
+    use micrograd::nn::{Loss, loss::Targets};
+    Loss::Svm.of(&leaves(&[1.0]), &Targets::Classes(vec![2]));
+}
+
+#[test]
+#[should_panic(expected = "the softmax loss reads each sample's class, not a number")]
+fn softmax_refuses_values() {
+    use micrograd::nn::{Loss, loss::Targets};
+    Loss::SoftmaxCe.of(&leaves(&[1.0, 2.0]), &Targets::Values(vec![1.0]));
+}

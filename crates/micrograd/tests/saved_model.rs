@@ -414,3 +414,40 @@ fn probabilities_are_given_where_the_loss_defines_them() {
         assert_eq!(model.probabilities(&[0.3]), None, "{loss:?}");
     }
 }
+
+#[test]
+fn a_loss_that_cannot_read_the_task_did_not_train_the_model() {
+    // Three classes scored by an output each, said to be trained with a
+    // loss that reads one output, or a binary -1/1 model's ±1 score with
+    // squared errors (which it can be).
+    let saved = trained();
+    let error = SavedModel::from_safetensors(
+        &rewritten(&saved, &[("loss", Some("svm"))], Dtype::F64),
+        "m",
+    )
+    .unwrap_err()
+    .to_string();
+    assert_eq!(
+        error,
+        "m: not a micrograd model (its `loss` does not fit its `task`: the svm loss cannot read \
+         3 classes (0, 1, 2) scored by an output each: it reads one output; use the softmax loss)"
+    );
+    let binary = SavedModel {
+        weights: MLP::new(2, &[1]).weights(),
+        task: Task::binary(-1.0, 1.0).unwrap(),
+        loss: Some(Loss::Mse),
+    };
+    let loaded = SavedModel::from_safetensors(&binary.to_safetensors(), "m").unwrap();
+    assert_eq!(loaded, binary);
+    let zero_one = SavedModel {
+        task: Task::binary(0.0, 1.0).unwrap(),
+        ..binary
+    };
+    let error = SavedModel::from_safetensors(&zero_one.to_safetensors(), "m").unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("the mse loss cannot read two classes (0, 1)"),
+        "{error}"
+    );
+}

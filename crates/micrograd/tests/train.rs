@@ -5,6 +5,7 @@
 
 use micrograd::Error;
 use micrograd::data::{self, Dataset};
+use micrograd::nn::loss::Targets;
 use micrograd::nn::{Loss, MLP, Module, OptimizerKind, Schedule};
 use micrograd::train::{Batching, BuiltIn, Task, TrainConfig, Trainer};
 
@@ -446,4 +447,126 @@ fn a_history_keeps_evenly_spaced_steps_within_its_bound() {
     assert_eq!(kept.len(), 40_960 / 16);
     assert!(kept.iter().enumerate().all(|(i, r)| r.step == 16 * i));
     assert_eq!(last[0].step, 40_959);
+}
+
+#[test]
+fn a_loss_that_cannot_read_the_labels_is_refused() {
+    use micrograd::train::Classes;
+    let binary = |lo: f64, hi: f64| Task::binary(lo, hi).unwrap();
+    let three = Task::Multiclass {
+        classes: Classes::new(vec![0.0, 1.0, 2.0]).unwrap(),
+    };
+    let two_outputs = Task::Multiclass {
+        classes: Classes::new(vec![-1.0, 1.0]).unwrap(),
+    };
+    // (task, the losses that read its labels): the SVM loss and BCE score
+    // two classes with one output, softmax k classes with k outputs, the
+    // squared errors a value, or two classes only where the labels are the
+    // -1 and 1 they compare the score with.
+    let table = [
+        (
+            binary(-1.0, 1.0),
+            vec![Loss::Svm, Loss::Bce, Loss::Mse, Loss::SumSquares],
+        ),
+        (binary(0.0, 1.0), vec![Loss::Svm, Loss::Bce]),
+        (binary(5.0, 7.0), vec![Loss::Svm, Loss::Bce]),
+        (binary(-1.0, 0.0), vec![Loss::Svm, Loss::Bce]),
+        (three, vec![Loss::SoftmaxCe]),
+        (two_outputs, vec![Loss::SoftmaxCe]),
+        (Task::Regression, vec![Loss::Mse, Loss::SumSquares]),
+    ];
+    for (task, readers) in &table {
+        for loss in Loss::ALL {
+            let checked = task.check_loss(loss);
+            assert_eq!(checked.is_ok(), readers.contains(&loss), "{task:?} {loss}");
+            let Err(Error::Data(message)) = checked else {
+                continue;
+            };
+            assert!(
+                message.starts_with(&format!("the {loss} loss cannot read ")),
+                "{message}"
+            );
+            // The same refusal where the labels become targets.
+            let labels = task.classes().map_or(vec![0.5], |c| c.labels().to_vec());
+            assert_eq!(
+                task.targets(loss, &labels).unwrap_err().to_string(),
+                message.clone()
+            );
+        }
+    }
+    assert_eq!(
+        binary(0.0, 1.0)
+            .check_loss(Loss::Mse)
+            .unwrap_err()
+            .to_string(),
+        "the mse loss cannot read two classes (0, 1) as a score: it compares the score \
+         with -1 and 1, which are not the labels; use the svm or bce loss, or labels -1 and 1"
+    );
+    assert_eq!(
+        binary(-1.0, 1.0)
+            .check_loss(Loss::SoftmaxCe)
+            .unwrap_err()
+            .to_string(),
+        "the softmax loss cannot read two classes (-1, 1) scored by one output: it needs \
+         an output per class; use the svm or bce loss, or a task of two classes with an output each"
+    );
+    assert_eq!(
+        Task::Regression
+            .check_loss(Loss::Svm)
+            .unwrap_err()
+            .to_string(),
+        "the svm loss cannot read real-valued targets (a regression): it reads classes; \
+         use the mse or sum-squares loss"
+    );
+}
+
+#[test]
+fn labels_become_class_indices_once() {
+    let task = Task::binary(5.0, 7.0).unwrap();
+    assert_eq!(
+        task.targets(Loss::Bce, &[7.0, 5.0, 7.0]).unwrap(),
+        Targets::Classes(vec![1, 0, 1])
+    );
+    assert_eq!(
+        task.targets(Loss::Svm, &[5.0, 6.0])
+            .unwrap_err()
+            .to_string(),
+        "sample 2 has label 6, which is not one of the classes (5, 7)"
+    );
+    assert_eq!(
+        Task::Regression.targets(Loss::Mse, &[0.5, -2.0]).unwrap(),
+        Targets::Values(vec![0.5, -2.0])
+    );
+    // Accuracy compares classes: 5 and 7 are classes 0 and 1, whatever
+    // their values; a score of exactly 0 predicts class 0.
+    let d = Dataset::new(vec![vec![-1.0], vec![1.0], vec![0.0]], vec![5.0, 7.0, 7.0]).unwrap();
+    let model = MLP::new(1, &[1]);
+    let neuron = &model.layers[0].neurons[0];
+    neuron.w[0].set_data(1.0);
+    neuron.b.set_data(0.0);
+    assert_eq!(task.accuracy(&model.weights(), &d), Some(2.0 / 3.0));
+}
+
+#[test]
+fn every_task_for_loss_makes_is_one_its_loss_reads() {
+    // The refusal never stops a run that `for_loss` sets up: its tasks
+    // are the rule's.
+    let x = |n: usize| (0..n).map(|i| vec![i as f64]).collect::<Vec<_>>();
+    let labels: [&[f64]; 6] = [
+        &[-1.0, 1.0, 1.0],
+        &[0.0, 1.0, 0.0],
+        &[5.0, 7.0, 7.0],
+        &[0.0, 1.0, 2.0],
+        &[0.5, 1.5, -3.25],
+        &[2.0, 2.0, 2.0],
+    ];
+    for y in labels {
+        let d = Dataset::new(x(y.len()), y.to_vec()).unwrap();
+        for loss in Loss::ALL {
+            if let Ok(task) = Task::for_loss(loss, &d) {
+                assert!(task.check_loss(loss).is_ok(), "{loss} {y:?}: {task:?}");
+                assert!(task.targets(loss, &d.y).is_ok(), "{loss} {y:?}");
+            }
+        }
+    }
 }

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use super::api::{ApiError, ExpressionAnswer, ExpressionRequest, Number};
 use micrograd::data::Dataset;
-use micrograd::nn::{Loss, MLP, Weights, loss};
+use micrograd::nn::{Loss, MLP, Weights};
 use micrograd::train::{StepRecord, Task};
 use micrograd::viz::{DecisionBoundary, Graph, TrainingCurves};
 use micrograd::{Scope, Value, draw_dot, expr};
@@ -123,15 +123,10 @@ pub fn point(
         .enumerate()
         .map(|(i, o)| o.with_label(&format!("out{}", i + 1)))
         .collect();
-    let target = task.target(loss_kind, y);
-    let l = match loss_kind {
-        Loss::Svm => loss::svm(&outputs, &[target]),
-        Loss::Mse => loss::mse(&outputs, &[target]),
-        Loss::SumSquares => loss::sum_squares(&outputs, &[target]),
-        Loss::Bce => loss::bce_with_logits(&outputs, &[target]),
-        Loss::SoftmaxCe => loss::softmax_cross_entropy(&outputs, &[target as usize], outputs.len()),
-    }
-    .with_label("loss");
+    let target = task
+        .targets(loss_kind, &[y])
+        .map_err(|e| ApiError::from_library(&e))?;
+    let l = loss_kind.of(&outputs, &target).with_label("loss");
     l.backward();
     render(&draw_dot(l), most_nodes, format)
 }

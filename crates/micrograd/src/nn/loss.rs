@@ -19,15 +19,7 @@ use crate::engine::Value;
 ///
 /// If the scores and labels differ in number or there are none.
 pub fn svm(scores: &[Value], y: &[f64]) -> Value {
-    let total = match layout(scores, y.len(), 1) {
-        Layout::PerPoint => scores
-            .iter()
-            .zip(y)
-            .map(|(&s, &yi)| hinge(s, Value::new(-yi)))
-            .sum(),
-        Layout::Lanes => lane_terms(Loss::Svm, scores, y, &mut LossScratch::default()).sum_lanes(),
-    };
-    total * (1.0 / y.len() as f64)
+    total(Loss::Svm, scores, Read::Values(y), 1)
 }
 
 /// The lecture's loss: `Σ (predᵢ - yᵢ)²`, as
@@ -37,19 +29,7 @@ pub fn svm(scores: &[Value], y: &[f64]) -> Value {
 ///
 /// If the predictions and targets differ in number.
 pub fn sum_squares(pred: &[Value], y: &[f64]) -> Value {
-    if pred.is_empty() && y.is_empty() {
-        return Value::new(0.0);
-    }
-    match layout(pred, y.len(), 1) {
-        Layout::PerPoint => pred
-            .iter()
-            .zip(y)
-            .map(|(&p, &yi)| square_error(p, Value::new(-yi)))
-            .sum(),
-        Layout::Lanes => {
-            lane_terms(Loss::SumSquares, pred, y, &mut LossScratch::default()).sum_lanes()
-        }
-    }
+    total(Loss::SumSquares, pred, Read::Values(y), 1)
 }
 
 /// Mean squared error, `mean((predᵢ - yᵢ)²)` (PyTorch's `MSELoss`).
@@ -58,8 +38,7 @@ pub fn sum_squares(pred: &[Value], y: &[f64]) -> Value {
 ///
 /// If the predictions and targets differ in number or there are none.
 pub fn mse(pred: &[Value], y: &[f64]) -> Value {
-    layout(pred, y.len(), 1);
-    sum_squares(pred, y) * (1.0 / y.len() as f64)
+    total(Loss::Mse, pred, Read::Values(y), 1)
 }
 
 /// Binary cross-entropy on logits, `mean(softplus(zᵢ) - yᵢ·zᵢ)` for labels
@@ -70,15 +49,7 @@ pub fn mse(pred: &[Value], y: &[f64]) -> Value {
 ///
 /// If the logits and labels differ in number or there are none.
 pub fn bce_with_logits(logits: &[Value], y: &[f64]) -> Value {
-    let total = match layout(logits, y.len(), 1) {
-        Layout::PerPoint => logits
-            .iter()
-            .zip(y)
-            .map(|(&z, &yi)| cross_entropy(z, Value::new(yi)))
-            .sum(),
-        Layout::Lanes => lane_terms(Loss::Bce, logits, y, &mut LossScratch::default()).sum_lanes(),
-    };
-    total * (1.0 / y.len() as f64)
+    total(Loss::Bce, logits, Read::Values(y), 1)
 }
 
 /// Softmax cross-entropy over `k` classes, `mean(logsumexp(zᵢ) - zᵢ[cᵢ])`
@@ -101,27 +72,7 @@ pub fn softmax_cross_entropy(logits: &[Value], classes: &[usize], k: usize) -> V
             "micrograd: class {class} is not below the number of classes, {k}"
         );
     }
-    let total = match layout(logits, classes.len(), k) {
-        Layout::PerPoint => logits
-            .chunks_exact(k)
-            .zip(classes)
-            .map(|(z, &class)| {
-                let max = z.iter().map(|v| v.data()).fold(f64::NEG_INFINITY, f64::max);
-                log_softmax_loss(z, Value::new(-max), Value::new(max), z[class])
-            })
-            .sum(),
-        Layout::Lanes => {
-            let targets: Vec<f64> = classes.iter().map(|&c| c as f64).collect();
-            lane_terms(
-                Loss::SoftmaxCe,
-                logits,
-                &targets,
-                &mut LossScratch::default(),
-            )
-            .sum_lanes()
-        }
-    };
-    total * (1.0 / classes.len() as f64)
+    total(Loss::SoftmaxCe, logits, Read::Classes(classes), k)
 }
 
 /// The L2 penalty `Σ p²` (micrograd's demo adds `1e-4 * sum((p*p for p in
@@ -131,6 +82,192 @@ pub fn l2(params: &[Value]) -> Value {
     Value::sum_squares(params)
 }
 
+/// What a loss compares each sample's outputs with: a class, or a number.
+///
+/// ```
+/// use micrograd::nn::{Loss, loss::Targets};
+/// use micrograd::Value;
+/// // Class 1 of two, scored by one output, is micrograd's label +1.
+/// let score = [Value::new(0.25)];
+/// let by_class = Loss::Svm.of(&score, &Targets::Classes(vec![1]));
+/// let by_label = Loss::Svm.of(&score, &Targets::Values(vec![1.0]));
+/// assert_eq!(by_class.data(), by_label.data()); // relu(1 - 0.25)
+/// assert_eq!(by_class.data(), 0.75);
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub enum Targets {
+    /// Each sample's class, by its index among the classes. Two classes
+    /// scored by one output are read as -1 (class 0) and +1 (class 1) by
+    /// the SVM loss and the squared errors, as 0 and 1 by binary
+    /// cross-entropy; `k` classes scored by `k` outputs (softmax) as the
+    /// output that scores each.
+    Classes(Vec<usize>),
+    /// Each sample's number as the loss reads it: a regression's value (or
+    /// a label given as a number, as the functions of this module take
+    /// them).
+    Values(Vec<f64>),
+}
+
+impl Targets {
+    /// How many samples.
+    pub fn len(&self) -> usize {
+        match self {
+            Targets::Classes(c) => c.len(),
+            Targets::Values(y) => y.len(),
+        }
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The class of each sample, if these are classes.
+    pub fn classes(&self) -> Option<&[usize]> {
+        match self {
+            Targets::Classes(c) => Some(c),
+            Targets::Values(_) => None,
+        }
+    }
+
+    /// The targets of the samples `indices`, in that order, into `batch`
+    /// (whose buffer is reused when it holds the same kind).
+    pub(crate) fn gather_into(&self, indices: &[usize], batch: &mut Targets) {
+        match (self, batch) {
+            (Targets::Classes(all), Targets::Classes(some)) => {
+                some.clear();
+                some.extend(indices.iter().map(|&i| all[i]));
+            }
+            (Targets::Values(all), Targets::Values(some)) => {
+                some.clear();
+                some.extend(indices.iter().map(|&i| all[i]));
+            }
+            (Targets::Classes(_), batch) => {
+                *batch = Targets::Classes(Vec::new());
+                self.gather_into(indices, batch);
+            }
+            (Targets::Values(_), batch) => {
+                *batch = Targets::Values(Vec::new());
+                self.gather_into(indices, batch);
+            }
+        }
+    }
+
+    pub(crate) fn read(&self) -> Read<'_> {
+        match self {
+            Targets::Classes(c) => Read::Classes(c),
+            Targets::Values(y) => Read::Values(y),
+        }
+    }
+}
+
+impl Default for Targets {
+    /// No values.
+    fn default() -> Targets {
+        Targets::Values(Vec::new())
+    }
+}
+
+/// Targets as a loss reads them, borrowed.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Read<'a> {
+    Classes(&'a [usize]),
+    Values(&'a [f64]),
+}
+
+impl Read<'_> {
+    fn len(self) -> usize {
+        match self {
+            Read::Classes(c) => c.len(),
+            Read::Values(y) => y.len(),
+        }
+    }
+
+    /// Sample `i`'s target as `loss` reads it, a number.
+    fn number(self, loss: Loss, i: usize) -> f64 {
+        match self {
+            Read::Classes(c) => class_number(class_numbers(loss), loss, c[i]),
+            Read::Values(y) => y[i],
+        }
+    }
+}
+
+/// The numbers `loss` reads classes 0 and 1 of two as: micrograd's labels
+/// -1 and +1 for the SVM loss and the squared errors, 0 and 1 for binary
+/// cross-entropy.
+///
+/// # Panics
+///
+/// For softmax, which reads the class itself.
+fn class_numbers(loss: Loss) -> [f64; 2] {
+    match loss {
+        Loss::Svm | Loss::Mse | Loss::SumSquares => [-1.0, 1.0],
+        Loss::Bce => [0.0, 1.0],
+        Loss::SoftmaxCe => softmax_needs_classes(),
+    }
+}
+
+/// The number of class `class` among `numbers`, the two a loss reads.
+///
+/// # Panics
+///
+/// For a class other than 0 and 1.
+#[inline]
+fn class_number(numbers: [f64; 2], loss: Loss, class: usize) -> f64 {
+    match numbers.get(class) {
+        Some(&y) => y,
+        None => not_binary(loss, class),
+    }
+}
+
+#[cold]
+fn not_binary(loss: Loss, class: usize) -> ! {
+    panic!(
+        "micrograd: the {loss} loss scores two classes, 0 and 1, with one output; not class {class}"
+    )
+}
+
+/// The whole loss of `outputs` (`k` per sample, or `k` batches) against
+/// `targets`: each sample's term, summed, times [`Loss::scale`].
+fn total(loss: Loss, outputs: &[Value], targets: Read<'_>, k: usize) -> Value {
+    let n = targets.len();
+    if loss == Loss::SumSquares && outputs.is_empty() && n == 0 {
+        return Value::new(0.0);
+    }
+    let sum = match layout(outputs, n, k) {
+        Layout::PerPoint => match (loss, targets) {
+            (Loss::Svm, _) => (0..n)
+                .map(|i| hinge(outputs[i], Value::new(-targets.number(loss, i))))
+                .sum(),
+            (Loss::Mse | Loss::SumSquares, _) => (0..n)
+                .map(|i| square_error(outputs[i], Value::new(-targets.number(loss, i))))
+                .sum(),
+            (Loss::Bce, _) => (0..n)
+                .map(|i| cross_entropy(outputs[i], Value::new(targets.number(loss, i))))
+                .sum(),
+            (Loss::SoftmaxCe, Read::Classes(classes)) => outputs
+                .chunks_exact(k)
+                .zip(classes)
+                .map(|(z, &class)| {
+                    let max = z.iter().map(|v| v.data()).fold(f64::NEG_INFINITY, f64::max);
+                    log_softmax_loss(z, Value::new(-max), Value::new(max), z[class])
+                })
+                .sum(),
+            (Loss::SoftmaxCe, Read::Values(_)) => softmax_needs_classes(),
+        },
+        Layout::Lanes => {
+            lane_terms(loss, outputs, targets, &mut LossScratch::default()).sum_lanes()
+        }
+    };
+    match loss.scale(n) {
+        Some(scale) => sum * scale,
+        None => sum,
+    }
+}
+
+fn softmax_needs_classes() -> ! {
+    panic!("micrograd: the softmax loss reads each sample's class, not a number")
+}
 // Each loss's term for one sample, for a single value or a batch alike:
 // the one place its formula lives.
 
@@ -203,14 +340,16 @@ pub(crate) struct LossScratch {
 }
 
 /// The per-sample terms of `loss` over a batch, as one batch: `outputs`
-/// holds one batch per model output, `targets` one target per lane as the
-/// loss reads it (±1 for SVM, 0/1 for BCE, the class index for softmax,
-/// the value for regression). The loss is their sum over the lanes (times
-/// [`Loss::scale`]).
+/// holds one batch per model output, `targets` one target per lane. The
+/// loss is their sum over the lanes (times [`Loss::scale`]).
+///
+/// # Panics
+///
+/// As [`Loss::of`], for targets the loss cannot read.
 pub(crate) fn lane_terms(
     loss: Loss,
     outputs: &[Value],
-    targets: &[f64],
+    targets: Read<'_>,
     scratch: &mut LossScratch,
 ) -> Value {
     let LossScratch {
@@ -218,19 +357,19 @@ pub(crate) fn lane_terms(
         more,
         values,
     } = scratch;
-    let mut negated = |targets: &[f64]| {
-        lanes.clear();
-        lanes.extend(targets.iter().map(|&y| -y));
-        Value::batch(lanes)
-    };
     match loss {
-        Loss::Svm => hinge(outputs[0], negated(targets)),
-        Loss::Mse | Loss::SumSquares => square_error(outputs[0], negated(targets)),
-        Loss::Bce => cross_entropy(outputs[0], Value::batch(targets)),
+        Loss::Svm => hinge(outputs[0], numbers(loss, targets, Sign::Negated, lanes)),
+        Loss::Mse | Loss::SumSquares => {
+            square_error(outputs[0], numbers(loss, targets, Sign::Negated, lanes))
+        }
+        Loss::Bce => cross_entropy(outputs[0], numbers(loss, targets, Sign::Kept, lanes)),
         Loss::SoftmaxCe => {
+            let Read::Classes(classes) = targets else {
+                softmax_needs_classes()
+            };
             // Each lane's largest logit, a constant (as `max` per sample).
             lanes.clear();
-            lanes.resize(targets.len(), f64::NEG_INFINITY);
+            lanes.resize(classes.len(), f64::NEG_INFINITY);
             more.clear();
             for z in outputs {
                 crate::engine::read_lanes(*z, more);
@@ -247,7 +386,7 @@ pub(crate) fn lane_terms(
             values.clear();
             for (j, &z) in outputs.iter().enumerate() {
                 lanes.clear();
-                lanes.extend(targets.iter().map(|&c| f64::from(u8::from(c == j as f64))));
+                lanes.extend(classes.iter().map(|&c| f64::from(u8::from(c == j))));
                 values.push(z * Value::batch(lanes));
             }
             let picked: Value = values.iter().sum();
@@ -256,7 +395,72 @@ pub(crate) fn lane_terms(
     }
 }
 
+/// Whether a batch of targets is taken as it is or negated.
+#[derive(Clone, Copy)]
+enum Sign {
+    Kept,
+    Negated,
+}
+
+/// Each lane's target as `loss` reads it (`-y`, negated), as a batch.
+fn numbers(loss: Loss, targets: Read<'_>, sign: Sign, lanes: &mut Vec<f64>) -> Value {
+    lanes.clear();
+    match (targets, sign) {
+        (Read::Values(y), Sign::Kept) => lanes.extend_from_slice(y),
+        (Read::Values(y), Sign::Negated) => lanes.extend(y.iter().map(|&y| -y)),
+        (Read::Classes(c), Sign::Kept) => {
+            let numbers = class_numbers(loss);
+            lanes.extend(c.iter().map(|&c| class_number(numbers, loss, c)));
+        }
+        (Read::Classes(c), Sign::Negated) => {
+            let [lo, hi] = class_numbers(loss);
+            let numbers = [-lo, -hi];
+            lanes.extend(c.iter().map(|&c| class_number(numbers, loss, c)));
+        }
+    }
+    Value::batch(lanes)
+}
+
 impl Loss {
+    /// This loss of `outputs` against `targets`: each sample's term,
+    /// summed, and for a mean times `1/n`; the graph a training step
+    /// builds for its batch, the L2 penalty aside. `outputs` holds each
+    /// sample's outputs one after the other (one for every loss but
+    /// softmax, one per class for softmax), or one batch per output, a lane
+    /// per sample.
+    ///
+    /// ```
+    /// use micrograd::nn::{Loss, loss::{self, Targets}};
+    /// use micrograd::Value;
+    /// let logits = [Value::new(0.0), Value::new(2.0), Value::new(2.0), Value::new(0.0)];
+    /// let classes = vec![1, 1];
+    /// let by_loss = Loss::SoftmaxCe.of(&logits, &Targets::Classes(classes.clone()));
+    /// let by_function = loss::softmax_cross_entropy(&logits, &classes, 2);
+    /// assert_eq!(by_loss.data(), by_function.data());
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// If the outputs and targets differ in number or there are none (but
+    /// for the sum of squares, whose loss of nothing is 0); if softmax is
+    /// given values, not classes, or a class not below its outputs per
+    /// sample; if another loss is given a class other than 0 and 1.
+    pub fn of(self, outputs: &[Value], targets: &Targets) -> Value {
+        match (self, targets) {
+            (Loss::SoftmaxCe, Targets::Classes(classes)) => {
+                let k = match outputs.first() {
+                    Some(first) if first.is_batch() => outputs.len(),
+                    _ => outputs.len() / classes.len().max(1),
+                };
+                softmax_cross_entropy(outputs, classes, k)
+            }
+            (Loss::SoftmaxCe, Targets::Values(_)) => softmax_needs_classes(),
+            (Loss::Svm | Loss::Mse | Loss::SumSquares | Loss::Bce, _) => {
+                total(self, outputs, targets.read(), 1)
+            }
+        }
+    }
+
     /// Every loss.
     pub const ALL: [Loss; 5] = [
         Loss::Svm,

@@ -12,7 +12,7 @@ use std::ops::Range;
 
 use crate::data::Dataset;
 use crate::engine::{self, Scope, Value, tape_len};
-use crate::nn::loss::{self, LossScratch};
+use crate::nn::loss::{self, LossScratch, Targets};
 use crate::nn::{Activation, Layer, Loss, MLP, Neuron, Workspace};
 
 use super::Task;
@@ -83,8 +83,8 @@ pub(crate) struct Step<'a> {
     pub(crate) data: &'a Dataset,
     /// The batch: its points' indices in `data`, in lane order.
     pub(crate) batch: &'a [usize],
-    /// Every point's target as the loss reads it.
-    pub(crate) targets: &'a [f64],
+    /// Every point's class, or value.
+    pub(crate) targets: &'a Targets,
     pub(crate) loss: Loss,
     pub(crate) task: &'a Task,
 }
@@ -127,13 +127,38 @@ impl<'a> Sums<'a> {
     }
 }
 
+/// Chunks' sums, owned: one row of parameter gradients per chunk.
+#[derive(Default)]
+pub(crate) struct ChunkSums {
+    pub(crate) grads: Vec<f64>,
+    pub(crate) losses: Vec<f64>,
+    pub(crate) right: Vec<usize>,
+    pub(crate) nodes: Vec<usize>,
+}
+
+impl ChunkSums {
+    /// The sums of `chunks` chunks of a model of `params` parameters.
+    pub(crate) fn sized(&mut self, chunks: usize, params: usize) -> Sums<'_> {
+        self.grads.resize(chunks * params, 0.0);
+        self.losses.resize(chunks, 0.0);
+        self.right.resize(chunks, 0);
+        self.nodes.resize(chunks, 0);
+        Sums {
+            grads: &mut self.grads,
+            losses: &mut self.losses,
+            right: &mut self.right,
+            nodes: &mut self.nodes,
+        }
+    }
+}
+
 /// Buffers for building a chunk's graph, kept from step to step.
 #[derive(Default)]
 pub(crate) struct Buffers {
     column: Vec<f64>,
     inputs: Vec<Value>,
     workspace: Workspace,
-    targets: Vec<f64>,
+    targets: Targets,
     loss: LossScratch,
     lanes: Vec<f64>,
 }
@@ -220,9 +245,8 @@ fn chunk_loss(
         inputs.push(Value::batch(column));
     }
     let outputs = model.forward_with(inputs, workspace);
-    targets.clear();
-    targets.extend(batch.iter().map(|&i| step.targets[i]));
-    let terms = loss::lane_terms(step.loss, outputs, targets, loss_scratch);
+    step.targets.gather_into(batch, targets);
+    let terms = loss::lane_terms(step.loss, outputs, targets.read(), loss_scratch);
     let sum = terms.sum_lanes();
     // The whole batch's mean: each term's share is 1/n of the batch, not of
     // the chunk, exactly as in one graph over the batch.
@@ -262,13 +286,13 @@ fn run_chunk(
         }
     }
 
-    let right = if step.task.is_classification() {
-        let Buffers {
-            workspace,
-            targets,
-            lanes,
-            ..
-        } = buffers;
+    let Buffers {
+        workspace,
+        targets,
+        lanes,
+        ..
+    } = buffers;
+    let right = if let Some(classes) = targets.classes() {
         let outputs = workspace.outputs();
         // Lanes of output j at lanes[j*n..]: each point's outputs, in order.
         let n = batch.len();
@@ -279,7 +303,7 @@ fn run_chunk(
         (0..n)
             .filter(|&lane| {
                 let point = (0..outputs.len()).map(|j| lanes[j * n + lane]);
-                step.task.is_right(point, targets[lane])
+                step.task.is_right(point, classes[lane])
             })
             .count()
     } else {

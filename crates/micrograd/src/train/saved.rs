@@ -112,7 +112,8 @@ impl SavedModel {
     ///
     /// [`Error::Data`] if the bytes are not a safetensors file written by
     /// [`to_safetensors`](SavedModel::to_safetensors) (truncated, corrupted,
-    /// another model's), [`Error::Shape`] naming the first layer whose
+    /// another model's, or its loss cannot read its task's labels, see
+    /// [`Task::check_loss`]), [`Error::Shape`] naming the first layer whose
     /// tensors do not fit the architecture in the metadata.
     pub fn from_safetensors(bytes: &[u8], path: impl AsRef<Path>) -> Result<SavedModel> {
         let path = path.as_ref().display();
@@ -190,6 +191,11 @@ impl SavedModel {
             None | Some("") => None,
             Some(name) => Some(name.parse::<Loss>().map_err(|_| bad("loss"))?),
         };
+        // A loss that cannot read the task's labels did not train this model.
+        if let Some(loss) = loss {
+            task.check_loss(loss)
+                .map_err(|e| not_a_model(format!("its `loss` does not fit its `task`: {e}")))?;
+        }
 
         let mut layers = Vec::with_capacity(nouts.len());
         let mut inputs = nin;

@@ -6,7 +6,7 @@ use std::fmt;
 use crate::data::Dataset;
 use crate::error::{Error, Result};
 use crate::nn::Weights;
-use crate::nn::loss::Loss;
+use crate::nn::loss::{Loss, Targets};
 
 /// The labels of a classifier: at least two, each a finite number, in
 /// increasing order with no repeats. Class `j` is `labels()[j]`: the `j`th
@@ -185,29 +185,100 @@ impl Task {
         !matches!(self, Task::Regression)
     }
 
-    /// A target as `loss` reads it: ±1 for SVM and squared errors, 0/1 for
-    /// BCE, the class's index for softmax, the value itself for regression.
+    /// Whether `loss` can read this task's labels: the SVM loss and binary
+    /// cross-entropy read two classes scored by one output; softmax reads
+    /// two or more classes scored by an output each; the squared errors
+    /// read real values, or two classes scored by one output whose labels
+    /// are exactly -1 and 1 (the lecture's classifier), since they compare
+    /// the score with the label itself. These are the tasks that
+    /// [`for_loss`](Task::for_loss) makes for each loss.
     ///
-    /// # Panics
+    /// ```
+    /// use micrograd::nn::Loss;
+    /// use micrograd::train::Task;
+    /// let zero_one = Task::binary(0.0, 1.0)?;
+    /// assert!(zero_one.check_loss(Loss::Svm).is_ok());
+    /// assert!(zero_one.check_loss(Loss::Mse).is_err()); // it would compare with -1 and 1
+    /// assert!(zero_one.check_loss(Loss::SoftmaxCe).is_err()); // one output
+    /// assert!(Task::binary(-1.0, 1.0)?.check_loss(Loss::SumSquares).is_ok());
+    /// assert!(Task::Regression.check_loss(Loss::Bce).is_err());
+    /// # Ok::<(), micrograd::Error>(())
+    /// ```
     ///
-    /// If `y` is not one of a classifier's classes (the trainer reads only
-    /// the labels its task was made from).
-    pub fn target(&self, loss: Loss, y: f64) -> f64 {
-        match self {
-            Task::Binary { classes } => {
-                let positive = classes.index_of(y) == Some(1);
-                match (loss, positive) {
-                    (Loss::Bce, true) => 1.0,
-                    (Loss::Bce, false) => 0.0,
-                    (_, true) => 1.0,
-                    (_, false) => -1.0,
+    /// # Errors
+    ///
+    /// [`Error::Data`] saying why the loss cannot read the labels, and
+    /// which losses can.
+    pub fn check_loss(&self, loss: Loss) -> Result<()> {
+        let refused = |why: String| Err(Error::Data(format!("the {loss} loss cannot read {why}")));
+        match (self, loss) {
+            (Task::Binary { .. }, Loss::Svm | Loss::Bce)
+            | (Task::Multiclass { .. }, Loss::SoftmaxCe)
+            | (Task::Regression, Loss::Mse | Loss::SumSquares) => Ok(()),
+            (Task::Binary { classes }, Loss::Mse | Loss::SumSquares) => {
+                if classes.labels() == [-1.0, 1.0] {
+                    Ok(())
+                } else {
+                    refused(format!(
+                        "two classes ({classes}) as a score: it compares the score with -1 and 1, \
+                         which are not the labels; use the svm or bce loss, or labels -1 and 1"
+                    ))
                 }
             }
-            Task::Multiclass { classes } => classes
-                .index_of(y)
-                .expect("the task was made from these labels")
-                as f64,
-            Task::Regression => y,
+            (Task::Binary { classes }, Loss::SoftmaxCe) => refused(format!(
+                "two classes ({classes}) scored by one output: it needs an output per class; \
+                 use the svm or bce loss, or a task of two classes with an output each"
+            )),
+            (Task::Multiclass { classes }, Loss::Svm | Loss::Bce | Loss::Mse | Loss::SumSquares) => {
+                refused(format!(
+                    "{} classes ({classes}) scored by an output each: it reads one output; \
+                     use the softmax loss",
+                    classes.len()
+                ))
+            }
+            (Task::Regression, Loss::Svm | Loss::Bce | Loss::SoftmaxCe) => refused(
+                "real-valued targets (a regression): it reads classes; use the mse or sum-squares loss"
+                    .into(),
+            ),
+        }
+    }
+
+    /// Each label's target for `loss`: its class's index for a
+    /// classifier, the value itself for a regression. Here labels become
+    /// classes, once; the loss reads a class as [`Targets`] says.
+    ///
+    /// ```
+    /// use micrograd::nn::{Loss, loss::Targets};
+    /// use micrograd::train::Task;
+    /// let task = Task::binary(5.0, 7.0)?;
+    /// assert_eq!(task.targets(Loss::Svm, &[7.0, 5.0])?, Targets::Classes(vec![1, 0]));
+    /// assert!(task.targets(Loss::Svm, &[6.0]).is_err()); // not a class
+    /// assert!(task.targets(Loss::Mse, &[7.0]).is_err()); // see check_loss
+    /// # Ok::<(), micrograd::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Data`] if the loss cannot read this task's labels (see
+    /// [`check_loss`](Task::check_loss)), or a label is not one of a
+    /// classifier's classes.
+    pub fn targets(&self, loss: Loss, labels: &[f64]) -> Result<Targets> {
+        self.check_loss(loss)?;
+        match self.classes() {
+            None => Ok(Targets::Values(labels.to_vec())),
+            Some(classes) => labels
+                .iter()
+                .enumerate()
+                .map(|(i, &y)| {
+                    classes.index_of(y).ok_or_else(|| {
+                        Error::Data(format!(
+                            "sample {} has label {y}, which is not one of the classes ({classes})",
+                            i + 1
+                        ))
+                    })
+                })
+                .collect::<Result<_>>()
+                .map(Targets::Classes),
         }
     }
 
@@ -250,23 +321,26 @@ impl Task {
         if !self.is_classification() || data.is_empty() {
             return None;
         }
+        let classes = self.classes()?;
         let right = data
             .x
             .iter()
             .zip(&data.y)
-            .filter(|(x, y)| self.predict(weights.predict(x)) == **y)
+            .filter(|&(x, &y)| {
+                self.class_of(weights.predict(x))
+                    .is_some_and(|c| classes.index_of(y) == Some(c))
+            })
             .count();
         Some(right as f64 / data.len() as f64)
     }
 
-    /// Whether the outputs classify right a sample whose target, as the loss
-    /// reads it ([`target`](Task::target)), is `target`. micrograd's demo:
-    /// `(yi > 0) == (scorei.data > 0)`.
-    pub(crate) fn is_right(&self, outputs: impl Iterator<Item = f64>, target: f64) -> bool {
+    /// Whether the outputs predict `class`. micrograd's demo:
+    /// `(yi > 0) == (scorei.data > 0)`, the positive label being class 1.
+    pub(crate) fn is_right(&self, outputs: impl Iterator<Item = f64>, class: usize) -> bool {
         let mut outputs = outputs;
         match self {
-            Task::Binary { .. } => outputs.next().is_some_and(|s| s > 0.0) == (target > 0.0),
-            Task::Multiclass { .. } => argmax(outputs) as f64 == target,
+            Task::Binary { .. } => usize::from(outputs.next().is_some_and(|s| s > 0.0)) == class,
+            Task::Multiclass { .. } => argmax(outputs) == class,
             Task::Regression => false,
         }
     }

@@ -18,10 +18,11 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use super::Task;
-use super::batched_step::{self, Blueprint, Buffers, Step, Sums};
+use super::batched_step::{self, Blueprint, Buffers, ChunkSums, Step, Sums};
 use crate::data::Dataset;
 use crate::engine::{self, Value};
 use crate::error::{Error, Result};
+use crate::nn::loss::Targets;
 use crate::nn::{Loss, MLP, Module};
 
 /// How long a helper spins for the next step before it sleeps.
@@ -45,14 +46,14 @@ struct Shared {
     stop: AtomicBool,
     inputs: RwLock<Inputs>,
     /// Each helper's sums, for its share of the latest step's chunks.
-    outputs: Vec<Mutex<Sums0>>,
+    outputs: Vec<Mutex<ChunkSums>>,
 }
 
 /// What a step's helpers read: the trainer's data, then the step's batch
 /// and parameters.
 struct Inputs {
     data: Dataset,
-    targets: Vec<f64>,
+    targets: Targets,
     task: Task,
     loss: Loss,
     blueprint: Blueprint,
@@ -61,30 +62,6 @@ struct Inputs {
     /// The step's chunks, and how many shares they are cut into.
     chunks: usize,
     shares: usize,
-}
-
-/// One share's sums, owned: one row of parameter gradients per chunk.
-#[derive(Default)]
-struct Sums0 {
-    grads: Vec<f64>,
-    losses: Vec<f64>,
-    right: Vec<usize>,
-    nodes: Vec<usize>,
-}
-
-impl Sums0 {
-    fn sized(&mut self, chunks: usize, params: usize) -> Sums<'_> {
-        self.grads.resize(chunks * params, 0.0);
-        self.losses.resize(chunks, 0.0);
-        self.right.resize(chunks, 0);
-        self.nodes.resize(chunks, 0);
-        Sums {
-            grads: &mut self.grads,
-            losses: &mut self.losses,
-            right: &mut self.right,
-            nodes: &mut self.nodes,
-        }
-    }
 }
 
 /// The chunks of share `s` of `shares`: contiguous, as equal as possible.
@@ -105,7 +82,7 @@ impl Team {
     pub(crate) fn new(
         helpers: usize,
         data: &Dataset,
-        targets: &[f64],
+        targets: &Targets,
         task: &Task,
         loss: Loss,
         blueprint: &Blueprint,
@@ -117,7 +94,7 @@ impl Team {
             stop: AtomicBool::new(false),
             inputs: RwLock::new(Inputs {
                 data: data.clone(),
-                targets: targets.to_vec(),
+                targets: targets.clone(),
                 task: task.clone(),
                 loss,
                 blueprint: blueprint.clone(),

@@ -1,0 +1,166 @@
+//! A step's loss and gradients, two ways: micrograd's graph, point by
+//! point, on this thread; or the batch in lanes, chunk by chunk, over the
+//! team of threads, the chunks' sums added in chunk order.
+
+use crate::engine::{self, Scope, Value, tape_len};
+use crate::error::Result;
+
+use super::batched_step;
+use super::team::Team;
+use super::{Scratch, Threads, Trainer};
+
+impl Trainer<'_> {
+    /// micrograd's graph of the batch `order[start..]`'s total loss, point
+    /// by point; its outputs are left in the scratch's `outputs`, the
+    /// targets in its `targets`.
+    fn per_point_loss(&mut self, start: usize) -> Value {
+        let batch = &self.order[start..];
+        self.scratch.outputs.clear();
+        for &i in batch {
+            let Scratch {
+                inputs,
+                outputs,
+                workspace,
+                ..
+            } = &mut self.scratch;
+            inputs.clear();
+            inputs.extend(self.data.x[i].iter().map(|&x| Value::new(x)));
+            outputs.extend_from_slice(self.model.forward_with(inputs, workspace));
+        }
+        let Scratch {
+            outputs, targets, ..
+        } = &mut self.scratch;
+        self.targets.gather_into(batch, targets);
+        let data_loss = self.config.loss.of(outputs, targets);
+        self.with_l2(data_loss)
+    }
+
+    /// micrograd's step, point by point: the batch `order[start..]`'s
+    /// graph, its loss, and the parameters' gradients. Returns the loss,
+    /// the accuracy and the graph's size.
+    pub(super) fn per_point_gradients(
+        &mut self,
+        start: usize,
+    ) -> Result<(f64, Option<f64>, usize)> {
+        let _graph = Scope::new();
+        let first_node = tape_len();
+        let total = self.per_point_loss(start);
+        let loss = self.check(total, start)?;
+        let points = self.order.len() - start;
+        let accuracy = self.scratch.targets.classes().map(|classes| {
+            let width = self.task.outputs();
+            let correct = self
+                .scratch
+                .outputs
+                .chunks_exact(width)
+                .zip(classes)
+                .filter(|&(out, &class)| self.task.is_right(out.iter().map(|v| v.data()), class))
+                .count();
+            correct as f64 / points as f64
+        });
+        engine::zero_grads(&self.params);
+        total.backward();
+        Ok((loss, accuracy, tape_len() - first_node))
+    }
+
+    /// The same step over the batch `order[start..]` in lanes, chunk by
+    /// chunk, on up to [`thread_count`](super::TrainConfig::thread_count) threads.
+    pub(super) fn lanes_gradients(&mut self, start: usize) -> Result<(f64, Option<f64>, usize)> {
+        let batch = &self.order[start..];
+        let count = batched_step::chunk_count(batch.len());
+        let p = self.params.len();
+        let threads = &mut self.threads;
+        if threads.count > 1 && count > 1 && threads.team.is_none() {
+            let team = Team::new(
+                threads.count - 1,
+                self.data,
+                &self.targets,
+                &self.task,
+                self.config.loss,
+                &threads.blueprint,
+            )?;
+            threads.team = Some(team);
+        }
+        let Trainer {
+            model,
+            data,
+            targets,
+            task,
+            config,
+            params,
+            run,
+            threads: Threads { team, .. },
+            scratch:
+                Scratch {
+                    lanes,
+                    snapshot,
+                    sums,
+                    ..
+                },
+            ..
+        } = self;
+        let step = batched_step::Step {
+            data,
+            batch,
+            targets,
+            loss: config.loss,
+            task,
+        };
+        let sums = sums.sized(count, p);
+        let mut own = |chunks: std::ops::Range<usize>, sums: batched_step::Sums<'_>| {
+            batched_step::run_chunks(&step, model, params, *run, lanes, chunks, count, sums);
+        };
+        match team {
+            Some(team) if count > 1 => {
+                // The helpers' copies of the model start from these numbers.
+                engine::read_data(params, snapshot);
+                team.step(batch, snapshot, count, own, sums);
+            }
+            _ => own(0..count, sums),
+        }
+
+        let _graph = Scope::new();
+        let first_node = tape_len();
+        // The chunks' sums, in chunk order; then the batch's mean, as
+        // micrograd's `sum(losses) * (1.0 / len(losses))`.
+        let sum = self
+            .scratch
+            .sums
+            .losses
+            .iter()
+            .copied()
+            .reduce(|a, b| a + b)
+            .unwrap_or(0.0);
+        let data_loss = match self.config.loss.scale(batch.len()) {
+            Some(scale) => sum * scale,
+            None => sum,
+        };
+        let points = batch.len();
+        let total = self.with_l2(Value::new(data_loss));
+        let loss = self.check(total, start)?;
+        // The chunks' gradients, added in chunk order; then the penalty's,
+        // into the same row when the parameters are one run of nodes.
+        let sums = &mut self.scratch.sums;
+        let (first, rest) = sums.grads.split_at_mut(p);
+        for chunk in rest.chunks_exact(p) {
+            for (g, &c) in first.iter_mut().zip(chunk) {
+                *g += c;
+            }
+        }
+        match (self.run, self.config.l2 != 0.0) {
+            (Some(run), true) => engine::backward_into(total, run, first),
+            (None, true) => {
+                engine::set_grads(&self.params, first);
+                total.backward();
+                engine::read_grads(&self.params, first);
+            }
+            (_, false) => {}
+        }
+        let accuracy = self
+            .task
+            .is_classification()
+            .then(|| sums.right.iter().sum::<usize>() as f64 / points as f64);
+        let nodes = sums.nodes.iter().sum::<usize>() + (tape_len() - first_node);
+        Ok((loss, accuracy, nodes))
+    }
+}
