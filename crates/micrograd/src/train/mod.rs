@@ -7,6 +7,7 @@ mod footprint;
 mod history;
 mod preset;
 mod saved;
+mod settings;
 mod task;
 mod team;
 
@@ -14,6 +15,7 @@ pub use footprint::Footprint;
 pub use history::History;
 pub use preset::{BuiltIn, Preset};
 pub use saved::SavedModel;
+pub use settings::{DatasetName, Hidden, Settings, Setup};
 pub use task::{Classes, Task};
 
 use rand::SeedableRng;
