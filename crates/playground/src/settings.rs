@@ -1,9 +1,9 @@
-//! A page's settings checked against the [`Limits`] and resolved, by the
-//! library's [`Settings::resolve`] (each built-in dataset from its preset,
-//! as `micrograd train` resolves them), into what a session trains. The
-//! bounds that need no data are checked before the data is drawn. Nothing
-//! here touches a tape, so the server can check settings before a session
-//! exists.
+//! A page's settings checked against the [`Limits`] and resolved by the
+//! library's [`Settings::resolve`](micrograd::train::Settings::resolve)
+//! (each built-in dataset from its preset, as `micrograd train` resolves
+//! them) into what a session trains. The bounds that need no data are
+//! checked before the data is drawn. Nothing here touches a tape, so the
+//! server can check settings before a session exists.
 
 use std::sync::Arc;
 
