@@ -5,31 +5,14 @@
 use std::path::Path;
 
 use anyhow::Result;
-use micrograd::train::{Footprint, TrainConfig};
+use micrograd::nn::parameter_count;
+use micrograd::train::{Footprint, Hidden, TrainConfig};
 
 use crate::usage::usage;
 
-/// Layer widths from `--hidden`.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Widths(pub Vec<usize>);
-
-pub fn parse_widths(s: &str) -> Result<Widths, String> {
-    if s.trim().is_empty() {
-        return Err("expected widths like 16,16".into());
-    }
-    s.split(',')
-        .map(|w| match w.trim().parse::<usize>() {
-            Ok(0) => Err("a layer needs at least one neuron".to_owned()),
-            Ok(n) => Ok(n),
-            Err(_) if w.trim().is_empty() => Err("an empty width between commas".to_owned()),
-            Err(_) if w.trim().starts_with('-') => Err(format!(
-                "`{}`: a width is a number of neurons, 1 or more",
-                w.trim()
-            )),
-            Err(_) => Err(format!("`{}` is not a width", w.trim())),
-        })
-        .collect::<Result<Vec<_>, _>>()
-        .map(Widths)
+/// `--hidden`'s widths, `16,16`, as the settings read them.
+pub fn parse_hidden(s: &str) -> Result<Hidden, String> {
+    s.parse()
 }
 
 /// Refuses a run of an MLP of `widths` on `points` samples with `config`
@@ -42,11 +25,8 @@ pub fn check_fits(widths: &[usize], points: usize, config: &TrainConfig) -> Resu
         .join("-");
     let need = Footprint::of(widths, points, config);
     let most = u32::MAX;
-    let parameters: u64 = widths
-        .windows(2)
-        .map(|io| (io[0] as u64 + 1) * io[1] as u64)
-        .sum();
-    if parameters >= u64::from(most) {
+    let parameters = parameter_count(widths);
+    if parameters >= most as usize {
         return usage(format!(
             "a network {network} has {parameters} parameters, more than a tape holds ({most} nodes): \
              use fewer or narrower layers"

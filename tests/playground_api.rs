@@ -340,6 +340,59 @@ fn reset_starts_again_from_the_same_weights() {
 }
 
 #[test]
+fn the_settings_keys_are_the_librarys_and_a_sessions_settings_read_back() {
+    let server = server();
+    let addr = server.addr();
+    // `hidden` as `micrograd train --hidden` writes it; `steps` spans the
+    // schedule: a constant rate of 0.5 over 10 steps.
+    let (id, info) = session(
+        addr,
+        json!({"dataset": "moons", "hidden": "8,3", "steps": 10, "lr": 0.5, "schedule": "constant"}),
+    );
+    // Moons: two features, two classes scored by one output.
+    assert_eq!(info["network"]["widths"], json!([2, 8, 3, 1]));
+    // (2+1)·8 + (8+1)·3 + (3+1)·1 = 24 + 27 + 4.
+    assert_eq!(info["network"]["parameters"], 55);
+    let settings = info["settings"].clone();
+    assert_eq!(settings["hidden"], json!([8, 3]));
+    assert_eq!(settings["steps"], 10);
+    let keys: Vec<&str> = settings
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    let mut expected = [
+        "dataset",
+        "points",
+        "noise",
+        "seed",
+        "hidden",
+        "activation",
+        "loss",
+        "optimizer",
+        "lr",
+        "schedule",
+        "batch",
+        "l2",
+        "steps",
+        "speed",
+    ];
+    expected.sort_unstable();
+    let mut sorted = keys.clone();
+    sorted.sort_unstable();
+    assert_eq!(sorted, expected);
+    // A session's settings, sent back, are the same settings.
+    let again = post_json(addr, &path(&id, "/settings"), &settings);
+    assert_eq!(again.status, 200, "{}", again.text());
+    assert_eq!(again.json()["settings"], settings);
+    // A text that is not widths is a 422 that says why.
+    let bad = post_json(addr, &path(&id, "/settings"), &json!({"hidden": "8,,3"}));
+    assert_eq!(bad.status, 422);
+    assert!(bad.error().contains("an empty width between commas"));
+}
+
+#[test]
 fn new_settings_restart_and_bad_ones_change_nothing() {
     let server = server();
     let addr = server.addr();

@@ -14,10 +14,10 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 use clap::{Args, ValueEnum};
 use micrograd::data::moons;
-use micrograd::nn::{MLP, Schedule};
-use micrograd::train::{Batching, TrainConfig, Trainer};
+use micrograd::nn::{MLP, Schedule, parameter_count};
+use micrograd::train::{Batching, Hidden, TrainConfig, Trainer};
 
-use crate::size::{Widths, check_run, parse_widths};
+use crate::size::{check_run, parse_hidden};
 use micrograd_bench::flat_tape::{self, FlatTape};
 use micrograd_bench::values;
 
@@ -27,8 +27,8 @@ pub struct BenchArgs {
     #[arg(long, value_enum, ignore_case = true, conflicts_with_all = ["hidden", "points"])]
     pub workload: Option<Workload>,
     /// A shape of your own: hidden layer widths, e.g. 64,64 [default: 16,16]
-    #[arg(long, value_name = "WIDTHS", value_parser = parse_widths, allow_hyphen_values = true)]
-    pub hidden: Option<Widths>,
+    #[arg(long, value_name = "WIDTHS", value_parser = parse_hidden, allow_hyphen_values = true)]
+    pub hidden: Option<Hidden>,
     /// A shape of your own: the number of points, 2 or more (one of each moon) [default: 100]
     #[arg(long, allow_negative_numbers = true, value_name = "N", value_parser = clap::value_parser!(u32).range(2..=10_000_000))]
     pub points: Option<u32>,
@@ -261,7 +261,7 @@ fn micrograd_nodes(widths: &[usize], points: usize) -> usize {
             .map(|(l, io)| io[1] * (2 * io[0] + usize::from(l != last)))
             .sum::<usize>()
         + 5;
-    let params: usize = widths.windows(2).map(|io| (io[0] + 1) * io[1]).sum();
+    let params = parameter_count(widths);
     points * per_point + (points + 3) + (2 * params + 3) + 1
 }
 

@@ -4,48 +4,43 @@
 
 use std::collections::BTreeMap;
 
+use micrograd::train::Settings;
+use serde::de::{self, Deserializer};
 use serde::{Deserialize, Serialize};
 
 pub use micrograd::json::{Number, numbers};
 
-/// How a session trains: every field optional. The dataset's fields
-/// (`dataset`, `points`, `noise`, `seed`) choose the data and its preset;
-/// the others override the preset's.
-#[derive(Clone, Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Settings {
-    pub dataset: Option<String>,
-    pub points: Option<usize>,
-    pub noise: Option<f64>,
-    pub seed: Option<u64>,
-    pub hidden: Option<Vec<usize>>,
-    pub activation: Option<String>,
-    pub loss: Option<String>,
-    pub optimizer: Option<String>,
-    pub lr: Option<f64>,
-    pub schedule: Option<String>,
-    pub batch: Option<usize>,
-    pub l2: Option<f64>,
+/// How a session trains: the run's [`Settings`] (every field optional,
+/// the keys `micrograd train` and a run's summary use) and the session's
+/// own `speed`. Unknown fields are an error that names them.
+#[derive(Clone, Debug, Default)]
+pub struct SettingsRequest {
+    pub settings: Settings,
+    /// Steps per second.
     pub speed: Option<f64>,
 }
 
-/// The settings a session trains with, every one decided.
+impl<'de> Deserialize<'de> for SettingsRequest {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<SettingsRequest, D::Error> {
+        // `speed` is taken out first: the settings refuse any key of
+        // their own they do not know.
+        let mut object = serde_json::Map::deserialize(deserializer)?;
+        let speed = match object.remove("speed") {
+            Some(speed) => Option::<f64>::deserialize(speed).map_err(de::Error::custom)?,
+            None => None,
+        };
+        let settings =
+            Settings::deserialize(serde_json::Value::Object(object)).map_err(de::Error::custom)?;
+        Ok(SettingsRequest { settings, speed })
+    }
+}
+
+/// The settings a session trains with, every one decided (but `noise` for
+/// data not drawn at random, and `batch` for the whole dataset).
 #[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct Resolved {
-    pub dataset: String,
-    pub points: usize,
-    /// `None` for data that is not drawn at random (the lecture's, an upload).
-    pub noise: Option<Number>,
-    pub seed: u64,
-    pub hidden: Vec<usize>,
-    pub activation: String,
-    pub loss: String,
-    pub optimizer: String,
-    pub lr: Number,
-    pub schedule: String,
-    /// `None` for the whole dataset at every step.
-    pub batch: Option<usize>,
-    pub l2: Number,
+pub struct SessionSettings {
+    #[serde(flatten)]
+    pub settings: Settings,
     pub speed: Number,
 }
 
@@ -56,7 +51,7 @@ pub struct Info {
     /// Counts the session's restarts (reset, new settings, an upload); a
     /// frame belongs to the run of its generation.
     pub generation: u64,
-    pub settings: Resolved,
+    pub settings: SessionSettings,
     pub data: DataInfo,
     pub network: NetworkInfo,
     pub status: Status,

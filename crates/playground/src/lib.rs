@@ -19,9 +19,9 @@ mod assets;
 mod budget;
 mod drawings;
 mod heatmaps;
-mod plan;
 mod server;
 mod session;
+mod settings;
 
 use std::net::SocketAddr;
 use std::time::Duration;

@@ -29,13 +29,15 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::sync::{Semaphore, oneshot};
 
-use super::api::{ApiError, ExpressionRequest, FocusRequest, Info, Number, Settings, Status};
+use super::api::{
+    ApiError, ExpressionRequest, FocusRequest, Info, Number, SettingsRequest, Status,
+};
 use super::budget::Budget;
 use super::drawings::{self, Format, Picture};
 use super::session::{self, Channels, Command, Event, Reply, Shared, Snapshot};
-use super::{Limits, assets, plan};
+use super::{Limits, assets, settings};
 use micrograd::nn::{Activation, Loss, ScheduleShape};
-use micrograd::train::{BuiltIn, SavedModel};
+use micrograd::train::{BuiltIn, DatasetName, SavedModel};
 
 /// Commands waiting for a session: more are refused as busy.
 const QUEUED_COMMANDS: usize = 16;
@@ -584,15 +586,15 @@ struct LimitsInfo {
 
 async fn options(State(state): State<Arc<Server>>) -> Response {
     let limits = &state.limits;
-    let datasets = plan::Choice::ALL
+    let datasets = settings::DATASETS
         .iter()
-        .map(|choice| {
-            let builtin = match choice {
-                plan::Choice::BuiltIn(b) => Some(*b),
+        .map(|dataset| {
+            let builtin = match dataset {
+                DatasetName::BuiltIn(b) => Some(*b),
                 _ => None,
             };
             DatasetOption {
-                name: choice.name(),
+                name: dataset.to_string(),
                 points: builtin.map(BuiltIn::points),
                 noise: builtin.map(|b| Number(b.noise())),
             }
@@ -602,7 +604,7 @@ async fn options(State(state): State<Arc<Server>>) -> Response {
         datasets,
         activations: Activation::ALL.iter().map(ToString::to_string).collect(),
         losses: Loss::ALL.iter().map(ToString::to_string).collect(),
-        optimizers: plan::OPTIMIZERS.to_vec(),
+        optimizers: settings::OPTIMIZERS.to_vec(),
         schedules: ScheduleShape::ALL.iter().map(ToString::to_string).collect(),
         limits: LimitsInfo {
             sessions: limits.sessions,
@@ -637,8 +639,9 @@ async fn create(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let settings: Settings = read_json(&state, &headers, body, Some(Settings::default())).await?;
-    let plan = plan::resolve(&settings, None, &state.limits)?;
+    let request: SettingsRequest =
+        read_json(&state, &headers, body, Some(SettingsRequest::default())).await?;
+    let training = settings::resolve(&request, None, &state.limits)?;
     let id = state.new_id();
     let (commands, commands_in) = std::sync::mpsc::sync_channel(QUEUED_COMMANDS);
     let (events_out, events) = tokio::sync::mpsc::channel(QUEUED_FRAMES);
@@ -675,7 +678,7 @@ async fn create(
         .name("playground-session".into())
         .spawn(move || {
             let _deregister = deregister;
-            session::run(thread_id, plan, limits, channels);
+            session::run(thread_id, training, limits, channels);
         })
         .map_err(|_| ApiError::unavailable("cannot start a session now; try later"))?;
     let info: Info = ask(&state, &id, Command::Info).await?;
@@ -729,9 +732,9 @@ async fn configure(
     body: Body,
 ) -> Result<Response, ApiError> {
     state.session(&id)?;
-    let settings: Settings = read_json(&state, &headers, body, None).await?;
+    let request: SettingsRequest = read_json(&state, &headers, body, None).await?;
     let info = ask(&state, &id, |reply| {
-        Command::Configure(Box::new(settings), reply)
+        Command::Configure(Box::new(request), reply)
     })
     .await??;
     Ok(json(StatusCode::OK, &info))

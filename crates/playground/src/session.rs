@@ -17,16 +17,17 @@ use tokio::sync::oneshot;
 
 use super::Limits;
 use super::api::{
-    ApiError, DataInfo, FocusRequest, Frame, Info, NetworkInfo, Number, Record, Settings, Status,
-    numbers,
+    ApiError, DataInfo, FocusRequest, Frame, Info, NetworkInfo, Number, Record, SettingsRequest,
+    Status, numbers,
 };
 use super::budget::Budget;
 use super::heatmaps::{self, Plane};
-use super::plan::{self, Plan, Upload};
+use super::settings::{self, Training, Upload};
 use micrograd::Scope;
 use micrograd::data::Dataset;
+use micrograd::nn::parameter_count;
 use micrograd::nn::{Loss, MLP, Weights};
-use micrograd::train::{History, StepRecord, Task, Trainer};
+use micrograd::train::{DatasetName, History, Settings, StepRecord, Task, Trainer};
 
 /// Frames a second while playing: the page's animation.
 const FRAMES_PER_SECOND: f64 = 12.0;
@@ -56,7 +57,7 @@ pub enum Command {
     Pause(Reply<Status>),
     Step(Reply<Result<Status, ApiError>>),
     Reset(Reply<Info>),
-    Configure(Box<Settings>, Reply<Result<Info, ApiError>>),
+    Configure(Box<SettingsRequest>, Reply<Result<Info, ApiError>>),
     Upload {
         name: String,
         bytes: Vec<u8>,
@@ -124,15 +125,15 @@ pub struct Channels {
     pub budget: Arc<Budget>,
 }
 
-/// Runs a session on this thread until it ends; `plan` is checked.
-pub fn run(id: String, plan: Plan, limits: Limits, channels: Channels) {
-    let data = Arc::new(data_of(&plan));
+/// Runs a session on this thread until it ends; `training` is checked.
+pub fn run(id: String, training: Training, limits: Limits, channels: Channels) {
+    let data = Arc::new(data_of(&training));
     let mut session = Session {
         id,
         limits,
         channels,
         generation: 0,
-        plan,
+        training,
         data,
         upload: None,
         playing: false,
@@ -147,9 +148,9 @@ pub fn run(id: String, plan: Plan, limits: Limits, channels: Channels) {
     while session.train() == Next::Restart {}
 }
 
-/// The plan's data, shared with snapshots.
-fn data_of(plan: &Plan) -> Dataset {
-    plan.preset.data.clone()
+/// The data trained on, shared with snapshots.
+fn data_of(training: &Training) -> Dataset {
+    training.setup.preset.data.clone()
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -165,7 +166,7 @@ struct Session {
     channels: Channels,
     /// Counts the restarts.
     generation: u64,
-    plan: Plan,
+    training: Training,
     data: Arc<Dataset>,
     upload: Option<Upload>,
     playing: bool,
@@ -196,14 +197,14 @@ struct Run<'a> {
 }
 
 impl Session {
-    /// One run of the plan, from fresh weights, until a command restarts it
+    /// One run of the training, from fresh weights, until a command restarts it
     /// or the session ends. Everything the run puts on the tape goes with
     /// it.
     fn train(&mut self) -> Next {
         let _run = Scope::new();
         let data = Arc::clone(&self.data);
-        let model = self.plan.preset.model(self.plan.settings.seed);
-        let trainer = match Trainer::new(&model, &data, &self.plan.preset.config) {
+        let model = self.training.setup.model();
+        let trainer = match Trainer::new(&model, &data, &self.training.setup.preset.config) {
             Ok(trainer) => Some(trainer),
             Err(e) => {
                 self.stopped = Some(e.to_string());
@@ -236,7 +237,7 @@ impl Session {
                 Duration::ZERO
             } else if self.playing {
                 let next_step = run.paced
-                    + Duration::from_secs_f64((run.paced_steps + 1) as f64 / self.plan.speed);
+                    + Duration::from_secs_f64((run.paced_steps + 1) as f64 / self.training.speed);
                 next_step
                     .min(run.next_frame)
                     .saturating_duration_since(now)
@@ -275,7 +276,7 @@ impl Session {
 
     /// Whether a step is due by `now` at the session's speed.
     fn step_due(&self, run: &Run<'_>, now: Instant) -> bool {
-        (now.duration_since(run.paced).as_secs_f64() * self.plan.speed) as u64 > run.paced_steps
+        (now.duration_since(run.paced).as_secs_f64() * self.training.speed) as u64 > run.paced_steps
     }
 
     /// Whether the page is gone: its stream closed, never opened, or no
@@ -295,7 +296,7 @@ impl Session {
     /// never step. A session that falls behind does not race to catch up:
     /// it starts pacing anew.
     fn steps_due(&mut self, run: &mut Run<'_>, turn_ends: Instant) {
-        let speed = self.plan.speed;
+        let speed = self.training.speed;
         let mut first = true;
         loop {
             let now = Instant::now();
@@ -396,11 +397,11 @@ impl Session {
                 let _ = reply.send(self.info_at_start());
                 return Next::Restart;
             }
-            Command::Configure(settings, reply) => {
-                match plan::resolve(&settings, self.upload.as_ref(), &self.limits) {
-                    Ok(plan) => {
-                        self.data = Arc::new(data_of(&plan));
-                        self.plan = plan;
+            Command::Configure(request, reply) => {
+                match settings::resolve(&request, self.upload.as_ref(), &self.limits) {
+                    Ok(training) => {
+                        self.data = Arc::new(data_of(&training));
+                        self.training = training;
                         self.restart();
                         let _ = reply.send(Ok(self.info_at_start()));
                         return Next::Restart;
@@ -445,10 +446,10 @@ impl Session {
                 let records = self.kept.records();
                 let _ = reply.send(Snapshot {
                     weights: run.model.weights(),
-                    task: self.plan.task.clone(),
-                    loss: self.plan.preset.config.loss,
+                    task: self.training.task.clone(),
+                    loss: self.training.setup.preset.config.loss,
                     data: Arc::clone(&self.data),
-                    name: self.plan.name.clone(),
+                    name: self.training.setup.name.clone(),
                     records,
                 });
             }
@@ -461,20 +462,22 @@ impl Session {
     /// with the settings that suit it.
     fn upload(&mut self, name: &str, bytes: &[u8]) -> Result<(), ApiError> {
         let data = Dataset::from_bytes(bytes, name).map_err(|e| ApiError::from_library(&e))?;
-        plan::check_upload(&data, name, &self.limits)?;
+        settings::check_upload(&data, name, &self.limits)?;
         let upload = Upload {
             name: name.to_owned(),
             data: Arc::new(data),
         };
-        let settings = Settings {
-            dataset: Some("upload".into()),
-            speed: Some(self.plan.speed),
-            ..Settings::default()
+        let request = SettingsRequest {
+            settings: Settings {
+                dataset: Some(DatasetName::Upload),
+                ..Settings::default()
+            },
+            speed: Some(self.training.speed),
         };
-        let plan = plan::resolve(&settings, Some(&upload), &self.limits)?;
+        let training = settings::resolve(&request, Some(&upload), &self.limits)?;
         self.data = Arc::clone(&upload.data);
         self.upload = Some(upload);
-        self.plan = plan;
+        self.training = training;
         Ok(())
     }
 
@@ -486,7 +489,7 @@ impl Session {
         self.kept = History::new(KEPT_RECORDS);
         self.pending.clear();
         self.rate.clear();
-        let nouts = &self.plan.widths[1..];
+        let nouts = &self.training.widths[1..];
         if self
             .focus
             .is_some_and(|(l, n)| nouts.get(l).is_none_or(|&w| n >= w))
@@ -512,27 +515,27 @@ impl Session {
         info
     }
 
-    /// The session as a new run of its plan starts.
+    /// The session as a new run of its training starts.
     fn info_at_start(&self) -> Info {
-        let plan = &self.plan;
+        let training = &self.training;
         let data = &self.data;
-        let task = match &plan.task {
+        let task = match &training.task {
             Task::Binary { .. } => "binary",
             Task::Multiclass { .. } => "multiclass",
             Task::Regression => "regression",
         };
-        let classes = plan
+        let classes = training
             .task
             .classes()
             .map_or_else(Vec::new, |classes| classes.labels().to_vec());
         let plane = Plane::of(data);
-        let layers = plan.widths.len() - 1;
+        let layers = training.widths.len() - 1;
         Info {
             id: self.id.clone(),
             generation: self.generation,
-            settings: plan.settings.clone(),
+            settings: training.settings(),
             data: DataInfo {
-                name: plan.name.clone(),
+                name: training.setup.name.clone(),
                 points: data.len(),
                 features: data.dim(),
                 task,
@@ -547,14 +550,14 @@ impl Session {
                 extent: plane.map(|p| p.extent().map(Number)),
             },
             network: NetworkInfo {
-                widths: plan.widths.clone(),
-                parameters: plan.widths.windows(2).map(|io| (io[0] + 1) * io[1]).sum(),
+                widths: training.widths.clone(),
+                parameters: parameter_count(&training.widths),
                 activations: (0..layers)
                     .map(|i| {
                         if i + 1 == layers {
                             "linear".to_owned()
                         } else {
-                            plan.preset.activation.to_string()
+                            training.setup.preset.activation.to_string()
                         }
                     })
                     .collect(),
@@ -593,8 +596,13 @@ impl Session {
         let weights = run.model.weights();
         let (boundary, focus) = match &run.plane {
             Some(plane) => {
-                let (grid, focus) =
-                    heatmaps::boundary(&weights, &self.plan.task, run.targets, plane, self.focus);
+                let (grid, focus) = heatmaps::boundary(
+                    &weights,
+                    &self.training.task,
+                    run.targets,
+                    plane,
+                    self.focus,
+                );
                 (Some(grid), focus)
             }
             None => (None, None),

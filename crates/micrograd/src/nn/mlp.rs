@@ -303,6 +303,26 @@ impl fmt::Display for Layer {
     }
 }
 
+/// The parameters of an MLP of `widths` (inputs first, outputs last): a
+/// weight per input and a bias for each neuron of each layer, saturating
+/// at `usize::MAX` for shapes no machine holds. The one count every check
+/// of a network's size uses; an [`MLP`]'s own is
+/// [`num_parameters`](Module::num_parameters).
+///
+/// ```
+/// use micrograd::nn::{MLP, Module, parameter_count};
+/// // micrograd's demo: 2-16-16-1 is 3·16 + 17·16 + 17·1 = 337.
+/// assert_eq!(parameter_count(&[2, 16, 16, 1]), 337);
+/// assert_eq!(parameter_count(&[3, 4, 4, 1]), MLP::new(3, &[4, 4, 1]).num_parameters());
+/// assert_eq!(parameter_count(&[2]), 0);
+/// ```
+pub fn parameter_count(widths: &[usize]) -> usize {
+    widths
+        .windows(2)
+        .map(|io| io[0].saturating_add(1).saturating_mul(io[1]))
+        .fold(0, usize::saturating_add)
+}
+
 /// A multi-layer perceptron: layers applied in turn.
 ///
 /// ```

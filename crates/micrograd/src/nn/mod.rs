@@ -7,6 +7,9 @@ mod optim;
 mod weights;
 
 pub use loss::Loss;
-pub use mlp::{Activation, Input, Layer, MLP, MlpBuilder, Module, Neuron, Workspace, batch_inputs};
+pub use mlp::{
+    Activation, Input, Layer, MLP, MlpBuilder, Module, Neuron, Workspace, batch_inputs,
+    parameter_count,
+};
 pub use optim::{Adam, Optimizer, OptimizerKind, Schedule, ScheduleShape, Sgd};
 pub use weights::{LayerWeights, Weights};

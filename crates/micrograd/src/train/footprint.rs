@@ -55,7 +55,7 @@ impl Footprint {
     pub fn of(widths: &[usize], points: usize, config: &TrainConfig) -> Footprint {
         let w: Vec<u64> = widths.iter().map(|&n| n as u64).collect();
         let layers: Vec<(u64, u64)> = w.windows(2).map(|io| (io[0], io[1])).collect();
-        let params: u64 = layers.iter().map(|&(k, j)| (k + 1) * j).sum();
+        let params = crate::nn::parameter_count(widths) as u64;
         let optimizer = match config.optimizer {
             OptimizerKind::Adam => 2,
             OptimizerKind::Sgd { momentum } if momentum != 0.0 => 1,

@@ -10,6 +10,7 @@ mod gradients;
 mod history;
 mod preset;
 mod saved;
+mod settings;
 mod task;
 mod team;
 
@@ -18,6 +19,7 @@ pub use footprint::Footprint;
 pub use history::History;
 pub use preset::{BuiltIn, Preset};
 pub use saved::SavedModel;
+pub use settings::{DatasetName, Hidden, Settings, Setup};
 pub use task::{Classes, Task};
 
 use rand::SeedableRng;

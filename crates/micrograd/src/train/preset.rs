@@ -58,6 +58,17 @@ impl BuiltIn {
         self.settings_for(self.data_sized(points, seed), seed)
     }
 
+    /// The dataset drawn from `seed` with `points` points and `noise`
+    /// instead of its own (see [`data_with`](BuiltIn::data_with)), with its
+    /// settings.
+    ///
+    /// # Panics
+    ///
+    /// If `points` is less than 3.
+    pub fn preset_with(self, points: usize, noise: f64, seed: u64) -> Preset {
+        self.settings_for(self.data_with(points, noise, seed), seed)
+    }
+
     /// The dataset alone, drawn from `seed`.
     pub fn data(self, seed: u64) -> Dataset {
         self.data_sized(self.points(), seed)
@@ -177,6 +188,28 @@ impl Preset {
         }
     }
 
+    /// The lecture's network and loop: MLP(3, [4, 4, 1]) with tanh
+    /// neurons on its four examples, the sum of squared errors, plain
+    /// gradient descent at 0.05 for 100 steps, on one thread.
+    pub fn lecture(seed: u64) -> Preset {
+        Preset {
+            data: data::lecture_examples(),
+            hidden: vec![4, 4],
+            activation: Activation::Tanh,
+            config: TrainConfig {
+                loss: Loss::SumSquares,
+                optimizer: OptimizerKind::Sgd { momentum: 0.0 },
+                schedule: Schedule::Constant(0.05),
+                l2: 0.0,
+                batch: None,
+                seed,
+                batching: Batching::Lanes,
+                threads: Some(1),
+            },
+            steps: 100,
+        }
+    }
+
     /// Settings for a user's dataset, chosen by its targets: two classes
     /// as the moons (SVM loss, Adam); up to 20 integer
     /// classes as the spiral (softmax, Adam); anything else as regression
@@ -248,12 +281,22 @@ impl Preset {
     /// A fresh network for this preset: `hidden` layers with the preset's
     /// activation and an output layer as the loss needs, drawn from `seed`.
     pub fn model(&self, seed: u64) -> MLP {
-        let outputs = Task::for_loss(self.config.loss, &self.data).map_or(1, |task| task.outputs());
-        let nouts: Vec<usize> = self.hidden.iter().copied().chain([outputs]).collect();
-        MLP::builder(self.data.dim(), &nouts)
+        let widths = self.widths();
+        MLP::builder(widths[0], &widths[1..])
             .activation(self.activation)
             .seed(seed)
             .build()
+    }
+
+    /// The network's widths, inputs first: the data's features, the hidden
+    /// layers, and the outputs the loss needs (one where it cannot train
+    /// on the data).
+    pub fn widths(&self) -> Vec<usize> {
+        let outputs = Task::for_loss(self.config.loss, &self.data).map_or(1, |task| task.outputs());
+        std::iter::once(self.data.dim())
+            .chain(self.hidden.iter().copied())
+            .chain([outputs])
+            .collect()
     }
 }
 

@@ -1,0 +1,630 @@
+//! A run's settings as a user gives them, with one set of names that the
+//! program's flags, the playground's JSON and a run's summary share, and
+//! their resolution, once, into what the run trains: each dataset starts
+//! from its [`Preset`] and the settings given override it.
+//!
+//! Each front end keeps its own limits (the program's memory checks, the
+//! playground's bounds) and checks them before or after [`Settings::resolve`];
+//! what is checked here is what no run could train.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::de::{self, Deserializer, SeqAccess, Visitor};
+use serde::{Deserialize, Serialize, Serializer};
+
+use super::{BuiltIn, Preset, Task};
+use crate::data::Dataset;
+use crate::error::{Error, Result};
+use crate::nn::{Activation, Loss, MLP, OptimizerKind, Schedule, ScheduleShape};
+
+/// How a run trains, every field optional: `dataset`, `points`, `noise`
+/// and `seed` choose the data and its preset; the others override the
+/// preset's. Unknown keys are an error that names them.
+///
+/// ```
+/// use micrograd::train::Settings;
+///
+/// let settings: Settings =
+///     serde_json::from_str(r#"{"dataset": "spiral", "hidden": "8,8", "lr": 0.05}"#).unwrap();
+/// let setup = settings.resolve(None).unwrap();
+/// assert_eq!(setup.preset.hidden, [8, 8]);
+/// assert_eq!(setup.settings.points, Some(300)); // the spiral's own
+/// let unknown = serde_json::from_str::<Settings>(r#"{"colour": "red"}"#).unwrap_err();
+/// assert!(unknown.to_string().contains("unknown field `colour`"));
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// `demo`, `moons` (the default), `circles`, `blobs`, `spiral`,
+    /// `lecture` or `upload` (the user's own file).
+    #[serde(default, with = "by_name")]
+    pub dataset: Option<DatasetName>,
+    /// Points drawn for a built-in dataset (its own number by default).
+    #[serde(default)]
+    pub points: Option<usize>,
+    /// The standard deviation of a built-in dataset's noise (its own by
+    /// default).
+    #[serde(default)]
+    pub noise: Option<f64>,
+    /// The seed of the data, the initial weights and the batches (0 by
+    /// default).
+    #[serde(default)]
+    pub seed: Option<u64>,
+    /// The hidden layers' widths: `[16, 16]`, or `"16,16"`.
+    #[serde(default)]
+    pub hidden: Option<Hidden>,
+    /// The hidden layers' activation.
+    #[serde(default, with = "by_name")]
+    pub activation: Option<Activation>,
+    /// The loss.
+    #[serde(default, with = "by_name")]
+    pub loss: Option<Loss>,
+    /// `sgd`, `momentum` (μ = 0.9) or `adam`.
+    #[serde(default, with = "by_name")]
+    pub optimizer: Option<OptimizerKind>,
+    /// The learning rate at step 0; the schedule keeps its shape.
+    #[serde(default)]
+    pub lr: Option<f64>,
+    /// The schedule's shape (linear and cosine fall to a tenth of `lr`).
+    #[serde(default, with = "by_name")]
+    pub schedule: Option<ScheduleShape>,
+    /// Samples per step, drawn afresh each step; `None` for all of them.
+    #[serde(default)]
+    pub batch: Option<usize>,
+    /// The weight of the L2 penalty on the parameters.
+    #[serde(default)]
+    pub l2: Option<f64>,
+    /// The steps the schedule spans (and that `micrograd train` takes).
+    #[serde(default)]
+    pub steps: Option<usize>,
+}
+
+/// Where a run's data comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DatasetName {
+    /// micrograd's demo notebook: its 100 points, its network and settings.
+    Demo,
+    /// Points drawn from a seed.
+    BuiltIn(BuiltIn),
+    /// The lecture's four examples, three features each, with its
+    /// MLP(3, [4, 4, 1]) of tanh neurons ([`Preset::lecture`]).
+    Lecture,
+    /// The user's own file (the playground's upload, `micrograd train
+    /// --data`), given to [`Settings::resolve`].
+    Upload,
+}
+
+impl DatasetName {
+    /// Every name, in the order a user is shown them.
+    pub const ALL: [DatasetName; 7] = [
+        DatasetName::Demo,
+        DatasetName::BuiltIn(BuiltIn::Moons),
+        DatasetName::BuiltIn(BuiltIn::Circles),
+        DatasetName::BuiltIn(BuiltIn::Blobs),
+        DatasetName::BuiltIn(BuiltIn::Spiral),
+        DatasetName::Lecture,
+        DatasetName::Upload,
+    ];
+}
+
+impl FromStr for DatasetName {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<DatasetName, String> {
+        DatasetName::ALL
+            .into_iter()
+            .find(|name| name.to_string().eq_ignore_ascii_case(s))
+            .ok_or_else(|| {
+                let names: Vec<String> = DatasetName::ALL.iter().map(|n| n.to_string()).collect();
+                format!("unknown dataset `{s}` (expected {})", names.join(", "))
+            })
+    }
+}
+
+impl fmt::Display for DatasetName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DatasetName::Demo => f.write_str("demo"),
+            DatasetName::BuiltIn(builtin) => builtin.fmt(f),
+            DatasetName::Lecture => f.write_str("lecture"),
+            DatasetName::Upload => f.write_str("upload"),
+        }
+    }
+}
+
+/// The hidden layers' widths, from a list (`[16, 16]`) or from text as
+/// `--hidden` takes it (`"16,16"`); written as a list.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Hidden(pub Vec<usize>);
+
+impl FromStr for Hidden {
+    type Err = String;
+
+    /// `16,16`: each width a number of neurons, 1 or more.
+    fn from_str(s: &str) -> Result<Hidden, String> {
+        if s.trim().is_empty() {
+            return Err("expected widths like 16,16".into());
+        }
+        s.split(',')
+            .map(|w| match w.trim().parse::<usize>() {
+                Ok(0) => Err("a layer needs at least one neuron".to_owned()),
+                Ok(n) => Ok(n),
+                Err(_) if w.trim().is_empty() => Err("an empty width between commas".to_owned()),
+                Err(_) if w.trim().starts_with('-') => Err(format!(
+                    "`{}`: a width is a number of neurons, 1 or more",
+                    w.trim()
+                )),
+                Err(_) => Err(format!("`{}` is not a width", w.trim())),
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(Hidden)
+    }
+}
+
+impl fmt::Display for Hidden {
+    /// `16,16`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let widths: Vec<String> = self.0.iter().map(usize::to_string).collect();
+        f.write_str(&widths.join(","))
+    }
+}
+
+impl Serialize for Hidden {
+    fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        self.0.serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for Hidden {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Hidden, D::Error> {
+        struct Widths;
+        impl<'de> Visitor<'de> for Widths {
+            type Value = Hidden;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("widths as a list, [16, 16], or as text, \"16,16\"")
+            }
+
+            fn visit_str<E: de::Error>(self, s: &str) -> std::result::Result<Hidden, E> {
+                s.parse().map_err(E::custom)
+            }
+
+            fn visit_seq<A: SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> std::result::Result<Hidden, A::Error> {
+                let mut widths: Vec<usize> = Vec::new();
+                while let Some(width) = seq.next_element()? {
+                    widths.push(width);
+                }
+                Ok(Hidden(widths))
+            }
+        }
+        deserializer.deserialize_any(Widths)
+    }
+}
+
+/// What a run trains, every setting decided: the data, the network's
+/// shape and activation, the training configuration and its steps.
+#[derive(Clone, Debug)]
+pub struct Setup {
+    /// The settings as they were decided: every field given, but `noise`
+    /// for data not drawn at random and `batch` for the whole dataset.
+    pub settings: Settings,
+    /// The data's name for people: `spiral`, `micrograd's demo`, the file's.
+    pub name: String,
+    /// The data, the hidden layers, the training configuration, the steps.
+    pub preset: Preset,
+}
+
+impl Setup {
+    /// The network's widths, inputs first, outputs as the loss needs them
+    /// (one where the loss cannot train on the data).
+    pub fn widths(&self) -> Vec<usize> {
+        self.preset.widths()
+    }
+
+    /// What the labels are to the loss.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Data`] if the loss cannot train on the labels.
+    pub fn task(&self) -> Result<Task> {
+        Task::for_loss(self.preset.config.loss, &self.preset.data)
+    }
+
+    /// A fresh network for this run, drawn from its seed.
+    pub fn model(&self) -> MLP {
+        self.preset.model(self.preset.config.seed)
+    }
+}
+
+impl Settings {
+    /// Resolves these settings into what a run trains: the dataset's
+    /// preset (drawn from `seed` for a built-in one; `file`, its name and
+    /// its data, for `upload`), with every setting given overriding the
+    /// preset's. A batch of the whole dataset or more is `None`. Draws the
+    /// data, and builds nothing on a tape.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Data`] for settings no run could train with (fewer than 3
+    /// points, a layer of no neurons, a learning rate that is not a
+    /// positive number, a batch or steps of 0, a negative L2 or noise,
+    /// `points` or `noise` for data that is not drawn, `upload` without
+    /// a file), or a file whose labels are all the same.
+    pub fn resolve(&self, file: Option<(&str, &Dataset)>) -> Result<Setup> {
+        let invalid = |message: String| Err(Error::Data(message));
+        let seed = self.seed.unwrap_or(0);
+        let dataset = self.dataset.unwrap_or(DatasetName::BuiltIn(BuiltIn::Moons));
+        if !matches!(dataset, DatasetName::BuiltIn(_)) {
+            if self.points.is_some() {
+                return invalid(format!(
+                    "the {dataset} dataset has its own points; points is for moons, circles, blobs and spiral"
+                ));
+            }
+            if self.noise.is_some() {
+                return invalid(format!(
+                    "the {dataset} dataset is not drawn at random; noise is for moons, circles, blobs and spiral"
+                ));
+            }
+        }
+        if let Some(Hidden(widths)) = &self.hidden
+            && widths.contains(&0)
+        {
+            return invalid("a layer needs at least one neuron".into());
+        }
+        if let Some(lr) = self.lr
+            && !(lr.is_finite() && lr > 0.0)
+        {
+            return invalid("the learning rate must be a positive finite number".into());
+        }
+        if let Some(l2) = self.l2
+            && !(l2.is_finite() && l2 >= 0.0)
+        {
+            return invalid("L2 must be a finite number, 0 or more".into());
+        }
+        if self.batch == Some(0) {
+            return invalid("the batch size must be at least 1".into());
+        }
+        if self.steps == Some(0) {
+            return invalid("steps must be at least 1".into());
+        }
+
+        let (name, mut preset, noise) = match dataset {
+            DatasetName::Demo => (
+                "micrograd's demo".to_owned(),
+                Preset::micrograd_demo(),
+                None,
+            ),
+            DatasetName::BuiltIn(builtin) => {
+                let points = self.points.unwrap_or(builtin.points());
+                if points < 3 {
+                    return invalid(format!("{builtin} needs at least 3 points"));
+                }
+                let noise = self.noise.unwrap_or(builtin.noise());
+                if !(noise.is_finite() && noise >= 0.0) {
+                    return invalid("noise must be a finite number, 0 or more".into());
+                }
+                let preset = builtin.preset_with(points, noise, seed);
+                (builtin.to_string(), preset, Some(noise))
+            }
+            DatasetName::Lecture => ("lecture".to_owned(), Preset::lecture(seed), None),
+            DatasetName::Upload => {
+                let Some((name, data)) = file else {
+                    return invalid("the upload dataset needs a file".into());
+                };
+                let preset = Preset::for_dataset(data.clone(), seed)
+                    .map_err(|e| Error::Data(format!("{name}: {e}")))?;
+                (name.to_owned(), preset, None)
+            }
+        };
+
+        if let Some(Hidden(widths)) = &self.hidden {
+            preset.hidden = widths.clone();
+        }
+        if let Some(activation) = self.activation {
+            preset.activation = activation;
+        }
+        if let Some(steps) = self.steps {
+            preset.steps = steps;
+        }
+        let config = &mut preset.config;
+        config.seed = seed;
+        if let Some(loss) = self.loss {
+            config.loss = loss;
+        }
+        if let Some(optimizer) = self.optimizer {
+            config.optimizer = optimizer;
+        }
+        config.schedule = config
+            .schedule
+            .reshaped(self.schedule, self.lr, preset.steps);
+        if let Some(l2) = self.l2 {
+            config.l2 = l2;
+        }
+        // A batch of every point or more is every point, as the trainer
+        // takes it.
+        config.batch = self.batch.filter(|&b| b < preset.data.len());
+
+        let config = &preset.config;
+        let settings = Settings {
+            dataset: Some(dataset),
+            points: Some(preset.data.len()),
+            noise,
+            seed: Some(seed),
+            hidden: Some(Hidden(preset.hidden.clone())),
+            activation: Some(preset.activation),
+            loss: Some(config.loss),
+            optimizer: Some(config.optimizer),
+            lr: Some(start(&config.schedule)),
+            schedule: Some(config.schedule.shape()),
+            batch: config.batch,
+            l2: Some(config.l2),
+            steps: Some(preset.steps),
+        };
+        Ok(Setup {
+            settings,
+            name,
+            preset,
+        })
+    }
+}
+
+/// The rate a schedule starts from, as written.
+fn start(schedule: &Schedule) -> f64 {
+    match *schedule {
+        Schedule::Constant(start)
+        | Schedule::Linear { start, .. }
+        | Schedule::Cosine { start, .. } => start,
+    }
+}
+
+/// The name a setting is written as, and read back from.
+trait Named: FromStr<Err = String> {
+    fn name(&self) -> String;
+}
+
+impl Named for DatasetName {
+    fn name(&self) -> String {
+        self.to_string()
+    }
+}
+
+impl Named for Activation {
+    fn name(&self) -> String {
+        self.to_string()
+    }
+}
+
+impl Named for Loss {
+    fn name(&self) -> String {
+        self.to_string()
+    }
+}
+
+impl Named for ScheduleShape {
+    fn name(&self) -> String {
+        self.to_string()
+    }
+}
+
+impl Named for OptimizerKind {
+    /// What `FromStr` reads: `sgd`, `momentum` (μ = 0.9), `adam`.
+    fn name(&self) -> String {
+        match self {
+            OptimizerKind::Sgd { momentum: 0.0 } => "sgd".into(),
+            OptimizerKind::Sgd { .. } => "momentum".into(),
+            OptimizerKind::Adam => "adam".into(),
+        }
+    }
+}
+
+/// An optional setting as its name.
+mod by_name {
+    use super::Named;
+    use serde::{Deserialize, Deserializer, Serializer, de};
+
+    pub fn serialize<T: Named, S: Serializer>(
+        value: &Option<T>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        match value {
+            Some(value) => serializer.serialize_str(&value.name()),
+            None => serializer.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, T: Named, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<T>, D::Error> {
+        match Option::<String>::deserialize(deserializer)? {
+            Some(name) => name.parse().map(Some).map_err(de::Error::custom),
+            None => Ok(None),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{DatasetName, Hidden, Settings};
+    use crate::data::Dataset;
+    use crate::nn::{Activation, Loss, OptimizerKind, Schedule, ScheduleShape};
+    use crate::train::BuiltIn;
+
+    #[test]
+    fn hidden_widths_read_from_a_list_or_from_text() {
+        let read = |json: &str| serde_json::from_str::<Settings>(json).map(|s| s.hidden);
+        assert_eq!(
+            read(r#"{"hidden": [16, 16]}"#).unwrap(),
+            Some(Hidden(vec![16, 16]))
+        );
+        assert_eq!(
+            read(r#"{"hidden": "16,16"}"#).unwrap(),
+            Some(Hidden(vec![16, 16]))
+        );
+        assert_eq!(
+            read(r#"{"hidden": " 8 , 4 "}"#).unwrap(),
+            Some(Hidden(vec![8, 4]))
+        );
+        assert_eq!(read(r#"{"hidden": []}"#).unwrap(), Some(Hidden(vec![])));
+        assert_eq!(read(r#"{"hidden": null}"#).unwrap(), None);
+        let error = |json: &str| read(json).unwrap_err().to_string();
+        assert!(error(r#"{"hidden": "16,,16"}"#).contains("an empty width between commas"));
+        assert!(error(r#"{"hidden": "0"}"#).contains("a layer needs at least one neuron"));
+        assert!(error(r#"{"hidden": "-3"}"#).contains("`-3`: a width is a number of neurons"));
+        assert!(error(r#"{"hidden": [1.5]}"#).contains("invalid type"));
+        assert!(error(r#"{"hidden": 16}"#).contains("widths as a list"));
+        // Written as a list.
+        let settings = Settings {
+            hidden: Some(Hidden(vec![4, 2])),
+            ..Settings::default()
+        };
+        let json = serde_json::to_value(&settings).unwrap();
+        assert_eq!(json["hidden"], serde_json::json!([4, 2]));
+        assert_eq!(Hidden(vec![32, 32]).to_string(), "32,32");
+    }
+
+    #[test]
+    fn unknown_keys_and_names_are_errors_that_name_them() {
+        let error = |json: &str| {
+            serde_json::from_str::<Settings>(json)
+                .unwrap_err()
+                .to_string()
+        };
+        assert!(error(r#"{"widths": [4]}"#).contains("unknown field `widths`"));
+        assert!(error(r#"{"dataset": "mnist"}"#).contains("unknown dataset `mnist`"));
+        assert!(error(r#"{"loss": "hinge2"}"#).contains("unknown loss `hinge2`"));
+        assert!(error(r#"{"optimizer": "lbfgs"}"#).contains("unknown optimizer `lbfgs`"));
+        assert!(error(r#"{"schedule": "exp"}"#).contains("unknown schedule `exp`"));
+        assert!(error(r#"{"activation": "gelu"}"#).contains("unknown activation `gelu`"));
+    }
+
+    #[test]
+    fn every_key_reads_back_what_it_wrote() {
+        let json = serde_json::json!({
+            "dataset": "circles", "points": 50, "noise": 0.0, "seed": 7,
+            "hidden": [4], "activation": "tanh", "loss": "mse", "optimizer": "momentum",
+            "lr": 0.5, "schedule": "cosine", "batch": 10, "l2": 0.001, "steps": 30
+        });
+        let settings: Settings = serde_json::from_value(json.clone()).unwrap();
+        assert_eq!(
+            settings,
+            Settings {
+                dataset: Some(DatasetName::BuiltIn(BuiltIn::Circles)),
+                points: Some(50),
+                noise: Some(0.0),
+                seed: Some(7),
+                hidden: Some(Hidden(vec![4])),
+                activation: Some(Activation::Tanh),
+                loss: Some(Loss::Mse),
+                optimizer: Some(OptimizerKind::Sgd { momentum: 0.9 }),
+                lr: Some(0.5),
+                schedule: Some(ScheduleShape::Cosine),
+                batch: Some(10),
+                l2: Some(0.001),
+                steps: Some(30),
+            }
+        );
+        assert_eq!(serde_json::to_value(&settings).unwrap(), json);
+    }
+
+    #[test]
+    fn a_dataset_starts_from_its_preset_and_the_settings_override_it() {
+        // The spiral's preset: 300 points, 32,32, softmax, Adam from 0.1
+        // by a cosine over 400 steps (BuiltIn::settings_for).
+        let spiral = Settings {
+            dataset: Some(DatasetName::BuiltIn(BuiltIn::Spiral)),
+            ..Settings::default()
+        };
+        let setup = spiral.resolve(None).unwrap();
+        assert_eq!(
+            (setup.name.as_str(), setup.preset.data.len()),
+            ("spiral", 300)
+        );
+        assert_eq!(setup.preset.hidden, [32, 32]);
+        assert_eq!(setup.preset.config.loss, Loss::SoftmaxCe);
+        assert_eq!(setup.settings.lr, Some(0.1));
+        assert_eq!(setup.settings.steps, Some(400));
+        assert_eq!(setup.settings.noise, Some(0.2));
+        // Three classes: 2 inputs, 3 outputs.
+        assert_eq!(setup.widths(), [2, 32, 32, 3]);
+
+        let given = Settings {
+            hidden: Some(Hidden(vec![8])),
+            lr: Some(0.5),
+            schedule: Some(ScheduleShape::Constant),
+            batch: Some(500),
+            steps: Some(10),
+            seed: Some(3),
+            ..spiral
+        };
+        let setup = given.resolve(None).unwrap();
+        assert_eq!(setup.preset.hidden, [8]);
+        assert_eq!(setup.preset.config.schedule, Schedule::Constant(0.5));
+        assert_eq!(setup.preset.steps, 10);
+        assert_eq!(setup.preset.config.seed, 3);
+        // 500 of 300 points is all of them.
+        assert_eq!(setup.preset.config.batch, None);
+        assert_eq!(setup.settings.batch, None);
+    }
+
+    #[test]
+    fn settings_no_run_could_train_with_are_refused() {
+        let refused = |settings: Settings| settings.resolve(None).unwrap_err().to_string();
+        let demo = Some(DatasetName::Demo);
+        assert!(
+            refused(Settings {
+                dataset: demo,
+                points: Some(50),
+                ..Settings::default()
+            })
+            .contains("own points")
+        );
+        assert!(
+            refused(Settings {
+                hidden: Some(Hidden(vec![4, 0])),
+                ..Settings::default()
+            })
+            .contains("at least one neuron")
+        );
+        assert!(
+            refused(Settings {
+                lr: Some(-1.0),
+                ..Settings::default()
+            })
+            .contains("learning rate")
+        );
+        assert!(
+            refused(Settings {
+                points: Some(2),
+                ..Settings::default()
+            })
+            .contains("at least 3 points")
+        );
+        assert!(
+            refused(Settings {
+                dataset: Some(DatasetName::Upload),
+                ..Settings::default()
+            })
+            .contains("needs a file")
+        );
+        let same = Dataset {
+            x: vec![vec![0.0], vec![1.0]],
+            y: vec![5.0, 5.0],
+        };
+        assert!(refused_with(&same).contains("one.csv: every label is 5"));
+    }
+
+    fn refused_with(data: &Dataset) -> String {
+        let upload = Settings {
+            dataset: Some(DatasetName::Upload),
+            ..Settings::default()
+        };
+        upload
+            .resolve(Some(("one.csv", data)))
+            .unwrap_err()
+            .to_string()
+    }
+}

@@ -1,0 +1,163 @@
+//! `micrograd train`'s flags, and the settings they stand for.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::Args;
+use micrograd::nn::{Activation, Loss, OptimizerKind};
+use micrograd::train::{BuiltIn, DatasetName, Hidden, Settings};
+
+use crate::size::parse_hidden;
+
+/// Unset options take the dataset's own defaults (for the demo: micrograd's
+/// own, SVM loss and SGD with lr = 1.0 - 0.9·k/100 over 100 steps; for
+/// moons and circles the same loss with Adam, lr 0.1 to 0.01 over 200
+/// steps, which trains wide networks too).
+#[derive(Args, Debug, Default)]
+pub struct TrainArgs {
+    /// A dataset file: CSV rows `feature,...,label` or JSON {"X": [[...]], "y": [...]}
+    #[arg(long, value_name = "PATH", conflicts_with = "dataset")]
+    pub data: Option<PathBuf>,
+    /// A built-in dataset: demo (micrograd's own 100 points and initial
+    /// weights), moons, circles, blobs or spiral [default: moons]
+    #[arg(long, value_name = "NAME", value_parser = dataset)]
+    pub dataset: Option<DatasetName>,
+    /// Points in the built-in dataset [default: 100; blobs 150, spiral 300]
+    #[arg(long, allow_negative_numbers = true, value_name = "N", conflicts_with = "data", value_parser = clap::value_parser!(u32).range(3..=10_000_000))]
+    pub points: Option<u32>,
+    /// Start from weights exported from Python micrograd: {"layers": [[[w...], b], ...], ...]}
+    #[arg(long, value_name = "PATH")]
+    pub init: Option<PathBuf>,
+    /// Hidden layer widths, comma-separated, e.g. 16,16
+    #[arg(long, value_name = "WIDTHS", value_parser = parse_hidden, allow_hyphen_values = true)]
+    pub hidden: Option<Hidden>,
+    /// Hidden layers' activation: relu, tanh, sigmoid or linear
+    #[arg(long, value_name = "NAME")]
+    pub activation: Option<Activation>,
+    /// Loss: svm, mse, sum-squares, bce or softmax
+    #[arg(long, value_name = "NAME")]
+    pub loss: Option<Loss>,
+    /// Optimizer: sgd, momentum or adam
+    #[arg(long, value_name = "NAME")]
+    pub optimizer: Option<OptimizerKind>,
+    /// Initial learning rate (the schedule keeps its shape)
+    #[arg(long, allow_negative_numbers = true, value_name = "RATE", value_parser = positive_number)]
+    pub lr: Option<f64>,
+    /// Learning-rate schedule: constant, linear (to a tenth) or cosine (to a tenth)
+    #[arg(long, value_name = "NAME", value_parser = ["constant", "linear", "cosine"])]
+    pub schedule: Option<String>,
+    /// Training steps
+    #[arg(long, allow_negative_numbers = true, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub steps: Option<u32>,
+    /// Samples per step, drawn at random each step [default: all]
+    #[arg(long, allow_negative_numbers = true, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub batch: Option<u32>,
+    /// Weight of the L2 penalty on the parameters
+    #[arg(long, allow_negative_numbers = true, value_name = "ALPHA", value_parser = non_negative_number)]
+    pub l2: Option<f64>,
+    /// Threads to train on; any number gives the same numbers [default: every core]
+    #[arg(long, allow_negative_numbers = true, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub threads: Option<u32>,
+    /// Build micrograd's graph point by point instead of one graph for the
+    /// batch (the same outputs to the bit, and a slower step)
+    #[arg(long)]
+    pub per_point: bool,
+    /// Seed for the built-in data, the initial weights and the batches
+    #[arg(
+        long,
+        allow_negative_numbers = true,
+        value_name = "N",
+        default_value_t = 0,
+        value_parser = seed
+    )]
+    pub seed: u64,
+    /// One JSON object per step on stdout, {"step", "loss", "accuracy", "lr"}, and nothing else
+    #[arg(long)]
+    pub json: bool,
+    /// Print every Nth step (and always the last) [default: 1, every step]
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = clap::value_parser!(u32).range(1..))]
+    pub log_every: Option<u32>,
+    /// Print no steps and no progress bar: only the summary, or with --json nothing on stdout
+    #[arg(long, conflicts_with = "log_every")]
+    pub quiet: bool,
+    /// Where to write the pictures of the training [default: out]
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Where to save the trained model (safetensors) [default: DIR/model.safetensors]
+    #[arg(long, value_name = "PATH")]
+    pub save: Option<PathBuf>,
+}
+
+impl TrainArgs {
+    /// The main job: micrograd's demo, its own points and initial weights.
+    pub fn demo() -> TrainArgs {
+        TrainArgs {
+            dataset: Some(DatasetName::Demo),
+            ..TrainArgs::default()
+        }
+    }
+
+    /// The run's settings, as the library resolves them (`upload` for
+    /// `--data`); the flags that are the program's own (threads, outputs,
+    /// what to print) are not settings.
+    pub fn settings(&self) -> Result<Settings> {
+        let dataset = match (&self.data, self.dataset) {
+            (Some(_), _) => DatasetName::Upload,
+            (None, Some(name)) => name,
+            (None, None) => DatasetName::BuiltIn(BuiltIn::Moons),
+        };
+        Ok(Settings {
+            dataset: Some(dataset),
+            points: self.points.map(|n| n as usize),
+            noise: None,
+            seed: Some(self.seed),
+            hidden: self.hidden.clone(),
+            activation: self.activation,
+            loss: self.loss,
+            optimizer: self.optimizer,
+            lr: self.lr,
+            schedule: self
+                .schedule
+                .as_deref()
+                .map(str::parse)
+                .transpose()
+                .map_err(anyhow::Error::msg)?,
+            batch: self.batch.map(|b| b as usize),
+            l2: self.l2,
+            steps: self.steps.map(|n| n as usize),
+        })
+    }
+}
+
+/// `--dataset`: the demo or a built-in dataset (the lecture's and an
+/// upload are the playground's).
+fn dataset(s: &str) -> Result<DatasetName, String> {
+    match s.parse() {
+        Ok(name @ (DatasetName::Demo | DatasetName::BuiltIn(_))) => Ok(name),
+        _ => Err(format!(
+            "unknown dataset `{s}` (expected demo, moons, circles, blobs or spiral)"
+        )),
+    }
+}
+
+fn seed(s: &str) -> Result<u64, String> {
+    s.trim()
+        .parse()
+        .map_err(|_| format!("a seed is a whole number from 0 to {}", u64::MAX))
+}
+
+fn positive_number(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(x) if x.is_finite() && x > 0.0 => Ok(x),
+        Ok(_) => Err("must be a positive finite number".into()),
+        Err(_) => Err("not a number".into()),
+    }
+}
+
+fn non_negative_number(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(x) if x.is_finite() && x >= 0.0 => Ok(x),
+        Ok(_) => Err("must be a finite number, 0 or more".into()),
+        Err(_) => Err("not a number".into()),
+    }
+}

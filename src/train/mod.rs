@@ -1,0 +1,154 @@
+//! `micrograd train`: the demo, a built-in dataset, or a user's file. Its
+//! rooms: the flags (args.rs), from flags to a run ready to train
+//! (prepare.rs), the outputs checked first (outputs.rs), what prints while
+//! it trains (progress.rs), the summary's words (report.rs) and the
+//! pictures (pictures.rs); here, the run itself.
+
+mod args;
+mod outputs;
+mod pictures;
+mod prepare;
+mod progress;
+mod report;
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use micrograd::nn::Module;
+use micrograd::train::{History, SavedModel, Trainer};
+
+pub use args::TrainArgs;
+use outputs::check_outputs;
+use pictures::pictures;
+use prepare::{Prepared, prepare};
+use progress::{Divergence, json_line, micrograd_line, short};
+use report::{describe, percent};
+
+pub fn run(args: &TrainArgs) -> Result<()> {
+    let dir = args.out.clone().unwrap_or_else(|| PathBuf::from("out"));
+    let model_path = args
+        .save
+        .clone()
+        .unwrap_or_else(|| dir.join("model.safetensors"));
+    check_outputs(args, &dir, &model_path)?;
+    let Prepared {
+        notes,
+        name,
+        preset,
+        model,
+        task,
+    } = prepare(args)?;
+    for note in &notes {
+        eprintln!("micrograd: note: {note}");
+    }
+    let mut trainer = Trainer::new(&model, &preset.data, &preset.config)
+        .with_context(|| format!("cannot train on {name}"))?;
+    let steps = preset.steps;
+    let mut out = crate::output::stdout();
+
+    let progress = (!args.json && !args.quiet && std::io::stderr().is_terminal())
+        .then(|| progress::bar(steps));
+    let plain = !args.json && progress.is_none();
+    let every = args.log_every.map_or(1, |n| n as usize);
+    // The steps printed: every `every`th and the last, none when quiet.
+    let printed = |k: usize| !args.quiet && (k % every == 0 || k + 1 == steps);
+
+    let started = Instant::now();
+    // A curve of at most 4,096 points, however many steps: a run's
+    // memory does not grow with its length.
+    let mut history = History::new(4_096);
+    let mut divergence = Divergence::default();
+    for _ in 0..steps {
+        let record = trainer.step().inspect_err(|_| {
+            if let Some(bar) = &progress {
+                bar.abandon();
+            }
+        })?;
+        if printed(record.step) {
+            if args.json {
+                writeln!(out, "{}", json_line(&record))?;
+            } else if plain {
+                writeln!(out, "{}", micrograd_line(&record))?;
+            }
+        }
+        divergence.watch(&record);
+        if let Some(bar) = &progress {
+            bar.set_message(format!(
+                "loss {}{}",
+                short(record.loss),
+                percent(record.accuracy, " accuracy ")
+            ));
+            bar.inc(1);
+        }
+        history.push(record);
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    if let Some(bar) = progress {
+        bar.finish_and_clear();
+    }
+    let Some(last) = history.last() else {
+        bail!("no steps to take")
+    };
+    // A model whose outputs are not numbers is not saved; one whose loss
+    // exploded is, with a word (a run that failed said it in its error).
+    trainer.check_model()?;
+    if let Some(warning) = divergence.warning() {
+        eprintln!("micrograd: warning: {warning}");
+    }
+
+    // Reports go to stdout, or to stderr when stdout is for JSON.
+    let mut report: Box<dyn Write> = if args.json {
+        Box::new(crate::output::stderr())
+    } else {
+        Box::new(out)
+    };
+    if !args.json {
+        writeln!(
+            report,
+            "trained {} ({} parameters) on {name} ({} samples) for {steps} steps in {:.3} s ({:.0} steps/s)",
+            describe(&model),
+            model.num_parameters(),
+            preset.data.len(),
+            elapsed,
+            steps as f64 / elapsed.max(1e-9),
+        )?;
+        writeln!(
+            report,
+            "final loss {:?}{}",
+            last.loss,
+            percent(last.accuracy, ", accuracy ")
+        )?;
+    }
+    writeln!(report, "task: {task}")?;
+    let weights = model.weights();
+    // The model first: a picture that cannot be drawn must not lose it.
+    let saved = SavedModel {
+        weights,
+        task: trainer.task().clone(),
+        loss: Some(preset.config.loss),
+    };
+    saved.save(&model_path)?;
+    writeln!(report, "model: {}", model_path.display())?;
+    let title = format!(
+        "{name}: {}{}",
+        describe(&model),
+        percent(
+            trainer.task().accuracy(&saved.weights, &preset.data),
+            ", accuracy "
+        )
+    );
+    let pictures = pictures(
+        &dir,
+        &saved.weights,
+        &preset.data,
+        trainer.task(),
+        &history.records(),
+        &title,
+    )
+    .with_context(|| format!("the model is saved in {}, but", model_path.display()))?;
+    writeln!(report, "pictures: {}", pictures.join(", "))?;
+    report.flush()?;
+    Ok(())
+}

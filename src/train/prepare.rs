@@ -1,0 +1,119 @@
+//! From `micrograd train`'s flags to a run ready to train: the settings
+//! resolved by the library, with what is the program's own (the threads,
+//! `--init`'s weights, the memory the machine has) and what to tell the
+//! user about them.
+
+use anyhow::{Context, Result};
+use micrograd::data::Dataset;
+use micrograd::nn::{MLP, Weights};
+use micrograd::train::{Batching, DatasetName, Hidden, Preset, Setup, Task};
+
+use super::args::TrainArgs;
+use super::report::describe_task;
+use crate::size::{check_file_fits, check_fits, fit_threads};
+use crate::usage::usage;
+
+/// A run ready to train: what it trains, its network, and what to say.
+pub struct Prepared {
+    /// What the user may not expect of these settings, for stderr.
+    pub notes: Vec<String>,
+    /// The data's name for people.
+    pub name: String,
+    pub preset: Preset,
+    pub model: MLP,
+    /// What the labels were taken to mean, and why.
+    pub task: String,
+}
+
+pub fn prepare(args: &TrainArgs) -> Result<Prepared> {
+    let file = match &args.data {
+        Some(path) => {
+            check_file_fits(path)?;
+            Some((path.display().to_string(), Dataset::load(path)?))
+        }
+        None => None,
+    };
+    let demo = args.dataset == Some(DatasetName::Demo);
+    if demo && args.points.is_some() {
+        return usage(
+            "the demo has its own 100 points; --points is for the other built-in datasets",
+        );
+    }
+    let mut settings = args.settings()?;
+
+    let mut notes = Vec::new();
+    let init = match &args.init {
+        Some(path) => {
+            check_file_fits(path)?;
+            Some(Weights::load_micrograd_json(path)?)
+        }
+        // The demo starts from the notebook's weights, unless asked for
+        // another network.
+        None if demo => {
+            let weights = micrograd::data::micrograd_demo_weights();
+            let demo_hidden = &weights.nouts()[..weights.layers.len() - 1];
+            match &args.hidden {
+                Some(hidden) if hidden.0 != demo_hidden => {
+                    notes.push(format!(
+                        "the demo's initial weights are for hidden layers {}; --hidden {hidden} starts from \
+                         weights drawn from --seed {}",
+                        Hidden(demo_hidden.to_vec()),
+                        args.seed
+                    ));
+                    None
+                }
+                _ => Some(weights),
+            }
+        }
+        None => None,
+    };
+    // Without --hidden, the initial weights decide.
+    if let (None, Some(weights)) = (&settings.hidden, &init) {
+        settings.hidden = Some(Hidden(weights.nouts()[..weights.layers.len() - 1].to_vec()));
+    }
+    let Setup {
+        name, mut preset, ..
+    } = settings.resolve(file.as_ref().map(|(name, data)| (name.as_str(), data)))?;
+    preset.config.threads = args.threads.map(|t| t as usize);
+    if args.per_point {
+        preset.config.batching = Batching::PerPoint;
+    }
+    check_size(&mut preset)?;
+    let model = preset.model(args.seed);
+    if let Some(weights) = &init {
+        let source = args
+            .init
+            .as_ref()
+            .map_or("the demo's weights".to_owned(), |p| p.display().to_string());
+        model
+            .set_weights(weights)
+            .with_context(|| format!("{source} do not fit the model"))?;
+    }
+    let loss = preset.config.loss;
+    let task = match (args.loss, &args.data) {
+        (None, Some(_)) => Preset::reason(&preset.data),
+        (given, _) => format!(
+            "{} ({})",
+            describe_task(&Task::for_loss(loss, &preset.data)?),
+            match given {
+                Some(_) => format!("--loss {loss}"),
+                None => format!("the {loss} loss"),
+            }
+        ),
+    };
+    Ok(Prepared {
+        notes,
+        name,
+        preset,
+        model,
+        task,
+    })
+}
+
+/// Refuses a network the tape or the machine cannot hold, before it is
+/// made; chooses the threads of a run on every core that fit.
+fn check_size(preset: &mut Preset) -> Result<()> {
+    let widths = preset.widths();
+    fit_threads(&widths, preset.data.len(), &mut preset.config);
+    check_fits(&widths, preset.data.len(), &preset.config)
+}
