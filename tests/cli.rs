@@ -459,11 +459,9 @@ fn a_malformed_expression_is_shown_with_a_caret() {
     );
     let out = micrograd(&["grad", "sin(x)", "x=1"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).starts_with(
-            "micrograd: unknown function `sin` (known: tanh, exp, log, relu, sigmoid)\n"
-        )
-    );
+    assert!(stderr(&out).starts_with(
+        "micrograd: unknown function `sin` (known: tanh, exp, log, relu, sigmoid, softplus)\n"
+    ));
 }
 
 #[test]

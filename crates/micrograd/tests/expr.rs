@@ -133,7 +133,7 @@ fn errors_point_at_the_problem() {
         (
             "sin(x)",
             0,
-            "unknown function `sin` (known: tanh, exp, log, relu, sigmoid)",
+            "unknown function `sin` (known: tanh, exp, log, relu, sigmoid, softplus)",
         ),
         ("x # 2", 2, "unexpected character `#`"),
         ("1.2.3 + x", 0, "`1.2.3` is not a number"),
