@@ -40,6 +40,10 @@ pub enum Op {
     Sigmoid,
     /// [`Value::softplus`](crate::Value::softplus)
     Softplus,
+    /// [`Value::sin`](crate::Value::sin)
+    Sin,
+    /// [`Value::cos`](crate::Value::cos)
+    Cos,
     /// A sum of any number of values (`Iterator::sum`).
     Sum,
     /// `Σ cᵢ·cᵢ` in one node ([`Value::sum_squares`](crate::Value::sum_squares)).

@@ -136,6 +136,10 @@ elementwise! {
     Sigmoid sigmoid = math::sigmoid, |_, out: N, g| g * (N::constant(1.0) - out) * out;
     /// `ln(1 + e^x)`; d/dx = σ(x) (PyTorch's softplus_backward: `grad * z / (z + 1)`, z = e^x).
     Softplus softplus = math::softplus, |x: N, _, g| g * x.sigmoid();
+    /// d sin(x)/dx = cos(x).
+    Sin sin = f64::sin, |x: N, _, g| x.cos() * g;
+    /// d cos(x)/dx = -sin(x).
+    Cos cos = f64::cos, |x: N, _, g: N| -x.sin() * g;
 }
 
 /// `x ** k` for a constant `k`: d/dx = k·x^(k-1), and 0 for k = 0

@@ -293,6 +293,16 @@ impl Value {
         self.unary(Unary::Softplus)
     }
 
+    /// The sine (of radians); d/dself = cos(self).
+    pub fn sin(self) -> Value {
+        self.unary(Unary::Sin)
+    }
+
+    /// The cosine (of radians); d/dself = -sin(self).
+    pub fn cos(self) -> Value {
+        self.unary(Unary::Cos)
+    }
+
     /// The sum of a batch's lanes, in lane order, as one value: how a
     /// batch's loss becomes one number. d/dlane = 1 for every lane.
     ///
