@@ -90,3 +90,7 @@ pub(crate) fn affine_operands(edges: &[u32], start: u32, len: u32) -> (u32, &[u3
 pub(crate) fn run(first: u32, len: u32) -> impl Iterator<Item = u32> + Clone {
     first..first + len
 }
+
+// Nodes are what the sweep walks: an instruction stays twelve bytes, a
+// node forty.
+const _: () = assert!(std::mem::size_of::<Instr>() == 12 && std::mem::size_of::<Node>() == 40);

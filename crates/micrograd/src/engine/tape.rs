@@ -22,6 +22,7 @@ use super::forward::{self, for_each_operand};
 use super::grads::{Grads, Scratch};
 use super::lane_slab::{LaneSlab, SINGLE};
 use super::node::{Instr, Node};
+use super::rules::Unary;
 use super::sweep::{self, Keep};
 use super::value::Value;
 
@@ -236,6 +237,13 @@ impl Tape {
         }
         let data = forward::forward(instr, &self.nodes, &self.edges, &self.slab);
         self.push_node(data, instr, SINGLE)
+    }
+
+    /// Appends `op(v)`, an elementwise primitive.
+    #[inline(always)]
+    pub(crate) fn unary(&mut self, v: Value, op: Unary) -> Value {
+        let a = self.index(v);
+        self.push(Instr::Unary(op, a))
     }
 
     /// Appends a batched node: a new row of lanes, computed lane by lane.

@@ -258,7 +258,7 @@ impl Value {
 
     /// `max(self, 0)`, micrograd's ReLU; its derivative at 0 is 0.
     pub fn relu(self) -> Value {
-        self.unary(Unary::Relu)
+        with_tape(|t| t.unary(self, Unary::Relu))
     }
 
     /// The hyperbolic tangent, computed as the lecture does,
@@ -267,40 +267,40 @@ impl Value {
     /// within 2.3 ulp of the truth and never gives NaN for a number
     /// (`tanh(1000) = 1`, where the lecture's formula gives inf/inf).
     pub fn tanh(self) -> Value {
-        self.unary(Unary::Tanh)
+        with_tape(|t| t.unary(self, Unary::Tanh))
     }
 
     /// `e^self`; overflows to infinity above about 709.78, as `f64::exp`.
     pub fn exp(self) -> Value {
-        self.unary(Unary::Exp)
+        with_tape(|t| t.unary(self, Unary::Exp))
     }
 
     /// The natural logarithm. As `f64::ln`: `ln(0) = -inf`, and NaN for a
     /// negative input; its derivative `1/self` is then infinite or NaN.
     pub fn ln(self) -> Value {
-        self.unary(Unary::Ln)
+        with_tape(|t| t.unary(self, Unary::Ln))
     }
 
     /// The logistic function `1 / (1 + e^-self)`, in [0, 1] for every input
     /// but NaN (`sigmoid(-1000) = 0`).
     pub fn sigmoid(self) -> Value {
-        self.unary(Unary::Sigmoid)
+        with_tape(|t| t.unary(self, Unary::Sigmoid))
     }
 
     /// `ln(1 + e^self)`, computed so that it never overflows
     /// (`softplus(1000) = 1000`); its derivative is the logistic function.
     pub fn softplus(self) -> Value {
-        self.unary(Unary::Softplus)
+        with_tape(|t| t.unary(self, Unary::Softplus))
     }
 
     /// The sine (of radians); d/dself = cos(self).
     pub fn sin(self) -> Value {
-        self.unary(Unary::Sin)
+        with_tape(|t| t.unary(self, Unary::Sin))
     }
 
     /// The cosine (of radians); d/dself = -sin(self).
     pub fn cos(self) -> Value {
-        self.unary(Unary::Cos)
+        with_tape(|t| t.unary(self, Unary::Cos))
     }
 
     /// The sum of a batch's lanes, in lane order, as one value: how a
@@ -333,13 +333,11 @@ impl Value {
         self.sum_lanes() * (1.0 / n)
     }
 
-    /// `op(self)`, an elementwise primitive.
-    #[inline]
+    /// `op(self)`, an elementwise primitive chosen at run time (the methods
+    /// above each make their own closure, so that the rule's `match` on
+    /// their `op` folds away).
     pub(crate) fn unary(self, op: Unary) -> Value {
-        with_tape(|t| {
-            let a = t.index(self);
-            t.push(Instr::Unary(op, a))
-        })
+        with_tape(|t| t.unary(self, op))
     }
 
     /// `b + Σ wᵢ·xᵢ` as one node: a neuron's pre-activation, micrograd's
