@@ -16,8 +16,8 @@ use crate::usage::usage;
 #[derive(Args, Debug)]
 #[command(group = clap::ArgGroup::new("picture").multiple(false))]
 pub struct GradArgs {
-    /// The expression: numbers, names, + - * / ** ^, parentheses, tanh exp log relu sigmoid
-    #[arg(value_name = "EXPR", allow_hyphen_values = true)]
+    // The help lists the parser's functions.
+    #[arg(value_name = "EXPR", allow_hyphen_values = true, help = expr_help())]
     pub expr: String,
     /// The variables' values
     #[arg(value_name = "NAME=VALUE", value_parser = binding, allow_negative_numbers = true)]
@@ -36,6 +36,15 @@ pub struct GradArgs {
     /// Write the expression's graph as Graphviz DOT to FILE
     #[arg(long, value_name = "FILE", group = "picture")]
     pub dot: Option<PathBuf>,
+}
+
+/// What `EXPR` may hold.
+fn expr_help() -> String {
+    let functions: Vec<String> = expr::Function::all().map(expr::Function::name).collect();
+    format!(
+        "The expression: numbers, names, + - * / ** ^, parentheses, {}",
+        functions.join(" ")
+    )
 }
 
 fn binding(s: &str) -> Result<(String, f64), String> {

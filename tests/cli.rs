@@ -489,12 +489,29 @@ fn a_malformed_expression_is_shown_with_a_caret() {
         stderr(&out),
         "micrograd: expected a number, a name or `(`, found `)`\n  tanh(x * ) + 1\n           ^\n"
     );
-    let out = micrograd(&["grad", "sin(x)", "x=1"]);
+    let out = micrograd(&["grad", "sinh(x)", "x=1"]);
     assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).starts_with(
+        "micrograd: unknown function `sinh` (known: tanh, exp, log, relu, sigmoid, softplus, sin, cos)\n"
+    ));
+}
+
+#[test]
+fn grad_differentiates_sin_and_cos() {
+    // d sin(x)/dx = cos(0) = 1 at x = 0.
+    let out = micrograd(&["grad", "sin(x)", "x=0"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "sin(x) = 0.0\nd/dx = 1.0\n");
+    // d cos(x)/dx = -sin(0) = -0 at x = 0, which the leaf adds to its
+    // gradient 0: 0 + -0 = 0.
+    let out = micrograd(&["grad", "cos(x)", "x=0"]);
+    assert_eq!(stdout(&out), "cos(x) = 1.0\nd/dx = 0.0\n");
+    // The help lists them, however it wraps its lines.
+    let help = stdout(&micrograd(&["grad", "--help"]));
+    let words = help.split_whitespace().collect::<Vec<_>>().join(" ");
     assert!(
-        stderr(&out).starts_with(
-            "micrograd: unknown function `sin` (known: tanh, exp, log, relu, sigmoid)\n"
-        )
+        words.contains("tanh exp log relu sigmoid softplus sin cos"),
+        "{help}"
     );
 }
 

@@ -2,7 +2,7 @@
 //! only modules of a lower layer or of its own, never one above it. Read
 //! from the source: every `crate::module` path in a module's files.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -115,5 +115,120 @@ fn the_reader_finds_paths_and_groups() {
         "use crate::nn::Weights;\nuse crate::{data, train::Task};\n// crate::viz in a comment\n",
     );
     let expected: BTreeSet<String> = ["nn", "data", "train"].map(String::from).into();
+    assert_eq!(found, expected);
+}
+
+/// The modules a file names as `super::name`, outside comments: within
+/// the engine, its sibling files.
+fn super_paths(text: &str) -> BTreeSet<String> {
+    paths_after(text, "super::")
+}
+
+/// The names that follow `prefix` (or each name of a `prefix{a, b}`
+/// group), outside comments.
+fn paths_after(text: &str, prefix: &str) -> BTreeSet<String> {
+    let mut found = BTreeSet::new();
+    for line in text.lines() {
+        let code = line.split("//").next().unwrap_or("");
+        let mut rest = code;
+        while let Some(at) = rest.find(prefix) {
+            rest = &rest[at + prefix.len()..];
+            let names: Vec<&str> = if let Some(group) = rest.strip_prefix('{') {
+                let group = group.split('}').next().unwrap_or("");
+                group.split(',').map(str::trim).collect()
+            } else {
+                vec![rest]
+            };
+            for name in names {
+                let module: String = name
+                    .chars()
+                    .take_while(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_')
+                    .collect();
+                if !module.is_empty() {
+                    found.insert(module);
+                }
+            }
+        }
+    }
+    found
+}
+
+/// The groups of modules that import each other, directly or through
+/// others (the strongly connected components of more than one module),
+/// each sorted, in order.
+fn import_loops(graph: &BTreeMap<String, BTreeSet<String>>) -> Vec<Vec<String>> {
+    let reachable = |from: &str| {
+        let mut seen = BTreeSet::new();
+        let mut todo = vec![from.to_owned()];
+        while let Some(m) = todo.pop() {
+            for next in graph.get(&m).into_iter().flatten() {
+                if seen.insert(next.clone()) {
+                    todo.push(next.clone());
+                }
+            }
+        }
+        seen
+    };
+    let reach: BTreeMap<&String, BTreeSet<String>> =
+        graph.keys().map(|m| (m, reachable(m))).collect();
+    let mut loops = BTreeSet::new();
+    for (m, from_m) in &reach {
+        let group: Vec<String> = from_m
+            .iter()
+            .filter(|other| reach.get(other).is_some_and(|r| r.contains(*m)))
+            .cloned()
+            .collect();
+        if group.len() > 1 {
+            loops.insert(group);
+        }
+    }
+    loops.into_iter().collect()
+}
+
+#[test]
+fn the_engines_only_import_loop_is_the_arena_and_its_handles() {
+    let engine = Path::new(SRC).join("engine");
+    let mut graph = BTreeMap::new();
+    for file in rust_files(&engine) {
+        let name = file.file_stem().unwrap().to_str().unwrap().to_owned();
+        // mod.rs declares every module; it is the engine's door, not a room.
+        if name == "mod" {
+            continue;
+        }
+        let text = fs::read_to_string(&file).unwrap();
+        graph.insert(name, super_paths(&text));
+    }
+    assert!(graph.contains_key("tape") && graph.contains_key("value"));
+    // Only the engine's own files are rooms of this graph.
+    let modules: BTreeSet<String> = graph.keys().cloned().collect();
+    for imports in graph.values_mut() {
+        imports.retain(|m| modules.contains(m));
+    }
+    assert_eq!(
+        import_loops(&graph),
+        [vec!["tape".to_owned(), "value".to_owned()]],
+        "the engine's imports: {graph:#?}"
+    );
+}
+
+#[test]
+fn the_loop_finder_finds_loops_through_others() {
+    let graph: BTreeMap<String, BTreeSet<String>> = [
+        ("a", vec!["b"]),
+        ("b", vec!["c"]),
+        ("c", vec!["a", "d"]),
+        ("d", vec![]),
+        ("e", vec!["f"]),
+        ("f", vec!["e"]),
+    ]
+    .into_iter()
+    .map(|(m, to)| (m.to_owned(), to.into_iter().map(String::from).collect()))
+    .collect();
+    let loops = import_loops(&graph);
+    assert_eq!(loops, [vec!["a", "b", "c"], vec!["e", "f"]]);
+    let found = super_paths(
+        "use super::tape::{Tape, with_tape};\nuse super::{node, rules::Unary};\n// super::value\nuse super::*;\n",
+    );
+    let expected: BTreeSet<String> = ["tape", "node", "rules"].map(String::from).into();
     assert_eq!(found, expected);
 }

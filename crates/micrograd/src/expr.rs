@@ -14,15 +14,17 @@
 //! ```
 //!
 //! Numbers are decimal or scientific (`2`, `0.5`, `.5`, `1e-3`); names are
-//! `[A-Za-z_][A-Za-z0-9_]*`; the functions are `tanh`, `exp`, `log`
-//! (natural), `relu` and `sigmoid`. A number becomes a constant leaf, as
+//! `[A-Za-z_][A-Za-z0-9_]*`; the functions are the engine's elementwise
+//! ops, each named as its [`Op`] prints, in lower case (`tanh`, `exp`, `log`
+//! for the natural logarithm, `relu`, ...: [`Function::all`]). A number
+//! becomes a constant leaf, as
 //! micrograd wraps a Python number in `Value`; `x**2` with a number as
 //! exponent is micrograd's `**2`, any other exponent is a node too.
 
 use std::collections::HashMap;
 use std::fmt;
 
-use crate::engine::Value;
+use crate::engine::{Op, Unary, Value};
 
 /// A parsed expression.
 #[derive(Clone, Debug, PartialEq)]
@@ -54,29 +56,32 @@ pub enum BinaryOp {
     Pow,
 }
 
-/// A function an expression may call.
+/// A function an expression may call: one of the engine's elementwise ops.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Function {
-    /// `tanh`
-    Tanh,
-    /// `exp`
-    Exp,
-    /// `log`, the natural logarithm
-    Log,
-    /// `relu`
-    Relu,
-    /// `sigmoid`
-    Sigmoid,
-}
+pub struct Function(Unary);
 
 impl Function {
-    const ALL: [(&'static str, Function); 5] = [
-        ("tanh", Function::Tanh),
-        ("exp", Function::Exp),
-        ("log", Function::Log),
-        ("relu", Function::Relu),
-        ("sigmoid", Function::Sigmoid),
-    ];
+    /// Every function, in the order an error lists them.
+    ///
+    /// ```
+    /// use micrograd::expr::Function;
+    /// let names: Vec<String> = Function::all().map(Function::name).collect();
+    /// assert_eq!(names[..3], ["tanh", "exp", "log"]);
+    /// ```
+    pub fn all() -> impl Iterator<Item = Function> {
+        Unary::ALL.iter().map(|&op| Function(op))
+    }
+
+    /// Its name in an expression: its op's, in lower case (`relu` for
+    /// micrograd's `ReLU`).
+    pub fn name(self) -> String {
+        Op::from(self.0).to_string().to_lowercase()
+    }
+
+    /// The function called `name`, if there is one.
+    fn named(name: &str) -> Option<Function> {
+        Function::all().find(|f| f.name() == name)
+    }
 }
 
 /// A syntax error: what is wrong and where (a byte offset into the text).
@@ -230,13 +235,7 @@ impl Expr {
                     Node::Number(x) => Value::new(x),
                     Node::Value(v) => v,
                 };
-                Node::Value(match f {
-                    Function::Tanh => v.tanh(),
-                    Function::Exp => v.exp(),
-                    Function::Log => v.ln(),
-                    Function::Relu => v.relu(),
-                    Function::Sigmoid => v.sigmoid(),
-                })
+                Node::Value(v.unary(f.0))
             }
             Expr::Binary(op, a, b) => binary(*op, a.build_node(inputs)?, b.build_node(inputs)?),
         })
@@ -480,8 +479,8 @@ impl Parser<'_> {
                 if self.peek().0 != Token::Open {
                     return Ok(Expr::Variable(name));
                 }
-                let Some(&(_, function)) = Function::ALL.iter().find(|(n, _)| *n == name) else {
-                    let known: Vec<&str> = Function::ALL.iter().map(|(n, _)| *n).collect();
+                let Some(function) = Function::named(&name) else {
+                    let known: Vec<String> = Function::all().map(Function::name).collect();
                     return Err(self.error(
                         at,
                         format!("unknown function `{name}` (known: {})", known.join(", ")),

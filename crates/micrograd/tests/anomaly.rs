@@ -116,3 +116,25 @@ fn a_batch_reports_the_lane() {
             .contains("in lane 2 is NaN, from operand -2.0")
     );
 }
+
+#[test]
+fn an_anomaly_through_sin_names_sin() {
+    // sin and cos make no NaN or infinity from finite numbers (an infinite
+    // input is reported where it was made), so a sin node is named by a
+    // gradient that overflows at it.
+    // x = 1e-300: sin(x) = 1e-300, z = sin(x)·1e300 ≈ 1, w = z·1e300; then
+    // dw/dz = 1e300 and dw/dsin(x) = 1e300·1e300 = inf.
+    let x = Value::new(1e-300).with_label("x");
+    let s = x.sin();
+    let w = s * 1e300 * 1e300;
+    let a = w.backward_checked().unwrap_err();
+    assert_eq!(
+        (a.kind, a.op, a.position, a.number),
+        (AnomalyKind::Gradient, Op::Sin, 1, f64::INFINITY)
+    );
+    assert_eq!(a.from, Some((3, Op::Mul)));
+    assert_eq!(
+        a.to_string(),
+        "the gradient of node 1 (sin) is inf, from the backward rule of node 3 (*)"
+    );
+}

@@ -373,6 +373,38 @@ fn single_values_broadcast_and_receive_the_sum_over_the_lanes() {
 }
 
 #[test]
+fn sin_and_cos_work_lane_by_lane() {
+    let xs = [-2.0, -0.5, 0.0, 0.75, 1.5, 3.0];
+    let w0 = 0.7;
+    let _scope = Scope::new();
+    let w = Value::new(w0);
+    let x = Value::batch(&xs);
+    let y = (x * w).sin() + x.cos();
+    let total = y.sum_lanes();
+    total.backward();
+    let (data, grads) = (y.data_lanes(), x.grad_lanes());
+    let mut dw = 0.0;
+    for (n, &xn) in xs.iter().enumerate() {
+        let plain = |v: &[f64]| (v[0] * v[1]).sin() + v[0].cos();
+        // The forward: f64's sin and cos of the lane's numbers, to the bit.
+        assert_eq!(data[n], (xn * w0).sin() + xn.cos(), "lane {n}");
+        // By hand: d/dx = cos(wx)·w - sin(x), d/dw = cos(wx)·x.
+        let by_hand = (xn * w0).cos() * w0 - xn.sin();
+        assert!((grads[n] - by_hand).abs() <= 1e-15, "d/dx in lane {n}");
+        let numeric = finite_difference(plain, &[xn, w0], 0);
+        assert!((grads[n] - numeric).abs() <= 1e-9, "d/dx in lane {n}");
+        dw += (xn * w0).cos() * xn;
+    }
+    // w, a single value, receives the sum over the lanes.
+    assert!((w.grad() - dw).abs() <= 1e-14, "{} against {dw}", w.grad());
+    let numeric: f64 = xs
+        .iter()
+        .map(|&xn| finite_difference(|v: &[f64]| (v[0] * v[1]).sin(), &[xn, w0], 1))
+        .sum();
+    assert!((w.grad() - numeric).abs() <= 1e-8);
+}
+
+#[test]
 fn a_single_value_receives_its_lanes_in_lane_order() {
     // 1e16 + 1 + 1 + ... in lane order loses every 1; another order would not.
     let _graph = Scope::new();

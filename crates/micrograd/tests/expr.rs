@@ -131,9 +131,9 @@ fn errors_point_at_the_problem() {
         ("(x + 1", 6, "expected a closing `)`, found the end"),
         ("x y", 2, "unexpected name `y`"),
         (
-            "sin(x)",
+            "sinh(x)",
             0,
-            "unknown function `sin` (known: tanh, exp, log, relu, sigmoid)",
+            "unknown function `sinh` (known: tanh, exp, log, relu, sigmoid, softplus, sin, cos)",
         ),
         ("x # 2", 2, "unexpected character `#`"),
         ("1.2.3 + x", 0, "`1.2.3` is not a number"),
@@ -230,4 +230,29 @@ fn a_literal_too_large_for_a_float_is_refused_where_it_stands() {
     );
     // Underflow to zero is a number like any other, as in Python.
     assert_eq!(eval("1e-400 + x", &[("x", 1.0)]).0, 1.0);
+}
+
+#[test]
+fn sin_and_cos_are_functions() {
+    let e = parse("sin(x)*cos(y)").unwrap();
+    let Expr::Binary(BinaryOp::Mul, a, b) = &e else {
+        panic!("{e:?}")
+    };
+    let (Expr::Call(f, _), Expr::Call(g, _)) = (&**a, &**b) else {
+        panic!("{e:?}")
+    };
+    assert_eq!((f.name(), g.name()), ("sin".to_owned(), "cos".to_owned()));
+    assert_eq!(e.variables(), ["x", "y"]);
+    let (x0, y0) = (0.4, -1.1);
+    let inputs: HashMap<String, Value> = [("x", x0), ("y", y0)]
+        .into_iter()
+        .map(|(name, v)| (name.to_owned(), Value::new(v).with_label(name)))
+        .collect();
+    let out = e.build(&inputs).unwrap();
+    out.backward();
+    assert_eq!(out.data(), x0.sin() * y0.cos());
+    // By hand: d/dx = cos(x)·cos(y), d/dy = -sin(x)·sin(y).
+    assert_eq!(inputs["x"].grad(), x0.cos() * y0.cos());
+    assert_eq!(inputs["y"].grad(), -y0.sin() * x0.sin());
+    assert_eq!((out.op(), inputs["x"].op()), (Op::Mul, Op::Leaf));
 }

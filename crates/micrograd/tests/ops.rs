@@ -56,6 +56,50 @@ fn unary_ops_match_finite_differences() {
 }
 
 #[test]
+fn sin_and_cos_match_f64_by_hand_and_finite_differences() {
+    for &x in &[-2.5, -0.7, 0.0, 0.3, 1.0, 1.7, 4.0] {
+        check("sin", |v| v[0].sin(), |x| x[0].sin(), &[x]);
+        check("cos", |v| v[0].cos(), |x| x[0].cos(), &[x]);
+        // By hand: d sin(x)/dx = cos(x), d cos(x)/dx = -sin(x); times the
+        // root's gradient 1, exact.
+        let a = Value::new(x);
+        let s = a.sin();
+        s.backward();
+        assert_eq!((s.data(), a.grad()), (x.sin(), x.cos()), "sin at {x}");
+        let b = Value::new(x);
+        let c = b.cos();
+        c.backward();
+        assert_eq!((c.data(), b.grad()), (x.cos(), -x.sin()), "cos at {x}");
+    }
+    // The chain rule through both: d sin(cos(x))/dx = -cos(cos(x))·sin(x).
+    check(
+        "sin(cos(x))",
+        |v| v[0].cos().sin(),
+        |x| x[0].cos().sin(),
+        &[0.9],
+    );
+    let x = Value::new(0.9);
+    let y = x.cos().sin();
+    y.backward();
+    assert_close(
+        x.grad(),
+        -(0.9f64.cos().cos()) * 0.9f64.sin(),
+        1e-15,
+        "chain",
+    );
+    // Out of the domain of a number: sin(inf) and cos(NaN) are NaN, as f64's.
+    assert!(Value::new(f64::INFINITY).sin().data().is_nan());
+    assert!(Value::new(f64::NAN).cos().data().is_nan());
+    // micrograd would name them so.
+    let a = Value::new(1.0);
+    assert_eq!((a.sin().op(), a.cos().op()), (Op::Sin, Op::Cos));
+    assert_eq!(
+        (Op::Sin.to_string(), Op::Cos.to_string()),
+        ("sin".into(), "cos".into())
+    );
+}
+
+#[test]
 fn binary_ops_match_finite_differences() {
     for &(a, b) in &[(1.5, -2.0), (-0.3, 0.8), (4.0, 0.25), (-3.0, -7.5)] {
         check("add", |v| v[0] + v[1], |x| x[0] + x[1], &[a, b]);

@@ -567,3 +567,32 @@ fn a_resolution_must_be_a_positive_number() {
     let png = draw_dot(x * 2.0).dpi(48.0).to_png().unwrap();
     assert_eq!(&png[1..4], b"PNG");
 }
+
+#[test]
+fn draw_dot_names_sin_and_cos() {
+    let x = Value::new(0.0).with_label("x");
+    let y = (x.sin() * x.cos()).with_label("y");
+    y.backward();
+    let (nodes, edges) = parse_dot(&draw_dot(y).to_string());
+    let ops: BTreeSet<&str> = nodes
+        .iter()
+        .filter(|(id, _)| id.ends_with("op"))
+        .map(|(_, label)| label.as_str())
+        .collect();
+    assert_eq!(ops, BTreeSet::from(["sin", "cos", "*"]));
+    // x, sin(x), cos(x) and y, each a record; sin(0) = 0, cos(0) = 1, and
+    // dy/dx = cos²(0) - sin²(0) = 1.
+    assert_eq!(nodes.len() - ops.len(), 4);
+    assert!(
+        nodes
+            .iter()
+            .any(|(_, l)| l == "{ x | data 0.0000 | grad 1.0000 }"),
+        "{nodes:?}"
+    );
+    // Each op node feeds its result: three op nodes, three such edges.
+    let into_results = edges
+        .iter()
+        .filter(|(from, _)| from.ends_with("op"))
+        .count();
+    assert_eq!(into_results, 3);
+}

@@ -2,7 +2,8 @@
 //! layers, optimizers and trainer do to a model's parameters every step.
 
 use super::lane_slab::SINGLE;
-use super::tape::{Node, Tape, with_tape};
+use super::node::Node;
+use super::tape::{Tape, with_tape};
 use super::value::{Value, batch_misuse};
 
 /// A layer over a batch, neuron by neuron `(weights, bias)`, pushed onto

@@ -96,27 +96,19 @@ impl LaneSlab {
 
     /// Appends `count` rows, their gradients 0 and their forward values
     /// for the caller to write (every real lane), and returns the first
-    /// one's number.
-    ///
-    /// # Panics
-    ///
-    /// If the rows could not be numbered in u32.
-    pub(crate) fn grow(&mut self, count: usize) -> u32 {
+    /// one's number; `None` (having appended nothing) if the rows could not
+    /// be numbered in u32.
+    pub(crate) fn grow(&mut self, count: usize) -> Option<u32> {
         let first = self.rows();
-        let Some(end) = (first as usize)
+        let end = (first as usize)
             .checked_add(count)
-            .filter(|&end| end < u32::MAX as usize)
-        else {
-            super::tape::misuse(
-                "micrograd: the tape's batch rows are full; free graphs with a Scope".into(),
-            )
-        };
+            .filter(|&end| end < u32::MAX as usize)?;
         let len = end * self.shape.stride;
         if self.data.len() < len {
             self.data.resize(len, 0.0);
         }
         self.grad.resize(len, 0.0);
-        first
+        Some(first)
     }
 
     /// Frees every row from `rows` on; with no row left, the next batch may

@@ -1,27 +1,42 @@
 //! The autograd engine: an arena of nodes (the tape), an op enum, one match.
 //!
-//! - `tape`: the thread-local arena and the reverse sweep.
-//! - `lanes`: the batched nodes' numbers, and the loops over them.
-//! - `rules`: each primitive's forward value and local derivative.
-//! - `kernels`: a layer over a batch, as one matrix product.
-//! - `value`: the `Value` handle and its methods.
-//! - `arith`: the operators, as micrograd's identities.
-//! - `scope`: freeing a training step's graph.
-//! - `anomaly`: the first value or gradient of a graph that is not finite.
-//! - `bulk`: many values at once, for the `nn` library.
+//! Read it as micrograd's `engine.py`, from the math out:
+//!
+//! - `rules`: each primitive's forward value and local derivative, side by
+//!   side; the elementwise ones as one table.
+//! - `value`: the `Value` handle and its methods; `arith`: the operators, as
+//!   micrograd's identities; `op`: micrograd's `_op`, and its names.
+//! - `tape`: the thread-local arena of `node`s, the only import loop (with
+//!   `value`, its handles).
+//! - `forward`, `backward`: a rule applied to one number or to a batch's
+//!   lanes (`lane_slab`); `backward` holds the one exhaustive `match` over
+//!   the instructions.
+//! - `sweep`: the reverse sweep, and its sinks, where gradients accumulate
+//!   (through `grads`, what a backward rule reads and writes).
+//! - `dense`: a layer over a batch as one node per neuron, its operand
+//!   format written and read there only; `kernels`: its matrix products.
+//! - `scope`: freeing a training step's graph; `anomaly`: the first value
+//!   or gradient of a graph that is not finite; `bulk`: many values at once,
+//!   for the `nn` library.
 //! - `math`, `pyrepr`: careful scalar functions; Python's number printing.
 
 mod anomaly;
 mod arith;
+mod backward;
 #[cfg(feature = "nn")]
 mod bulk;
+mod dense;
+mod forward;
+mod grads;
 mod kernels;
 mod lane_slab;
 pub(crate) mod math;
+mod node;
 mod op;
 mod pyrepr;
 mod rules;
 mod scope;
+mod sweep;
 mod tape;
 mod value;
 
@@ -33,5 +48,6 @@ pub(crate) use bulk::{
     update_with, write_data, zero_grads,
 };
 pub use op::Op;
+pub(crate) use rules::Unary;
 pub use scope::{Scope, scope};
 pub use value::{Value, tape_len};

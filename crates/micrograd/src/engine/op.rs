@@ -1,60 +1,12 @@
-//! What made a node: the tape's instruction (with operand indices) and the
-//! public [`Op`] a user inspects (micrograd's `_op`).
+//! What made a node, as a user inspects it: micrograd's `_op`, and its name.
 
 use std::fmt;
-
-/// One tape instruction: the primitive that produced a node and the indices of
-/// its operands. Operands always have smaller indices than the node itself, so
-/// creation order is a topological order.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub(crate) enum Instr {
-    /// An input or parameter: no operands.
-    Leaf,
-    /// `a + b`
-    Add(u32, u32),
-    /// `a * b`
-    Mul(u32, u32),
-    /// `a ** k` for a constant `k`, stored as the data of a hidden leaf node
-    /// (the second index), so that every instruction fits in twelve bytes.
-    Powf(u32, u32),
-    /// `a ** b` with `b` a node that receives a gradient too.
-    Pow(u32, u32),
-    /// `max(a, 0)`
-    Relu(u32),
-    /// `tanh(a)`
-    Tanh(u32),
-    /// `e^a`
-    Exp(u32),
-    /// `ln(a)`
-    Ln(u32),
-    /// `1 / (1 + e^-a)`
-    Sigmoid(u32),
-    /// `ln(1 + e^a)`
-    Softplus(u32),
-    /// `Σₙ a[n]`: a batch's lanes summed into a single value, in lane order.
-    SumLanes(u32),
-    /// `Σ edges[start..start + len]`, summed left to right.
-    Sum { start: u32, len: u32 },
-    /// `Σ cᵢ·cᵢ` over `edges[start..start + len]`, left to right: micrograd's
-    /// `sum((p*p for p in params))` in one node.
-    SumSquares { start: u32, len: u32 },
-    /// The same over the consecutive nodes `first..first + len` (a model's
-    /// parameters), with no operand list.
-    SumSquaresRun { first: u32, len: u32 },
-    /// `b + Σ wᵢ·xᵢ` with `b = edges[start]`, then the `len` weights, then
-    /// the `len` inputs.
-    Affine { start: u32, len: u32 },
-    /// Neuron `j` of a layer over a batch: `b[j] + Σₖ w[j][k]·x[k]`. A
-    /// layer's `J` neurons are made together, as consecutive nodes with
-    /// consecutive lane rows, and differentiated together; their operand
-    /// list at `edges[start..]` is laid out by `rules::DenseOperands`.
-    Dense { start: u32, j: u32 },
-}
 
 /// The operation that produced a [`Value`](crate::Value): micrograd's `_op`.
 ///
 /// Its `Display` gives micrograd's strings (`+`, `*`, `**3`, `ReLU`, `tanh`,
-/// `exp`), and the empty string for a leaf.
+/// `exp`), and the empty string for a leaf: an op is named as its variant,
+/// in lower case, where micrograd does not name it otherwise.
 ///
 /// ```
 /// use micrograd::{Op, Value};
@@ -88,6 +40,10 @@ pub enum Op {
     Sigmoid,
     /// [`Value::softplus`](crate::Value::softplus)
     Softplus,
+    /// [`Value::sin`](crate::Value::sin)
+    Sin,
+    /// [`Value::cos`](crate::Value::cos)
+    Cos,
     /// A sum of any number of values (`Iterator::sum`).
     Sum,
     /// `Σ cᵢ·cᵢ` in one node ([`Value::sum_squares`](crate::Value::sum_squares)).
@@ -110,13 +66,10 @@ impl fmt::Display for Op {
             Op::Powf(k) => write!(f, "**{k}"),
             Op::Pow => f.write_str("**"),
             Op::Relu => f.write_str("ReLU"),
-            Op::Tanh => f.write_str("tanh"),
-            Op::Exp => f.write_str("exp"),
             Op::Ln => f.write_str("log"),
-            Op::Sigmoid => f.write_str("sigmoid"),
-            Op::Softplus => f.write_str("softplus"),
             Op::SumLanes => f.write_str("sum lanes"),
-            Op::Affine => f.write_str("affine"),
+            // The rest by name: `tanh`, `exp`, `sigmoid`, `affine`.
+            _ => f.write_str(&format!("{self:?}").to_lowercase()),
         }
     }
 }

@@ -17,24 +17,14 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::panic::AssertUnwindSafe;
 
-use super::kernels::{self, Rows};
-use super::lane_slab::{Into, LaneSlab, SINGLE};
-use super::op::Instr;
-use super::rules::{self, GradSink, Grads, Part};
+use super::dense;
+use super::forward::{self, for_each_operand};
+use super::grads::{Grads, Scratch};
+use super::lane_slab::{LaneSlab, SINGLE};
+use super::node::{Instr, Node};
+use super::rules::Unary;
+use super::sweep::{self, Keep};
 use super::value::Value;
-
-/// One node of the graph: micrograd's `Value` minus the Python object.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Node {
-    pub(crate) data: f64,
-    pub(crate) grad: f64,
-    pub(crate) instr: Instr,
-    /// The tape generation this node was created in; see [`Tape::truncate`].
-    pub(crate) generation: u64,
-    /// The row of this node's lanes in the slab; [`SINGLE`] for a single
-    /// number (in `data` and `grad`, which a batched node leaves unused).
-    pub(crate) lanes: u32,
-}
 
 /// Where a scope truncates back to.
 #[derive(Clone, Copy, Debug)]
@@ -76,7 +66,7 @@ pub(crate) struct Tape {
     /// for its backward.
     pub(crate) saved: Vec<f64>,
     /// Buffers of the layer kernels, kept from call to call.
-    kernel: rules::Scratch,
+    kernel: Scratch,
 }
 
 thread_local! {
@@ -204,17 +194,7 @@ impl Tape {
             stamp: 0,
             slab: LaneSlab::new(),
             saved: Vec::new(),
-            kernel: rules::Scratch {
-                b: Vec::new(),
-                g: Vec::new(),
-                dx: Vec::new(),
-                dw: Vec::new(),
-                db: Vec::new(),
-                starts: Vec::new(),
-                transposed: Vec::new(),
-                lanes: Vec::new(),
-                taking: Vec::new(),
-            },
+            kernel: Scratch::default(),
         }
     }
 
@@ -250,24 +230,31 @@ impl Tape {
     /// Appends a node computed by `instr` from its (already checked) operands.
     #[inline(always)]
     pub(crate) fn push(&mut self, instr: Instr) -> Value {
-        if rules::is_batched(instr, &self.nodes, &self.edges) {
+        if forward::is_batched(instr, &self.nodes, &self.edges) {
             // A copy for the call out of line, so that `instr` itself
             // stays in registers on the single-value path.
             return self.push_lanes(std::hint::black_box(instr));
         }
-        let data = rules::forward(instr, &self.nodes, &self.edges, &self.slab);
+        let data = forward::forward(instr, &self.nodes, &self.edges, &self.slab);
         self.push_node(data, instr, SINGLE)
+    }
+
+    /// Appends `op(v)`, an elementwise primitive.
+    #[inline(always)]
+    pub(crate) fn unary(&mut self, v: Value, op: Unary) -> Value {
+        let a = self.index(v);
+        self.push(Instr::Unary(op, a))
     }
 
     /// Appends a batched node: a new row of lanes, computed lane by lane.
     #[cold]
     #[inline(never)]
     fn push_lanes(&mut self, instr: Instr) -> Value {
-        let row = self.slab.grow(1);
+        let row = self.grow(1);
         let shape = self.slab.shape;
         let (below, out) = self.slab.data.split_at_mut(shape.start(row));
         let out = &mut out[..shape.width];
-        rules::forward_lanes(instr, &self.nodes, &self.edges, below, shape, out);
+        forward::forward_lanes(instr, &self.nodes, &self.edges, below, shape, out);
         self.push_node(f64::NAN, instr, row)
     }
 
@@ -317,7 +304,7 @@ impl Tape {
                 data.len()
             ))
         }
-        let row = self.slab.grow(1);
+        let row = self.grow(1);
         let span = self.slab.span(row);
         self.slab.data[span].copy_from_slice(data);
         self.push_node(f64::NAN, Instr::Leaf, row)
@@ -366,40 +353,19 @@ impl Tape {
         }
     }
 
-    /// Writes a layer's operand list (see [`Instr::Dense`]), and its
-    /// weights, biases and input rows into the kernel's buffers; returns
-    /// where the list starts, or `None` (having written nothing) if a
-    /// weight or bias is a batch.
+    /// Writes a layer's operand list (`dense.rs`), and its weights, biases
+    /// and input rows into the kernel's buffers; returns where the list
+    /// starts, or `None` (having written nothing) if a weight or bias is a
+    /// batch.
     fn dense_operands<'w>(
         &mut self,
         neurons: impl ExactSizeIterator<Item = (&'w [Value], Value)> + Clone,
         x: &[Value],
     ) -> Option<u32> {
         let (j_count, k_count) = (neurons.len(), x.len());
-        let start = self.edge_mark();
-        let list = j_count
-            .checked_mul(k_count + 1)
-            .and_then(|n| n.checked_add(k_count + rules::DENSE_HEADER));
-        let fits = list
-            .and_then(|n| n.checked_add(start as usize))
-            .is_some_and(|end| end <= u32::MAX as usize);
-        if !fits {
+        if !dense::fits(self.edge_mark(), j_count, k_count) {
             misuse("micrograd: the tape's operand list is full; free graphs with a Scope".into())
         }
-        let shape = self.slab.shape;
-        let Tape {
-            nodes,
-            edges,
-            kernel,
-            saved,
-            ..
-        } = self;
-        let weights = saved.len();
-        // The counts fit: the whole list fits in u32.
-        edges.extend([j_count as u32, k_count as u32]);
-        edges.extend(rules::split_u64(weights as u64));
-        kernel.b.clear();
-        saved.reserve(j_count * k_count);
         // The parameters as a run of consecutive nodes, if they are one.
         let first = neurons
             .clone()
@@ -414,79 +380,58 @@ impl Tape {
                 next = next.wrapping_add(1);
             }
         }
-        let single = match first.filter(|_| consecutive) {
-            Some(first) => {
-                // The run's first and last nodes are live and of one
-                // generation, so every node between them is too.
-                let start = checked_index(nodes, first) as usize;
-                let end = start + j_count * (k_count + 1);
-                checked_index(nodes, Value::from_parts((end - 1) as u32, first.generation));
-                edges.push(first.index);
-                let mut single = true;
-                for neuron in nodes[start..end].chunks_exact(k_count + 1) {
-                    let (w, b) = neuron.split_at(k_count);
-                    single &= neuron.iter().all(|n| n.lanes == SINGLE);
-                    saved.extend(w.iter().map(|n| n.data));
-                    kernel.b.push(b[0].data);
-                }
-                single
-            }
-            None => {
-                edges.push(rules::LISTED);
-                edges.reserve(list.unwrap_or(0));
-                let mut single = true;
-                for (w, b) in neurons {
-                    for &v in w {
-                        let i = checked_index(nodes, v);
-                        let node = &nodes[i as usize];
-                        single &= node.lanes == SINGLE;
-                        edges.push(i);
-                        saved.push(node.data);
-                    }
-                    let i = checked_index(nodes, b);
-                    let node = &nodes[i as usize];
-                    single &= node.lanes == SINGLE;
-                    edges.push(i);
-                    kernel.b.push(node.data);
-                }
-                single
-            }
-        };
-        if !single {
-            edges.truncate(start as usize);
-            saved.truncate(weights);
-            return None;
-        }
-        kernel.starts.clear();
-        for &v in x {
-            let i = checked_index(nodes, v);
-            edges.push(i);
-            kernel.starts.push(shape.start(nodes[i as usize].lanes));
-        }
-        Some(start)
+        let Tape {
+            nodes,
+            edges,
+            kernel,
+            saved,
+            slab,
+            ..
+        } = self;
+        let run = first.filter(|_| consecutive).map(|first| {
+            // The run's first and last nodes are live and of one
+            // generation, so every node between them is too.
+            let start = checked_index(nodes, first);
+            let end = start as usize + j_count * (k_count + 1);
+            checked_index(nodes, Value::from_parts((end - 1) as u32, first.generation));
+            start
+        });
+        let nodes = &*nodes;
+        let listed = neurons
+            .flat_map(|(w, b)| w.iter().copied().chain([b]))
+            .map(|v| checked_index(nodes, v));
+        let inputs = x.iter().map(|&v| checked_index(nodes, v));
+        let shape = slab.shape;
+        let counts = (j_count, k_count);
+        dense::write(
+            nodes, edges, saved, kernel, shape, counts, run, listed, inputs,
+        )
     }
 
     /// The layer's nodes, from the operand list at `start` and the kernel's
     /// buffers: its forward over the whole batch, then one node per neuron.
     fn dense_nodes(&mut self, start: u32, j_count: usize, out: &mut Vec<Value>) {
-        let shape = self.slab.shape;
-        let first_row = self.slab.grow(j_count);
-        let (below, rows) = self.slab.data.split_at_mut(shape.start(first_row));
-        // Whole padded rows: the kernel works in full vector blocks.
-        let x = Rows {
-            slab: below,
-            starts: &self.kernel.starts,
-            width: shape.stride,
-        };
-        let layer = rules::DenseOperands::at(&self.edges, start);
-        kernels::dense_forward(layer.saved_weights(&self.saved), &self.kernel.b, x, rows);
+        let first_row = self.grow(j_count);
+        dense::forward(
+            &self.edges,
+            &self.saved,
+            &self.kernel,
+            &mut self.slab,
+            start,
+            first_row,
+        );
         out.reserve(j_count);
         for j in 0..j_count {
-            // j < j_count, which fits in u32 with the operand list.
-            let instr = Instr::Dense { start, j: j as u32 };
-            let v = self.push_node(f64::NAN, instr, first_row + j as u32);
+            let v = self.push_node(f64::NAN, dense::neuron(start, j), first_row + j as u32);
             out.push(v);
         }
+    }
+
+    /// Appends `count` rows to the lane slab; returns the first one's number.
+    fn grow(&mut self, count: usize) -> u32 {
+        self.slab.grow(count).unwrap_or_else(|| {
+            misuse("micrograd: the tape's batch rows are full; free graphs with a Scope".into())
+        })
     }
 
     /// Appends `b + Σ wᵢ·xᵢ` as one `Affine` node; its operand list is
@@ -696,55 +641,27 @@ impl Tape {
         }
         self.sweep(
             root,
-            Capture {
+            sweep::Capture {
                 first: start,
                 grads: out,
             },
         );
     }
 
-    /// The reverse sweep from `root`, leaves' gradients going where
-    /// `capture` says.
+    /// The reverse sweep from `root` (`sweep.rs`), leaves' gradients
+    /// going where `capture` says.
     #[inline(always)]
-    fn sweep(&mut self, root: usize, capture: impl Catch) {
+    fn sweep(&mut self, root: usize, capture: impl sweep::Catch) {
         let stamp = self.next_stamp();
-        // d(root)/d(root) = 1; a leaf root accumulates it like any leaf.
-        let seed = &mut self.nodes[root];
-        let leaf = seed.instr == Instr::Leaf;
-        if seed.lanes == SINGLE {
-            seed.grad = if leaf { seed.grad + 1.0 } else { 1.0 };
-        } else {
-            let span = self.slab.span(seed.lanes);
-            for g in &mut self.slab.grad[span] {
-                *g = if leaf { *g + 1.0 } else { 1.0 };
-            }
-        }
-        let (mut grads, stamps) = self.grads();
-        stamps[root] = stamp;
-        let mut sweep = Sweep {
-            stamp,
-            stamps,
-            lowest: root,
-            layer_done: None,
-            capture,
-        };
-        // Every node above `i` is done, so when the sweep reaches a node its
-        // gradient is complete; `lowest` is the lowest node reached so far.
-        let mut i = root + 1;
-        while i > sweep.lowest {
-            i -= 1;
-            // A leaf has no rule: it only receives.
-            if sweep.stamps[i] == stamp && grads.nodes[i].instr != Instr::Leaf {
-                rules::backward(i, &mut grads, &mut sweep);
-            }
-        }
+        let (grads, stamps) = self.grads();
+        sweep::sweep(grads, stamps, stamp, root, capture);
     }
 
     /// Applies one node's local gradient rule once, accumulating into its
     /// operands: micrograd's `_backward`.
     pub(crate) fn backward_local(&mut self, v: Value) {
         let i = self.index(v);
-        rules::backward(i as usize, &mut self.grads().0, &mut Accumulate);
+        sweep::backward_local(self.grads().0, i as usize);
     }
 
     /// What the gradient rules read and write, and the sweeps' stamps.
@@ -773,7 +690,7 @@ impl Tape {
     pub(crate) fn children(&self, v: Value) -> Vec<Value> {
         let i = self.index(v);
         let mut out = Vec::new();
-        rules::for_each_operand(self.nodes[i as usize].instr, &self.edges, |c| {
+        for_each_operand(self.nodes[i as usize].instr, &self.edges, |c| {
             out.push(self.handle(c));
         });
         out
@@ -795,7 +712,7 @@ impl Tape {
         while i > lowest {
             i -= 1;
             if stamps[i] == stamp {
-                rules::for_each_operand(nodes[i].instr, edges, |c| {
+                for_each_operand(nodes[i].instr, edges, |c| {
                     stamps[c as usize] = stamp;
                     lowest = lowest.min(c as usize);
                 });
@@ -822,175 +739,6 @@ fn checked_index(nodes: &[Node], v: Value) -> u32 {
     match nodes.get(v.index as usize) {
         Some(node) if node.generation == v.generation => v.index,
         _ => stale_handle(v, nodes.len()),
-    }
-}
-
-/// micrograd's `+=`: what the lecture's manual `_backward` calls do.
-struct Accumulate;
-
-impl GradSink for Accumulate {
-    #[inline]
-    fn add(&mut self, nodes: &mut [Node], child: u32, contribution: f64) {
-        nodes[child as usize].grad += contribution;
-    }
-
-    #[inline]
-    fn reach_lanes(&mut self, _nodes: &mut [Node], _child: u32) -> Into {
-        Into::Add
-    }
-
-    fn layer_part(&mut self, _: &[Node], _: usize, _: usize, this: usize) -> Option<Part> {
-        Some(Part::Only(this))
-    }
-
-    fn reached(&self, _: usize) -> bool {
-        false
-    }
-}
-
-/// Where a sweep's contributions to some leaves go instead of their nodes.
-trait Catch {
-    /// Takes `contribution` for node `c` if it is one of those leaves.
-    fn catch(&mut self, c: usize, contribution: f64) -> bool;
-    /// Takes the contributions to the run of nodes from `first`, if it is
-    /// inside those leaves.
-    fn catch_run(&mut self, first: usize, contributions: &[f64]) -> bool;
-}
-
-/// Every node keeps what it receives.
-struct Keep;
-
-impl Catch for Keep {
-    #[inline(always)]
-    fn catch(&mut self, _: usize, _: f64) -> bool {
-        false
-    }
-    #[inline(always)]
-    fn catch_run(&mut self, _: usize, _: &[f64]) -> bool {
-        false
-    }
-}
-
-/// Leaves `first..first + grads.len()` receive into `grads`.
-#[cfg(feature = "nn")]
-struct Capture<'c> {
-    first: usize,
-    grads: &'c mut [f64],
-}
-
-#[cfg(feature = "nn")]
-impl Catch for Capture<'_> {
-    #[inline(always)]
-    fn catch(&mut self, c: usize, contribution: f64) -> bool {
-        match self.grads.get_mut(c.wrapping_sub(self.first)) {
-            Some(g) => {
-                *g += contribution;
-                true
-            }
-            None => false,
-        }
-    }
-    #[inline(always)]
-    fn catch_run(&mut self, first: usize, contributions: &[f64]) -> bool {
-        let at = first.wrapping_sub(self.first);
-        match self.grads.get_mut(at..at.wrapping_add(contributions.len())) {
-            Some(grads) => {
-                for (g, &c) in grads.iter_mut().zip(contributions) {
-                    *g += c;
-                }
-                true
-            }
-            None => false,
-        }
-    }
-}
-
-/// `backward`'s sink. The first contribution a node receives in a sweep
-/// replaces an intermediate node's old gradient (and adds to a leaf's), and
-/// stamps the node as reached; later ones accumulate.
-struct Sweep<'s, C> {
-    stamp: u32,
-    stamps: &'s mut [u32],
-    lowest: usize,
-    /// The first node of the layer whose backward ran last: its other
-    /// neurons have nothing left to do.
-    layer_done: Option<usize>,
-    capture: C,
-}
-
-impl<C: Catch> GradSink for Sweep<'_, C> {
-    #[inline]
-    fn add(&mut self, nodes: &mut [Node], child: u32, contribution: f64) {
-        let c = child as usize;
-        if self.capture.catch(c, contribution) {
-            return;
-        }
-        let node = &mut nodes[c];
-        if self.stamps[c] != self.stamp {
-            self.reach(node, c);
-            if node.instr != Instr::Leaf {
-                node.grad = 0.0;
-            }
-        }
-        node.grad += contribution;
-    }
-
-    #[inline]
-    fn reach_lanes(&mut self, nodes: &mut [Node], child: u32) -> Into {
-        let c = child as usize;
-        let node = &mut nodes[c];
-        if self.stamps[c] == self.stamp {
-            return Into::Add;
-        }
-        self.reach(node, c);
-        if node.instr == Instr::Leaf {
-            Into::Add
-        } else {
-            Into::Replace
-        }
-    }
-
-    #[inline]
-    fn add_run(&mut self, nodes: &mut [Node], first: usize, contributions: &[f64]) {
-        if self.capture.catch_run(first, contributions) {
-            return;
-        }
-        let run = &mut nodes[first..first + contributions.len()];
-        for (i, (node, &c)) in run.iter_mut().zip(contributions).enumerate() {
-            if self.stamps[first + i] != self.stamp {
-                self.reach(node, first + i);
-                if node.instr != Instr::Leaf {
-                    node.grad = 0.0;
-                }
-            }
-            node.grad += c;
-        }
-    }
-
-    fn layer_part(&mut self, _: &[Node], first: usize, _: usize, _: usize) -> Option<Part> {
-        if self.layer_done == Some(first) {
-            return None;
-        }
-        self.layer_done = Some(first);
-        Some(Part::Reached)
-    }
-
-    #[inline]
-    fn reached(&self, node: usize) -> bool {
-        self.stamps[node] == self.stamp
-    }
-}
-
-impl<C> Sweep<'_, C> {
-    /// Marks node `c` reached by this sweep. A node with a rule lowers where
-    /// the sweep ends; a leaf has none, so the sweep need not visit it (a
-    /// model's parameters, at the bottom of the tape, are not walked over).
-    #[inline]
-    fn reach(&mut self, node: &Node, c: usize) {
-        self.stamps[c] = self.stamp;
-        if node.instr != Instr::Leaf {
-            self.lowest = self.lowest.min(c);
-        }
     }
 }
 

@@ -4,9 +4,11 @@ use std::fmt;
 use std::marker::PhantomData;
 
 use super::lane_slab::SINGLE;
-use super::op::{Instr, Op};
+use super::node::{Instr, Node};
+use super::op::Op;
 use super::pyrepr::PyFloat;
-use super::tape::{Node, Tape, misuse, with_tape};
+use super::rules::{Binary, Unary};
+use super::tape::{Tape, misuse, with_tape};
 
 /// A scalar in a computation graph, with the gradient `backward` gives it:
 /// micrograd's `Value`.
@@ -187,26 +189,7 @@ impl Value {
 
     /// The operation that produced this node (micrograd's `_op`).
     pub fn op(self) -> Op {
-        with_tape(|t| {
-            let instr = t.node(self).instr;
-            match instr {
-                Instr::Leaf => Op::Leaf,
-                Instr::Add(..) => Op::Add,
-                Instr::Mul(..) => Op::Mul,
-                Instr::Powf(_, k) => Op::Powf(t.nodes[k as usize].data),
-                Instr::Pow(..) => Op::Pow,
-                Instr::Relu(_) => Op::Relu,
-                Instr::Tanh(_) => Op::Tanh,
-                Instr::Exp(_) => Op::Exp,
-                Instr::Ln(_) => Op::Ln,
-                Instr::Sigmoid(_) => Op::Sigmoid,
-                Instr::Softplus(_) => Op::Softplus,
-                Instr::SumLanes(_) => Op::SumLanes,
-                Instr::Sum { .. } => Op::Sum,
-                Instr::SumSquares { .. } | Instr::SumSquaresRun { .. } => Op::SumSquares,
-                Instr::Affine { .. } | Instr::Dense { .. } => Op::Affine,
-            }
-        })
+        with_tape(|t| t.node(self).instr.op(&t.nodes))
     }
 
     /// Whether this node is a leaf (made by [`Value::new`], not by an op).
@@ -269,13 +252,13 @@ impl Value {
     pub fn pow(self, exponent: Value) -> Value {
         with_tape(|t| {
             let (a, b) = (t.index(self), t.index(exponent));
-            t.push(Instr::Pow(a, b))
+            t.push(Instr::Binary(Binary::Pow, a, b))
         })
     }
 
     /// `max(self, 0)`, micrograd's ReLU; its derivative at 0 is 0.
     pub fn relu(self) -> Value {
-        self.unary(Instr::Relu)
+        with_tape(|t| t.unary(self, Unary::Relu))
     }
 
     /// The hyperbolic tangent, computed as the lecture does,
@@ -284,30 +267,40 @@ impl Value {
     /// within 2.3 ulp of the truth and never gives NaN for a number
     /// (`tanh(1000) = 1`, where the lecture's formula gives inf/inf).
     pub fn tanh(self) -> Value {
-        self.unary(Instr::Tanh)
+        with_tape(|t| t.unary(self, Unary::Tanh))
     }
 
     /// `e^self`; overflows to infinity above about 709.78, as `f64::exp`.
     pub fn exp(self) -> Value {
-        self.unary(Instr::Exp)
+        with_tape(|t| t.unary(self, Unary::Exp))
     }
 
     /// The natural logarithm. As `f64::ln`: `ln(0) = -inf`, and NaN for a
     /// negative input; its derivative `1/self` is then infinite or NaN.
     pub fn ln(self) -> Value {
-        self.unary(Instr::Ln)
+        with_tape(|t| t.unary(self, Unary::Ln))
     }
 
     /// The logistic function `1 / (1 + e^-self)`, in [0, 1] for every input
     /// but NaN (`sigmoid(-1000) = 0`).
     pub fn sigmoid(self) -> Value {
-        self.unary(Instr::Sigmoid)
+        with_tape(|t| t.unary(self, Unary::Sigmoid))
     }
 
     /// `ln(1 + e^self)`, computed so that it never overflows
     /// (`softplus(1000) = 1000`); its derivative is the logistic function.
     pub fn softplus(self) -> Value {
-        self.unary(Instr::Softplus)
+        with_tape(|t| t.unary(self, Unary::Softplus))
+    }
+
+    /// The sine (of radians); d/dself = cos(self).
+    pub fn sin(self) -> Value {
+        with_tape(|t| t.unary(self, Unary::Sin))
+    }
+
+    /// The cosine (of radians); d/dself = -sin(self).
+    pub fn cos(self) -> Value {
+        with_tape(|t| t.unary(self, Unary::Cos))
     }
 
     /// The sum of a batch's lanes, in lane order, as one value: how a
@@ -340,11 +333,11 @@ impl Value {
         self.sum_lanes() * (1.0 / n)
     }
 
-    fn unary(self, make: impl FnOnce(u32) -> Instr) -> Value {
-        with_tape(|t| {
-            let a = t.index(self);
-            t.push(make(a))
-        })
+    /// `op(self)`, an elementwise primitive chosen at run time (the methods
+    /// above each make their own closure, so that the rule's `match` on
+    /// their `op` folds away).
+    pub(crate) fn unary(self, op: Unary) -> Value {
+        with_tape(|t| t.unary(self, op))
     }
 
     /// `b + Σ wᵢ·xᵢ` as one node: a neuron's pre-activation, micrograd's
