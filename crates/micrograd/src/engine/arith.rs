@@ -22,7 +22,6 @@ use std::iter::{Product, Sum};
 use std::ops::{Add, AddAssign, Div, DivAssign, Mul, MulAssign, Neg, Sub, SubAssign};
 
 use super::node::Instr;
-use super::rules::Binary;
 use super::tape::{try_with_tape, with_tape};
 use super::value::Value;
 
@@ -30,7 +29,7 @@ use super::value::Value;
 fn add(a: Value, b: Value) -> Value {
     with_tape(|t| {
         let (a, b) = (t.index(a), t.index(b));
-        t.push(Instr::Binary(Binary::Add, a, b))
+        t.push(Instr::Add(a, b))
     })
 }
 
@@ -38,7 +37,7 @@ fn add(a: Value, b: Value) -> Value {
 fn mul(a: Value, b: Value) -> Value {
     with_tape(|t| {
         let (a, b) = (t.index(a), t.index(b));
-        t.push(Instr::Binary(Binary::Mul, a, b))
+        t.push(Instr::Mul(a, b))
     })
 }
 

@@ -9,7 +9,7 @@ use super::forward::operand;
 use super::grads::{GradSink, Grads, give, give_local};
 use super::lane_slab::{Arg, SINGLE};
 use super::node::{Instr, affine_operands, operands, run};
-use super::rules::{self, Apply, Apply2, mul_grad};
+use super::rules::{self, Apply, Apply2, Binary, mul_grad};
 
 /// Applies node `i`'s local gradient rule. Inlined into the sweep; the
 /// rules over lanes are calls out of line.
@@ -19,7 +19,9 @@ pub(crate) fn backward(i: usize, t: &mut Grads<'_>, sink: &mut impl GradSink) {
     match instr {
         Instr::Leaf => {}
         Instr::Unary(op, a) => rules::unary(op, Local { t, sink, i, a }),
-        Instr::Binary(op, a, b) => rules::binary(op, Local2 { t, sink, i, a, b }),
+        Instr::Add(a, b) => rules::binary(Binary::Add, Local2 { t, sink, i, a, b }),
+        Instr::Mul(a, b) => rules::binary(Binary::Mul, Local2 { t, sink, i, a, b }),
+        Instr::Pow(a, b) => rules::binary(Binary::Pow, Local2 { t, sink, i, a, b }),
         // The exponent is a constant and gets nothing.
         Instr::Powf(a, k) => {
             let k = t.nodes[k as usize].data;

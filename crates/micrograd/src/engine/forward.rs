@@ -4,7 +4,7 @@
 use super::dense::DenseOperands;
 use super::lane_slab::{self, Arg, LaneSlab, SINGLE, Shape};
 use super::node::{Instr, Node, affine_operands, operands, run};
-use super::rules::{self, Apply, Apply2};
+use super::rules::{self, Apply, Apply2, Binary};
 
 /// The forward value of a single-valued node, whose operands already
 /// exist. Inlined into each constructor, where the `match` folds away.
@@ -14,7 +14,9 @@ pub(crate) fn forward(instr: Instr, nodes: &[Node], edges: &[u32], slab: &LaneSl
     match instr {
         Instr::Leaf => unreachable!("leaves are created with their data"),
         Instr::Unary(op, a) => rules::unary::<f64, _>(op, One(x(a))),
-        Instr::Binary(op, a, b) => rules::binary::<f64, _>(op, Two(x(a), x(b))),
+        Instr::Add(a, b) => rules::binary::<f64, _>(Binary::Add, Two(x(a), x(b))),
+        Instr::Mul(a, b) => rules::binary::<f64, _>(Binary::Mul, Two(x(a), x(b))),
+        Instr::Pow(a, b) => rules::binary::<f64, _>(Binary::Pow, Two(x(a), x(b))),
         Instr::Powf(a, k) => rules::powf::<f64, _>(x(k), One(x(a))),
         // Lane order, from 0, as Python's `sum` over the points.
         Instr::SumLanes(a) => sum_row(&slab.data[slab.span(nodes[a as usize].lanes)]),
@@ -67,7 +69,7 @@ pub(crate) fn is_batched(instr: Instr, nodes: &[Node], edges: &[u32]) -> bool {
     let batched = |i: u32| nodes[i as usize].lanes != SINGLE;
     match instr {
         Instr::Leaf | Instr::SumLanes(_) => false,
-        Instr::Binary(_, a, b) => batched(a) || batched(b),
+        Instr::Add(a, b) | Instr::Mul(a, b) | Instr::Pow(a, b) => batched(a) || batched(b),
         Instr::Unary(_, a) | Instr::Powf(a, _) => batched(a),
         Instr::Sum { start, len } | Instr::SumSquares { start, len } => {
             operands(edges, start, len).iter().any(|&c| batched(c))
@@ -96,7 +98,9 @@ pub(crate) fn forward_lanes(
     match instr {
         Instr::Leaf => unreachable!("leaves are created with their data"),
         Instr::Unary(op, a) => rules::unary::<f64, _>(op, Map1(out, arg(a))),
-        Instr::Binary(op, a, b) => rules::binary::<f64, _>(op, Map2(out, arg(a), arg(b))),
+        Instr::Add(a, b) => rules::binary::<f64, _>(Binary::Add, Map2(out, arg(a), arg(b))),
+        Instr::Mul(a, b) => rules::binary::<f64, _>(Binary::Mul, Map2(out, arg(a), arg(b))),
+        Instr::Pow(a, b) => rules::binary::<f64, _>(Binary::Pow, Map2(out, arg(a), arg(b))),
         Instr::Powf(a, k) => rules::powf::<f64, _>(nodes[k as usize].data, Map1(out, arg(a))),
         Instr::SumLanes(_) => unreachable!("a sum over the lanes is a single value"),
         Instr::Sum { start, len } => {
@@ -198,7 +202,7 @@ pub(crate) fn operand<'a>(nodes: &[Node], slab: &'a [f64], shape: Shape, i: u32)
 pub(crate) fn for_each_operand(instr: Instr, edges: &[u32], mut f: impl FnMut(u32)) {
     match instr {
         Instr::Leaf => {}
-        Instr::Binary(_, a, b) => {
+        Instr::Add(a, b) | Instr::Mul(a, b) | Instr::Pow(a, b) => {
             f(a);
             f(b);
         }

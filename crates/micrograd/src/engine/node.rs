@@ -1,7 +1,7 @@
 //! One node of the graph, and the instruction that made it.
 
 use super::op::Op;
-use super::rules::{Binary, Unary};
+use super::rules::Unary;
 
 /// One node of the graph: micrograd's `Value` minus the Python object.
 #[derive(Clone, Copy, Debug)]
@@ -27,8 +27,15 @@ pub(crate) enum Instr {
     Leaf,
     /// An elementwise primitive of one operand (`relu`, `tanh`, `sin`, ...).
     Unary(Unary, u32),
-    /// `a + b`, `a * b`, `a ** b` (a node as exponent).
-    Binary(Binary, u32, u32),
+    /// `a + b`. The three two-operand primitives are instructions of their
+    /// own, not one `Binary(op, ..)`: `+` and `*` are most of a graph's
+    /// nodes, and a flat `match` dispatches them in one jump (callgrind, the
+    /// bench's node-by-node step: 2.7% fewer instructions in `backward`).
+    Add(u32, u32),
+    /// `a * b`.
+    Mul(u32, u32),
+    /// `a ** b` (a node as exponent).
+    Pow(u32, u32),
     /// `a ** k` for a constant `k`, stored as the data of a hidden leaf node
     /// (the second index).
     Powf(u32, u32),
@@ -59,9 +66,9 @@ impl Instr {
         match self {
             Instr::Leaf => Op::Leaf,
             Instr::Unary(op, _) => op.into(),
-            Instr::Binary(Binary::Add, ..) => Op::Add,
-            Instr::Binary(Binary::Mul, ..) => Op::Mul,
-            Instr::Binary(Binary::Pow, ..) => Op::Pow,
+            Instr::Add(..) => Op::Add,
+            Instr::Mul(..) => Op::Mul,
+            Instr::Pow(..) => Op::Pow,
             Instr::Powf(_, k) => Op::Powf(nodes[k as usize].data),
             Instr::SumLanes(_) => Op::SumLanes,
             Instr::Sum { .. } => Op::Sum,

@@ -25,7 +25,7 @@ pub(crate) fn sweep(
 ) {
     // d(root)/d(root) = 1; a leaf root accumulates it like any leaf.
     let seed = &mut grads.nodes[root];
-    let leaf = seed.instr == Instr::Leaf;
+    let leaf = matches!(seed.instr, Instr::Leaf);
     if seed.lanes == SINGLE {
         seed.grad = if leaf { seed.grad + 1.0 } else { 1.0 };
     } else {
@@ -48,7 +48,7 @@ pub(crate) fn sweep(
     while i > sweep.lowest {
         i -= 1;
         // A leaf has no rule: it only receives.
-        if sweep.stamps[i] == stamp && grads.nodes[i].instr != Instr::Leaf {
+        if sweep.stamps[i] == stamp && !matches!(grads.nodes[i].instr, Instr::Leaf) {
             backward(i, &mut grads, &mut sweep);
         }
     }
@@ -162,7 +162,7 @@ impl<C: Catch> GradSink for Sweep<'_, C> {
         let node = &mut nodes[c];
         if self.stamps[c] != self.stamp {
             self.reach(node, c);
-            if node.instr != Instr::Leaf {
+            if !matches!(node.instr, Instr::Leaf) {
                 node.grad = 0.0;
             }
         }
@@ -177,7 +177,7 @@ impl<C: Catch> GradSink for Sweep<'_, C> {
             return Into::Add;
         }
         self.reach(node, c);
-        if node.instr == Instr::Leaf {
+        if matches!(node.instr, Instr::Leaf) {
             Into::Add
         } else {
             Into::Replace
@@ -193,7 +193,7 @@ impl<C: Catch> GradSink for Sweep<'_, C> {
         for (i, (node, &c)) in run.iter_mut().zip(contributions).enumerate() {
             if self.stamps[first + i] != self.stamp {
                 self.reach(node, first + i);
-                if node.instr != Instr::Leaf {
+                if !matches!(node.instr, Instr::Leaf) {
                     node.grad = 0.0;
                 }
             }
@@ -222,7 +222,7 @@ impl<C> Sweep<'_, C> {
     #[inline]
     fn reach(&mut self, node: &Node, c: usize) {
         self.stamps[c] = self.stamp;
-        if node.instr != Instr::Leaf {
+        if !matches!(node.instr, Instr::Leaf) {
             self.lowest = self.lowest.min(c);
         }
     }

@@ -7,7 +7,7 @@ use super::lane_slab::SINGLE;
 use super::node::{Instr, Node};
 use super::op::Op;
 use super::pyrepr::PyFloat;
-use super::rules::{Binary, Unary};
+use super::rules::Unary;
 use super::tape::{Tape, misuse, with_tape};
 
 /// A scalar in a computation graph, with the gradient `backward` gives it:
@@ -252,7 +252,7 @@ impl Value {
     pub fn pow(self, exponent: Value) -> Value {
         with_tape(|t| {
             let (a, b) = (t.index(self), t.index(exponent));
-            t.push(Instr::Binary(Binary::Pow, a, b))
+            t.push(Instr::Pow(a, b))
         })
     }
 
