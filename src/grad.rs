@@ -1,7 +1,6 @@
 //! `micrograd grad EXPR NAME=VALUE...`: evaluate an expression,
 //! backpropagate, print the value and every derivative.
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 
 use std::io::Write;
@@ -9,7 +8,7 @@ use std::io::Write;
 use anyhow::{Context, Result};
 use clap::Args;
 use micrograd::json::Number;
-use micrograd::{Value, draw_dot, expr};
+use micrograd::{draw_dot, expr};
 
 use crate::usage::usage;
 
@@ -80,40 +79,36 @@ pub fn run(args: &GradArgs) -> Result<()> {
         Ok(parsed) => parsed,
         Err(e) => return usage(e.to_string()),
     };
-    let mut inputs = HashMap::new();
-    for (name, value) in &args.bindings {
-        if inputs
-            .insert(name.clone(), Value::new(*value).with_label(name))
-            .is_some()
-        {
-            return usage(format!("`{name}` is given twice"));
+    let warn_unused = || {
+        let used = parsed.variables();
+        for (name, _) in &args.bindings {
+            if !used.contains(&name.as_str()) {
+                eprintln!("micrograd: warning: `{name}` is given but not used");
+            }
         }
-    }
-    let used = parsed.variables();
-    for (name, _) in &args.bindings {
-        if !used.contains(&name.as_str()) {
-            eprintln!("micrograd: warning: `{name}` is given but not used");
-        }
-    }
-    let root = match parsed.build(&inputs) {
-        Ok(root) => root,
-        Err(missing) => return usage(format!("no value for `{missing}`: add {missing}=VALUE")),
     };
+    let evaluation = match parsed.evaluate(&args.bindings) {
+        Ok(evaluation) => evaluation,
+        Err(expr::EvaluateError::Missing(name)) => {
+            warn_unused();
+            return usage(format!("no value for `{name}`: add {name}=VALUE"));
+        }
+        Err(e) => return usage(e.to_string()),
+    };
+    warn_unused();
+    let root = evaluation.root;
     // Say which op first left the real numbers; the numbers are printed
     // all the same.
-    let not_finite = root
-        .backward_checked()
-        .err()
-        .map(|anomaly| anomaly.to_string());
+    let not_finite = evaluation.not_finite.map(|anomaly| anomaly.to_string());
     if let Some(anomaly) = &not_finite {
         eprintln!("micrograd: warning: not finite: {anomaly}");
     }
 
     // Derivatives in the order the variables were given.
-    let grads: Vec<(&str, f64)> = args
-        .bindings
+    let grads: Vec<(&str, f64)> = evaluation
+        .inputs
         .iter()
-        .map(|(name, _)| (name.as_str(), inputs[name].grad()))
+        .map(|(name, leaf)| (name.as_str(), leaf.grad()))
         .collect();
     if args.json {
         let grads: Vec<String> = grads

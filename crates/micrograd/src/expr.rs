@@ -24,7 +24,7 @@
 use std::collections::HashMap;
 use std::fmt;
 
-use crate::engine::{Op, Unary, Value};
+use crate::engine::{Anomaly, Op, Unary, Value};
 
 /// A parsed expression.
 #[derive(Clone, Debug, PartialEq)]
@@ -238,6 +238,81 @@ impl Expr {
                 Node::Value(v.unary(f.0))
             }
             Expr::Binary(op, a, b) => binary(*op, a.build_node(inputs)?, b.build_node(inputs)?),
+        })
+    }
+}
+
+/// An expression evaluated at given values and differentiated from its
+/// root ([`Expr::evaluate`]): what `micrograd grad` prints and the
+/// playground's expression drawing shows.
+#[derive(Debug)]
+pub struct Evaluation {
+    /// The expression's graph, backpropagated.
+    pub root: Value,
+    /// Each given name and its leaf, in the order given; a leaf's
+    /// [`grad`](Value::grad) is d(root)/d(name).
+    pub inputs: Vec<(String, Value)>,
+    /// The op that first left the real numbers, forward or backward, if
+    /// one did ([`Value::backward_checked`]); the numbers are computed all
+    /// the same.
+    pub not_finite: Option<Box<Anomaly>>,
+}
+
+/// Why an expression could not be evaluated at the given values.
+#[derive(Clone, Debug, PartialEq)]
+pub enum EvaluateError {
+    /// A name is given two values.
+    Twice(String),
+    /// A variable of the expression has no value.
+    Missing(String),
+}
+
+impl fmt::Display for EvaluateError {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        match self {
+            EvaluateError::Twice(name) => write!(f, "`{name}` is given twice"),
+            EvaluateError::Missing(name) => write!(f, "no value for `{name}`"),
+        }
+    }
+}
+
+impl std::error::Error for EvaluateError {}
+
+impl Expr {
+    /// Builds the expression's graph at `values` (each a leaf labelled with
+    /// its name) and backpropagates it, checked: the one way an expression
+    /// is evaluated, so every caller finds and names a value that is not
+    /// finite ([`Evaluation::not_finite`]) rather than printing NaN with no
+    /// cause.
+    ///
+    /// ```
+    /// use micrograd::expr::parse;
+    /// let values = [("x".to_owned(), 0.0), ("y".to_owned(), 2.0)];
+    /// let e = parse("x * log(x)").unwrap().evaluate(&values).unwrap();
+    /// assert!(e.root.data().is_nan()); // 0 * -inf
+    /// assert!(e.not_finite.unwrap().to_string().contains("log"));
+    /// assert_eq!(e.inputs[1].1.grad(), 0.0); // y is not used
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// A name given twice, or a variable given no value.
+    pub fn evaluate(&self, values: &[(String, f64)]) -> Result<Evaluation, EvaluateError> {
+        let mut by_name = HashMap::new();
+        let mut inputs = Vec::with_capacity(values.len());
+        for (name, x) in values {
+            let leaf = Value::new(*x).with_label(name);
+            if by_name.insert(name.clone(), leaf).is_some() {
+                return Err(EvaluateError::Twice(name.clone()));
+            }
+            inputs.push((name.clone(), leaf));
+        }
+        let root = self.build(&by_name).map_err(EvaluateError::Missing)?;
+        let not_finite = root.backward_checked().err();
+        Ok(Evaluation {
+            root,
+            inputs,
+            not_finite,
         })
     }
 }

@@ -256,3 +256,40 @@ fn sin_and_cos_are_functions() {
     assert_eq!(inputs["y"].grad(), -y0.sin() * x0.sin());
     assert_eq!((out.op(), inputs["x"].op()), (Op::Mul, Op::Leaf));
 }
+
+/// `Expr::evaluate`, the one way `micrograd grad` and the playground
+/// evaluate an expression: gradients in the order given, checked.
+#[test]
+fn evaluate_gives_gradients_in_the_order_given_and_names_what_is_not_finite() {
+    use micrograd::expr::EvaluateError;
+    let values = |pairs: &[(&str, f64)]| -> Vec<(String, f64)> {
+        pairs.iter().map(|&(n, x)| (n.to_owned(), x)).collect()
+    };
+    // f = x*y + sin(x): df/dx = y + cos(x), df/dy = x (by hand).
+    let f = parse("x*y + sin(x)").unwrap();
+    let e = f.evaluate(&values(&[("y", 3.0), ("x", 2.0)])).unwrap();
+    assert_eq!(e.root.data(), 2.0 * 3.0 + 2.0_f64.sin());
+    let names: Vec<&str> = e.inputs.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["y", "x"]);
+    assert_eq!(e.inputs[0].1.grad(), 2.0);
+    assert_eq!(e.inputs[1].1.grad(), 3.0 + 2.0_f64.cos());
+    assert!(e.not_finite.is_none());
+
+    assert_eq!(
+        f.evaluate(&values(&[("x", 1.0), ("x", 2.0), ("y", 0.0)]))
+            .unwrap_err(),
+        EvaluateError::Twice("x".into())
+    );
+    assert_eq!(
+        f.evaluate(&values(&[("x", 1.0)])).unwrap_err(),
+        EvaluateError::Missing("y".into())
+    );
+
+    // log(0) = -inf, and 0 * -inf is NaN: the numbers are kept, and the op
+    // that first left the real numbers is named.
+    let g = parse("x * log(x)").unwrap();
+    let e = g.evaluate(&values(&[("x", 0.0)])).unwrap();
+    assert!(e.root.data().is_nan());
+    let anomaly = e.not_finite.expect("log(0) is not finite").to_string();
+    assert!(anomaly.contains("log"), "{anomaly}");
+}

@@ -4,7 +4,7 @@
 //! never on the server's: graphs are built on that thread's tape, which
 //! ends with it, and layout takes CPU time the server must not wait on.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use super::api::{ApiError, ExpressionAnswer, ExpressionRequest, Number};
 use micrograd::data::Dataset;
@@ -66,23 +66,29 @@ pub fn expression(
         error
     })?;
     let _graph = Scope::new();
-    let inputs: HashMap<String, Value> = request
+    let values: Vec<(String, f64)> = request
         .values
         .iter()
-        .map(|(name, &v)| (name.clone(), Value::new(v).with_label(name)))
+        .map(|(name, &v)| (name.clone(), v))
         .collect();
-    let root = parsed.build(&inputs).map_err(|missing| {
-        ApiError::unprocessable(format!("no value for `{missing}`: give it one"))
-    })?;
     // As `micrograd grad` does: the numbers all the same, and the op that
     // first left the real numbers.
-    let not_finite = root.backward_checked().err().map(|a| a.to_string());
+    let evaluation = parsed.evaluate(&values).map_err(|e| match e {
+        expr::EvaluateError::Missing(name) => {
+            ApiError::unprocessable(format!("no value for `{name}`: give it one"))
+        }
+        e => ApiError::unprocessable(e.to_string()),
+    })?;
+    let root = evaluation.root;
+    let not_finite = evaluation.not_finite.map(|a| a.to_string());
     let graph = draw_dot(root);
     let picture = render(&graph, most_nodes, format)?;
-    let grads: BTreeMap<String, Number> = parsed
-        .variables()
-        .into_iter()
-        .map(|name| (name.to_owned(), Number(inputs[name].grad())))
+    let used = parsed.variables();
+    let grads: BTreeMap<String, Number> = evaluation
+        .inputs
+        .iter()
+        .filter(|(name, _)| used.contains(&name.as_str()))
+        .map(|(name, leaf)| (name.clone(), Number(leaf.grad())))
         .collect();
     let answer = ExpressionAnswer {
         value: Number(root.data()),
