@@ -21,7 +21,7 @@ mod drawings;
 mod heatmaps;
 mod server;
 mod session;
-mod settings;
+mod training;
 
 use std::net::SocketAddr;
 use std::time::Duration;

@@ -35,7 +35,7 @@ use super::api::{
 use super::budget::Budget;
 use super::drawings::{self, Format, Picture};
 use super::session::{self, Channels, Command, Event, Reply, Shared, Snapshot};
-use super::{Limits, assets, settings};
+use super::{Limits, assets, training};
 use micrograd::nn::{Activation, Loss, ScheduleShape};
 use micrograd::train::{BuiltIn, DatasetName, SavedModel};
 
@@ -586,7 +586,7 @@ struct LimitsInfo {
 
 async fn options(State(state): State<Arc<Server>>) -> Response {
     let limits = &state.limits;
-    let datasets = settings::DATASETS
+    let datasets = training::DATASETS
         .iter()
         .map(|dataset| {
             let builtin = match dataset {
@@ -604,7 +604,7 @@ async fn options(State(state): State<Arc<Server>>) -> Response {
         datasets,
         activations: Activation::ALL.iter().map(ToString::to_string).collect(),
         losses: Loss::ALL.iter().map(ToString::to_string).collect(),
-        optimizers: settings::OPTIMIZERS.to_vec(),
+        optimizers: training::OPTIMIZERS.to_vec(),
         schedules: ScheduleShape::ALL.iter().map(ToString::to_string).collect(),
         limits: LimitsInfo {
             sessions: limits.sessions,
@@ -641,7 +641,7 @@ async fn create(
 ) -> Result<Response, ApiError> {
     let request: SettingsRequest =
         read_json(&state, &headers, body, Some(SettingsRequest::default())).await?;
-    let training = settings::resolve(&request, None, &state.limits)?;
+    let training = training::resolve(&request, None, &state.limits)?;
     let id = state.new_id();
     let (commands, commands_in) = std::sync::mpsc::sync_channel(QUEUED_COMMANDS);
     let (events_out, events) = tokio::sync::mpsc::channel(QUEUED_FRAMES);

@@ -22,7 +22,7 @@ use super::api::{
 };
 use super::budget::Budget;
 use super::heatmaps::{self, Plane};
-use super::settings::{self, Training, Upload};
+use super::training::{self, Training, Upload};
 use micrograd::Scope;
 use micrograd::data::Dataset;
 use micrograd::nn::parameter_count;
@@ -398,7 +398,7 @@ impl Session {
                 return Next::Restart;
             }
             Command::Configure(request, reply) => {
-                match settings::resolve(&request, self.upload.as_ref(), &self.limits) {
+                match training::resolve(&request, self.upload.as_ref(), &self.limits) {
                     Ok(training) => {
                         self.data = Arc::new(data_of(&training));
                         self.training = training;
@@ -462,7 +462,7 @@ impl Session {
     /// with the settings that suit it.
     fn upload(&mut self, name: &str, bytes: &[u8]) -> Result<(), ApiError> {
         let data = Dataset::from_bytes(bytes, name).map_err(|e| ApiError::from_library(&e))?;
-        settings::check_upload(&data, name, &self.limits)?;
+        training::check_upload(&data, name, &self.limits)?;
         let upload = Upload {
             name: name.to_owned(),
             data: Arc::new(data),
@@ -474,7 +474,7 @@ impl Session {
             },
             speed: Some(self.training.speed),
         };
-        let training = settings::resolve(&request, Some(&upload), &self.limits)?;
+        let training = training::resolve(&request, Some(&upload), &self.limits)?;
         self.data = Arc::clone(&upload.data);
         self.upload = Some(upload);
         self.training = training;
