@@ -18,14 +18,14 @@ pub(crate) fn backward(i: usize, t: &mut Grads<'_>, sink: &mut impl GradSink) {
     let instr = t.nodes[i].instr;
     match instr {
         Instr::Leaf => {}
-        Instr::Unary(op, a) => rules::unary(op, Local { t, sink, i, a }),
-        Instr::Add(a, b) => rules::binary(Binary::Add, Local2 { t, sink, i, a, b }),
-        Instr::Mul(a, b) => rules::binary(Binary::Mul, Local2 { t, sink, i, a, b }),
-        Instr::Pow(a, b) => rules::binary(Binary::Pow, Local2 { t, sink, i, a, b }),
+        Instr::Unary(op, a) => unary(t, sink, i, a, |at| rules::unary(op, at)),
+        Instr::Add(a, b) => binary(t, sink, i, a, b, |at| rules::binary(Binary::Add, at)),
+        Instr::Mul(a, b) => binary(t, sink, i, a, b, |at| rules::binary(Binary::Mul, at)),
+        Instr::Pow(a, b) => binary(t, sink, i, a, b, |at| rules::binary(Binary::Pow, at)),
         // The exponent is a constant and gets nothing.
         Instr::Powf(a, k) => {
             let k = t.nodes[k as usize].data;
-            rules::powf(k, Local { t, sink, i, a });
+            unary(t, sink, i, a, |at| rules::powf(k, at));
         }
         // d(Σₙ aₙ)/daₙ = 1: every lane receives the sum's gradient.
         Instr::SumLanes(a) => sum_lanes_backward(t, sink, i, a),
@@ -96,27 +96,44 @@ pub(crate) fn backward(i: usize, t: &mut Grads<'_>, sink: &mut impl GradSink) {
     }
 }
 
-/// A one-operand rule applied to node `i` and its operand `a`: to a single
-/// value, or lane by lane.
-struct Local<'t, 'g, S> {
-    t: &'t mut Grads<'g>,
-    sink: &'t mut S,
+/// A one-operand rule, `rule(at)` applying it to what `at` holds, for node
+/// `i` and its operand `a`: to a single value, or lane by lane. The single
+/// value's rule gets numbers, not references (a struct of references to
+/// the sweep's state would make it escape, and its loop reload it).
+#[inline(always)]
+fn unary<S: GradSink>(
+    t: &mut Grads<'_>,
+    sink: &mut S,
     i: usize,
     a: u32,
+    rule: impl Fn(One) -> f64 + Copy,
+) {
+    let node = t.nodes[i];
+    if node.lanes == SINGLE {
+        let da = rule(One {
+            x: t.nodes[a as usize].data,
+            out: node.data,
+            g: node.grad,
+        });
+        sink.add(t.nodes, a, da);
+    } else {
+        unary_lanes(t, sink, i, a, move |x, out, g| rule(One { x, out, g }));
+    }
 }
 
-impl<S: GradSink> Apply<f64> for Local<'_, '_, S> {
-    type Out = ();
+/// A one-operand rule's numbers: the operand, the node, its gradient.
+#[derive(Clone, Copy)]
+struct One {
+    x: f64,
+    out: f64,
+    g: f64,
+}
+
+impl Apply<f64> for One {
+    type Out = f64;
     #[inline(always)]
-    fn rule(self, _: impl Fn(f64) -> f64, grad: impl Fn(f64, f64, f64) -> f64) {
-        let Local { t, sink, i, a } = self;
-        let node = t.nodes[i];
-        if node.lanes == SINGLE {
-            let da = grad(t.nodes[a as usize].data, node.data, node.grad);
-            sink.add(t.nodes, a, da);
-        } else {
-            unary_lanes(t, sink, i, a, grad);
-        }
+    fn rule(self, _: impl Fn(f64) -> f64, grad: impl Fn(f64, f64, f64) -> f64) -> f64 {
+        grad(self.x, self.out, self.g)
     }
 }
 
@@ -144,29 +161,52 @@ fn unary_lanes(
     );
 }
 
-/// A two-operand rule applied to node `i` and its operands `a`, `b`.
-struct Local2<'t, 'g, S> {
-    t: &'t mut Grads<'g>,
-    sink: &'t mut S,
+/// A two-operand rule, `rule(at)` applying it to what `at` holds, for node
+/// `i` and its operands `a`, `b`: to single values, or lane by lane.
+#[inline(always)]
+fn binary<S: GradSink>(
+    t: &mut Grads<'_>,
+    sink: &mut S,
     i: usize,
     a: u32,
     b: u32,
+    rule: impl Fn(Two) -> (f64, f64) + Copy,
+) {
+    let node = t.nodes[i];
+    if node.lanes == SINGLE {
+        let (da, db) = rule(Two {
+            x: t.nodes[a as usize].data,
+            y: t.nodes[b as usize].data,
+            out: node.data,
+            g: node.grad,
+        });
+        sink.add(t.nodes, a, da);
+        sink.add(t.nodes, b, db);
+    } else {
+        binary_lanes(t, sink, i, a, b, move |x, y, out, g| {
+            rule(Two { x, y, out, g })
+        });
+    }
 }
 
-impl<S: GradSink> Apply2<f64> for Local2<'_, '_, S> {
-    type Out = ();
+/// A two-operand rule's numbers: the operands, the node, its gradient.
+#[derive(Clone, Copy)]
+struct Two {
+    x: f64,
+    y: f64,
+    out: f64,
+    g: f64,
+}
+
+impl Apply2<f64> for Two {
+    type Out = (f64, f64);
     #[inline(always)]
-    fn rule(self, _: impl Fn(f64, f64) -> f64, grad: impl Fn(f64, f64, f64, f64) -> (f64, f64)) {
-        let Local2 { t, sink, i, a, b } = self;
-        let node = t.nodes[i];
-        if node.lanes == SINGLE {
-            let (x, y) = (t.nodes[a as usize].data, t.nodes[b as usize].data);
-            let (da, db) = grad(x, y, node.data, node.grad);
-            sink.add(t.nodes, a, da);
-            sink.add(t.nodes, b, db);
-        } else {
-            binary_lanes(t, sink, i, a, b, grad);
-        }
+    fn rule(
+        self,
+        _: impl Fn(f64, f64) -> f64,
+        grad: impl Fn(f64, f64, f64, f64) -> (f64, f64),
+    ) -> (f64, f64) {
+        grad(self.x, self.y, self.out, self.g)
     }
 }
 
