@@ -40,30 +40,7 @@ fn rust_files(path: &Path) -> Vec<PathBuf> {
 
 /// The top-level modules a file names as `crate::name`, outside comments.
 fn crate_paths(text: &str) -> BTreeSet<String> {
-    let mut found = BTreeSet::new();
-    for line in text.lines() {
-        let code = line.split("//").next().unwrap_or("");
-        let mut rest = code;
-        while let Some(at) = rest.find("crate::") {
-            rest = &rest[at + "crate::".len()..];
-            let names: Vec<&str> = if let Some(group) = rest.strip_prefix('{') {
-                let group = group.split('}').next().unwrap_or("");
-                group.split(',').map(str::trim).collect()
-            } else {
-                vec![rest]
-            };
-            for name in names {
-                let module: String = name
-                    .chars()
-                    .take_while(|c| c.is_ascii_lowercase() || *c == '_')
-                    .collect();
-                if !module.is_empty() {
-                    found.insert(module);
-                }
-            }
-        }
-    }
-    found
+    paths_after(text, "crate::")
 }
 
 #[test]
