@@ -209,3 +209,32 @@ fn the_loop_finder_finds_loops_through_others() {
     let expected: BTreeSet<String> = ["tape", "node", "rules"].map(String::from).into();
     assert_eq!(found, expected);
 }
+
+/// A module reads another through its path, never through the crate
+/// root's re-exports (`crate::Value`): the root re-exports every layer,
+/// the top one included, so a read through it runs up the layers.
+#[test]
+fn no_module_reads_through_the_crate_root() {
+    let mut through_root = Vec::new();
+    for file in rust_files(Path::new(SRC)) {
+        if file.ends_with("lib.rs") {
+            continue;
+        }
+        let text = fs::read_to_string(&file).unwrap();
+        for (n, line) in text.lines().enumerate() {
+            let code = line.split("//").next().unwrap_or("");
+            if let Some(at) = code.find("crate::") {
+                let next = code[at + "crate::".len()..].chars().next();
+                if next.is_some_and(|c| c.is_ascii_uppercase()) {
+                    through_root.push(format!(
+                        "{}:{}: {}",
+                        file.strip_prefix(SRC).unwrap().display(),
+                        n + 1,
+                        line.trim()
+                    ));
+                }
+            }
+        }
+    }
+    assert!(through_root.is_empty(), "{through_root:#?}");
+}

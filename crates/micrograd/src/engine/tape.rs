@@ -745,7 +745,7 @@ fn checked_index(nodes: &[Node], v: Value) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Scope;
+    use crate::engine::Scope;
 
     #[test]
     fn a_stale_handle_stays_stale_past_two_to_the_32_scopes() {

@@ -3,8 +3,7 @@
 //! number, said in words, with the likely cause judged from the run's
 //! losses so far.
 
-use crate::Op;
-use crate::engine::{self, Anomaly, Value};
+use crate::engine::{self, Anomaly, Op, Value};
 use crate::error::{Error, Result};
 
 use super::{Batching, Trainer, batched_step};
