@@ -9,7 +9,7 @@ use super::forward::operand;
 use super::grads::{GradSink, Grads, give, give_local};
 use super::lane_slab::{Arg, SINGLE};
 use super::node::{Instr, affine_operands, operands, run};
-use super::rules::{self, Apply, Apply2, Binary, mul_grad};
+use super::rules::{self, Binary, Local, Local2, mul_grad};
 
 /// Applies node `i`'s local gradient rule. Inlined into the sweep; the
 /// rules over lanes are calls out of line.
@@ -106,34 +106,18 @@ fn unary<S: GradSink>(
     sink: &mut S,
     i: usize,
     a: u32,
-    rule: impl Fn(One) -> f64 + Copy,
+    rule: impl Fn(Local<f64>) -> f64 + Copy,
 ) {
     let node = t.nodes[i];
     if node.lanes == SINGLE {
-        let da = rule(One {
+        let da = rule(Local {
             x: t.nodes[a as usize].data,
             out: node.data,
             g: node.grad,
         });
         sink.add(t.nodes, a, da);
     } else {
-        unary_lanes(t, sink, i, a, move |x, out, g| rule(One { x, out, g }));
-    }
-}
-
-/// A one-operand rule's numbers: the operand, the node, its gradient.
-#[derive(Clone, Copy)]
-struct One {
-    x: f64,
-    out: f64,
-    g: f64,
-}
-
-impl Apply<f64> for One {
-    type Out = f64;
-    #[inline(always)]
-    fn rule(self, _: impl Fn(f64) -> f64, grad: impl Fn(f64, f64, f64) -> f64) -> f64 {
-        grad(self.x, self.out, self.g)
+        unary_lanes(t, sink, i, a, move |x, out, g| rule(Local { x, out, g }));
     }
 }
 
@@ -170,11 +154,11 @@ fn binary<S: GradSink>(
     i: usize,
     a: u32,
     b: u32,
-    rule: impl Fn(Two) -> (f64, f64) + Copy,
+    rule: impl Fn(Local2<f64>) -> (f64, f64) + Copy,
 ) {
     let node = t.nodes[i];
     if node.lanes == SINGLE {
-        let (da, db) = rule(Two {
+        let (da, db) = rule(Local2 {
             x: t.nodes[a as usize].data,
             y: t.nodes[b as usize].data,
             out: node.data,
@@ -184,29 +168,8 @@ fn binary<S: GradSink>(
         sink.add(t.nodes, b, db);
     } else {
         binary_lanes(t, sink, i, a, b, move |x, y, out, g| {
-            rule(Two { x, y, out, g })
+            rule(Local2 { x, y, out, g })
         });
-    }
-}
-
-/// A two-operand rule's numbers: the operands, the node, its gradient.
-#[derive(Clone, Copy)]
-struct Two {
-    x: f64,
-    y: f64,
-    out: f64,
-    g: f64,
-}
-
-impl Apply2<f64> for Two {
-    type Out = (f64, f64);
-    #[inline(always)]
-    fn rule(
-        self,
-        _: impl Fn(f64, f64) -> f64,
-        grad: impl Fn(f64, f64, f64, f64) -> (f64, f64),
-    ) -> (f64, f64) {
-        grad(self.x, self.y, self.out, self.g)
     }
 }
 

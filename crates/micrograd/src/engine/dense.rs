@@ -278,6 +278,12 @@ impl<'e> DenseOperands<'e> {
         }
     }
 
+    /// The layer's neurons, `J`.
+    #[inline]
+    pub(crate) fn neurons(&self) -> usize {
+        self.j_count
+    }
+
     /// Neuron `j`'s weights.
     #[inline]
     pub(crate) fn weights(&self, j: usize) -> impl Iterator<Item = u32> + '_ {

@@ -7,6 +7,13 @@ pub(crate) fn relu(x: f64) -> f64 {
     if x < 0.0 { 0.0 } else { x }
 }
 
+/// The unit step, ReLU's derivative as micrograd takes it (`out.data > 0`):
+/// 1 above 0, and 0 at 0, below it and for NaN.
+#[inline]
+pub(crate) fn step(x: f64) -> f64 {
+    f64::from(u8::from(x > 0.0))
+}
+
 /// The hyperbolic tangent as the lecture computes it,
 /// `(e^2x - 1) / (e^2x + 1)`, bit for bit wherever that formula is accurate
 /// (|x| ≥ 0.5), so the lecture's numbers come out to the last digit

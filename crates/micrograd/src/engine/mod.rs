@@ -27,6 +27,8 @@ mod backward;
 mod bulk;
 mod dense;
 mod forward;
+mod forward_mode;
+mod gradient_graph;
 mod grads;
 mod kernels;
 mod lane_slab;

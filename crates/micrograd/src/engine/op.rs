@@ -44,6 +44,8 @@ pub enum Op {
     Sin,
     /// [`Value::cos`](crate::Value::cos)
     Cos,
+    /// [`Value::step`](crate::Value::step), ReLU's derivative.
+    Step,
     /// A sum of any number of values (`Iterator::sum`).
     Sum,
     /// `Σ cᵢ·cᵢ` in one node ([`Value::sum_squares`](crate::Value::sum_squares)).

@@ -11,8 +11,11 @@
 //! derivatives.yaml.
 //!
 //! Each derivative is written once, over a [`Number`]: `backward` runs it on
-//! `f64`, for single values and lane by lane; an `impl Number for Value`
-//! would run the same formulas as graph nodes (gradients that are Values).
+//! `f64`, for single values and lane by lane; `gradient_graph.rs` runs the
+//! same formulas on [`Value`](super::value::Value)s, as graph nodes
+//! (gradients that are Values, so second derivatives); `forward_mode.rs`
+//! runs them with a tangent in place of `g`. Every `grad` is linear in `g`,
+//! which is what makes that last use right: `grad(x, out, ẋ)` is `f'(x)·ẋ`.
 
 use std::ops::{Add, Div, Mul, Neg, Sub};
 
@@ -31,9 +34,17 @@ pub(crate) trait Number:
 {
     /// A constant.
     fn constant(x: f64) -> Self;
-    /// The number itself, for the rules' branches (which side of 0 an
-    /// input is on chooses a formula; it is not differentiated).
-    fn number(self) -> f64;
+    /// `f(self)`, but 0 where `zero(self, other)` holds: the points where
+    /// a formula is not finite and PyTorch defines the derivative as 0
+    /// (`0·a^-1`, `a^b·ln 0`). `zero(x, _)` holds only where `x` is 0, and
+    /// `f` never sees such a point: a batch's lanes there are evaluated at
+    /// 1 and then multiplied by 0, so no `0·∞` reaches the other lanes.
+    fn zero_where(
+        self,
+        other: Self,
+        zero: fn(f64, f64) -> bool,
+        f: impl FnOnce(Self) -> Self,
+    ) -> Self;
     /// `self ** k` for a constant `k`.
     fn powf(self, k: f64) -> Self;
     /// `self ** e`.
@@ -46,8 +57,8 @@ impl Number for f64 {
         x
     }
     #[inline(always)]
-    fn number(self) -> f64 {
-        self
+    fn zero_where(self, other: f64, zero: fn(f64, f64) -> bool, f: impl FnOnce(f64) -> f64) -> f64 {
+        if zero(self, other) { 0.0 } else { f(self) }
     }
     #[inline(always)]
     fn powf(self, k: f64) -> f64 {
@@ -74,6 +85,42 @@ pub(crate) trait Apply2<N> {
         value: impl Fn(f64, f64) -> f64,
         grad: impl Fn(N, N, N, N) -> (N, N),
     ) -> Self::Out;
+}
+
+/// A one-operand rule's numbers: the operand, the node, and its gradient
+/// (or, in forward mode, the operand's tangent). Numbers, not references:
+/// a struct of references to `backward`'s state would make that state
+/// escape, and its loop reload it.
+#[derive(Clone, Copy)]
+pub(crate) struct Local<N> {
+    pub(crate) x: N,
+    pub(crate) out: N,
+    pub(crate) g: N,
+}
+
+impl<N: Number> Apply<N> for Local<N> {
+    type Out = N;
+    #[inline(always)]
+    fn rule(self, _: impl Fn(f64) -> f64, grad: impl Fn(N, N, N) -> N) -> N {
+        grad(self.x, self.out, self.g)
+    }
+}
+
+/// A two-operand rule's numbers: the operands, the node, its gradient.
+#[derive(Clone, Copy)]
+pub(crate) struct Local2<N> {
+    pub(crate) x: N,
+    pub(crate) y: N,
+    pub(crate) out: N,
+    pub(crate) g: N,
+}
+
+impl<N: Number> Apply2<N> for Local2<N> {
+    type Out = (N, N);
+    #[inline(always)]
+    fn rule(self, _: impl Fn(f64, f64) -> f64, grad: impl Fn(N, N, N, N) -> (N, N)) -> (N, N) {
+        grad(self.x, self.y, self.out, self.g)
+    }
 }
 
 /// The elementwise primitives, one line each: `Variant method = value,
@@ -103,14 +150,22 @@ macro_rules! elementwise {
         }
 
         /// The elementwise primitives as methods of a [`Number`], for the
-        /// derivatives that use them (each one, for those to come).
+        /// derivatives that use them (each one, for those to come): a
+        /// number type gives `apply`, the table gives the rest.
         #[allow(dead_code)]
-        pub(crate) trait Functions {
-            $(fn $method(self) -> Self;)*
+        pub(crate) trait Functions: Sized {
+            /// `op(self)`.
+            fn apply(self, op: Unary) -> Self;
+            $(#[inline(always)] fn $method(self) -> Self { self.apply(Unary::$Variant) })*
         }
 
         impl Functions for f64 {
-            $(#[inline(always)] fn $method(self) -> f64 { ($value)(self) })*
+            #[inline(always)]
+            fn apply(self, op: Unary) -> f64 {
+                match op {
+                    $(Unary::$Variant => ($value)(self),)*
+                }
+            }
         }
 
         /// `op`'s rule, given to `apply`.
@@ -131,7 +186,11 @@ elementwise! {
     /// The natural logarithm; PyTorch: `grad / self`.
     Ln ln = f64::ln, |x: N, _, g| g / x;
     /// micrograd's ReLU, `0 if x < 0 else x`; `self.grad += (out.data > 0) * out.grad`.
-    Relu relu = math::relu, |_, out: N, g| N::constant(f64::from(u8::from(out.number() > 0.0))) * g;
+    Relu relu = math::relu, |_, out: N, g| out.step() * g;
+    /// The unit step, `1 if x > 0 else 0`: ReLU's derivative, so that it is
+    /// a node of a gradient graph; its own derivative is 0 (at 0 too, as
+    /// PyTorch's relu has no second derivative there).
+    Step step = math::step, |_, _, _| N::constant(0.0);
     /// `1 / (1 + e^-x)`; PyTorch: `grad * (1 - out) * out`.
     Sigmoid sigmoid = math::sigmoid, |_, out: N, g| g * (N::constant(1.0) - out) * out;
     /// `ln(1 + e^x)`; d/dx = σ(x) (PyTorch's softplus_backward: `grad * z / (z + 1)`, z = e^x).
@@ -178,16 +237,12 @@ pub(crate) fn binary<N: Number, A: Apply2<N>>(op: Binary, apply: A) -> A::Out {
         // d(a^b)/da = b·a^(b-1), 0 for b = 0 (PyTorch's pow_backward_self);
         // d(a^b)/db = a^b·ln(a), 0 where a = 0 and b >= 0 (pow_backward_exponent).
         Binary::Pow => apply.rule(f64::powf, |a: N, b: N, out: N, g| {
-            let da = if b.number() == 0.0 {
-                N::constant(0.0)
-            } else {
-                (b * a.pow(b - N::constant(1.0))) * g
-            };
-            let db = if a.number() == 0.0 && b.number() >= 0.0 {
-                N::constant(0.0)
-            } else {
-                (out * a.ln()) * g
-            };
+            let da = b.zero_where(
+                a,
+                |b, _| b == 0.0,
+                |b| (b * a.pow(b - N::constant(1.0))) * g,
+            );
+            let db = a.zero_where(b, |a, b| a == 0.0 && b >= 0.0, |a| (out * a.ln()) * g);
             (da, db)
         }),
     }
@@ -198,5 +253,12 @@ pub(crate) fn binary<N: Number, A: Apply2<N>>(op: Binary, apply: A) -> A::Out {
 /// micrograd's chain of `+` passes the gradient unchanged to each `*` node.
 #[inline(always)]
 pub(crate) fn mul_grad<N: Number>(x: N, y: N, _out: N, g: N) -> (N, N) {
-    (y * g, x * g)
+    (times(y, g), times(x, g))
+}
+
+/// What one factor of a product receives: the other factor times `g`
+/// (`mul_grad` for one side, where only that side is wanted).
+#[inline(always)]
+pub(crate) fn times<N: Number>(other: N, g: N) -> N {
+    other * g
 }

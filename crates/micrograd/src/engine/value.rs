@@ -303,6 +303,13 @@ impl Value {
         with_tape(|t| t.unary(self, Unary::Cos))
     }
 
+    /// The unit step: 1 where `self > 0`, else 0 (at 0 too). It is ReLU's
+    /// derivative, as it appears in a gradient graph
+    /// ([`gradients`](Value::gradients)); its own derivative is 0.
+    pub fn step(self) -> Value {
+        with_tape(|t| t.unary(self, Unary::Step))
+    }
+
     /// The sum of a batch's lanes, in lane order, as one value: how a
     /// batch's loss becomes one number. d/dlane = 1 for every lane.
     ///

@@ -1,0 +1,535 @@
+//! Gradients that are Values: d(root)/d(x) as new nodes of the same graph,
+//! PyTorch's `torch.autograd.grad(root, xs, create_graph=True)`, so that
+//! they can be printed, drawn, used in a loss and differentiated again.
+//!
+//! They are built by the rules `backward` runs on numbers (`rules.rs`), run
+//! here on [`Value`]s: `impl Number for Value`. First and higher order use
+//! one formula per op, and a new op needs nothing here. The sweep is
+//! `backward`'s: from the root down, each node's gradient complete when it
+//! is reached, each contribution added with `+` in the same order, so a
+//! gradient's number equals the one `backward` gives (to the bit, except
+//! where an identity differs: `g / x` is `g * x**-1` here, as micrograd
+//! divides).
+//!
+//! A layer over a batch is differentiated as a layer: what its inputs
+//! receive is one `dense` product with the transposed weights, and each
+//! weight receives `Σₙ g[n]·x[n]` (its `*` rule, summed over the lanes).
+
+use std::cell::RefCell;
+
+use super::dense::DenseOperands;
+use super::lane_slab::SINGLE;
+use super::node::{Instr, affine_operands, operands, run};
+use super::rules::{self, Binary, Functions, Local, Local2, Number, Unary, times};
+use super::tape::{Tape, with_tape};
+use super::value::Value;
+
+impl Number for Value {
+    fn constant(x: f64) -> Value {
+        Value::new(x)
+    }
+
+    fn zero_where(
+        self,
+        other: Value,
+        zero: fn(f64, f64) -> bool,
+        f: impl FnOnce(Value) -> Value,
+    ) -> Value {
+        let (xs, others) = (lanes_of(self), lanes_of(other));
+        if xs.len() == 1 && others.len() == 1 {
+            return if zero(xs[0], others[0]) {
+                Value::new(0.0)
+            } else {
+                f(self)
+            };
+        }
+        let width = xs.len().max(others.len());
+        let at = |lanes: &[f64], n: usize| lanes[if lanes.len() == 1 { 0 } else { n }];
+        let zeros: Vec<f64> = (0..width)
+            .map(|n| f64::from(u8::from(zero(at(&xs, n), at(&others, n)))))
+            .collect();
+        if zeros.iter().all(|&z| z == 0.0) {
+            f(self)
+        } else if zeros.iter().all(|&z| z == 1.0) {
+            Value::new(0.0)
+        } else {
+            // `self` is 0 in those lanes, so `self + zeros` is 1 there and
+            // itself elsewhere; `keep` is 0 there and 1 elsewhere.
+            let keep: Vec<f64> = zeros.iter().map(|z| 1.0 - z).collect();
+            f(self + Value::batch(&zeros)) * Value::batch(&keep)
+        }
+    }
+
+    fn powf(self, k: f64) -> Value {
+        Value::powf(self, k)
+    }
+
+    fn pow(self, e: Value) -> Value {
+        Value::pow(self, e)
+    }
+}
+
+impl Functions for Value {
+    fn apply(self, op: Unary) -> Value {
+        self.unary(op)
+    }
+}
+
+/// A value's numbers: its one number, or its lanes.
+fn lanes_of(v: Value) -> Vec<f64> {
+    if v.is_batch() {
+        v.data_lanes()
+    } else {
+        vec![v.data()]
+    }
+}
+
+impl Value {
+    /// d(self)/d(x) for each `x` of `wrt`, in that order, as new `Value`s
+    /// of the same graph: PyTorch's `torch.autograd.grad(self, wrt,
+    /// create_graph=True)`. Their numbers are what
+    /// [`backward`](Value::backward) would put in each `x.grad()`, but they
+    /// are nodes: print them, draw them with `draw_dot`, use them in a loss
+    /// (a gradient penalty), or differentiate them again, to any order.
+    ///
+    /// The lecture's f(x) = 3x² - 4x + 5: f'(x) = 6x - 4 and f''(x) = 6.
+    ///
+    /// ```
+    /// use micrograd::Value;
+    /// let x = Value::new(3.0);
+    /// let f = 3.0 * x.powf(2.0) - 4.0 * x + 5.0;
+    /// let df = f.gradients(&[x])[0];
+    /// assert_eq!(df.data(), 6.0 * 3.0 - 4.0);
+    /// let d2f = df.gradients(&[x])[0];
+    /// assert_eq!(d2f.data(), 6.0);
+    /// ```
+    ///
+    /// A value `self` does not depend on gets a constant 0 (a batch of
+    /// zeros for a batch). A batch `self` is differentiated as `backward`
+    /// does, as the sum of its lanes. Nothing is written into any `grad`:
+    /// [`zero_grad`](crate::nn::Module::zero_grad) and `backward` do not
+    /// touch gradient graphs, and a gradient graph's nodes live in the
+    /// [`Scope`](crate::Scope) they were built in, freed with it, as every
+    /// node. Only the nodes between `self` and `wrt` are visited, and only
+    /// what reaches some `x` of `wrt` gets a gradient.
+    pub fn gradients(self, wrt: &[Value]) -> Vec<Value> {
+        let mut out = Vec::with_capacity(wrt.len());
+        self.gradients_into(wrt, &mut out);
+        out
+    }
+
+    /// [`gradients`](Value::gradients), appended to `out`: a training loop
+    /// that reuses `out` allocates nothing after its first step.
+    pub fn gradients_into(self, wrt: &[Value], out: &mut Vec<Value>) {
+        let mut build = BUFFERS.with(|b| std::mem::take(&mut *b.borrow_mut()));
+        build.run(self, wrt, out);
+        BUFFERS.with(|b| *b.borrow_mut() = build);
+    }
+
+    /// The Hessian-vector product H·v, where H is the matrix of second
+    /// derivatives ∂²self/∂xᵢ∂xⱼ over `wrt`: for each `xᵢ`, `Σⱼ
+    /// ∂²self/∂xᵢ∂xⱼ · v[j]`, as `Value`s (JAX's `hvp`). It is the
+    /// derivative of the gradient along `v`: how fast the slope changes in
+    /// that direction, the curvature that says how large a step can be.
+    ///
+    /// Reverse over reverse: the gradient graph of `Σⱼ v[j]·∂self/∂xⱼ`. JAX
+    /// prefers forward over reverse, which saves memory when forward mode
+    /// is a transformation of the same program; here both would build a
+    /// graph of the same size, and this one is made of the same nodes as
+    /// every gradient, so the result is a graph too: differentiate it
+    /// again, draw it, or add it to a loss. One gradient graph and one
+    /// more sweep, whatever the number of inputs (a full
+    /// [`hessian`](Value::hessian) needs one per input).
+    ///
+    /// ```
+    /// use micrograd::Value;
+    /// // f = x²y: H = [[2y, 2x], [2x, 0]]
+    /// let (x, y) = (Value::new(3.0), Value::new(2.0));
+    /// let f = x * x * y;
+    /// let hv = f.hvp(&[x, y], &[1.0, -1.0]);
+    /// assert_eq!(hv[0].data(), 2.0 * 2.0 * 1.0 + 2.0 * 3.0 * -1.0);
+    /// assert_eq!(hv[1].data(), 2.0 * 3.0 * 1.0);
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// If `v` and `wrt` differ in length.
+    pub fn hvp(self, wrt: &[Value], v: &[f64]) -> Vec<Value> {
+        assert_eq!(
+            wrt.len(),
+            v.len(),
+            "micrograd: Value::hvp needs one number of v per value of wrt"
+        );
+        let grads = self.gradients(wrt);
+        let v: Vec<Value> = v.iter().map(|&vj| Value::new(vj)).collect();
+        // Σⱼ v[j]·gⱼ, one node; a batch's gradients are summed over its
+        // lanes by the sweep, as `self` is.
+        let along = Value::affine(&v, &grads, Value::new(0.0));
+        along.gradients(wrt)
+    }
+
+    /// The matrix of second derivatives ∂²self/∂xᵢ∂xⱼ over `wrt`, row `i`
+    /// the gradient of ∂self/∂xᵢ (JAX's `hessian`), as `Value`s: one
+    /// gradient graph, then one sweep over it per input, so it is for a
+    /// few inputs; for many, [`hvp`](Value::hvp) gives H times a vector
+    /// at the cost of one.
+    ///
+    /// ```
+    /// use micrograd::Value;
+    /// let (x, y) = (Value::new(0.5), Value::new(-1.0));
+    /// let f = x * y + x.powf(2.0);
+    /// let h = f.hessian(&[x, y]);
+    /// let numbers: Vec<Vec<f64>> = h.iter().map(|row| row.iter().map(|v| v.data()).collect()).collect();
+    /// assert_eq!(numbers, [[2.0, 1.0], [1.0, 0.0]]);
+    /// ```
+    pub fn hessian(self, wrt: &[Value]) -> Vec<Vec<Value>> {
+        self.gradients(wrt)
+            .into_iter()
+            .map(|g| g.gradients(wrt))
+            .collect()
+    }
+}
+
+thread_local! {
+    /// The buffers a gradient graph is built with, kept from call to call.
+    static BUFFERS: RefCell<Build> = RefCell::default();
+}
+
+/// A gradient graph being built: for the nodes `lo..=root`, whether each
+/// leads to the root from some value of `wrt`, and its gradient so far.
+#[derive(Default)]
+struct Build {
+    lo: usize,
+    /// Whether node `lo + i` depends on some value of `wrt`.
+    needs: Vec<bool>,
+    /// Node `lo + i`'s gradient, once it has received one.
+    grads: Vec<Option<Value>>,
+    /// A batch of ones, for broadcasting one number to every lane.
+    ones: Option<Value>,
+    /// A layer's transposed weights, and what its dense product returns.
+    transposed: Vec<Value>,
+    layer_out: Vec<Value>,
+    /// The neurons of a layer that have a gradient, and those gradients.
+    taking: Vec<usize>,
+    taking_grads: Vec<Value>,
+    /// A node's operands, copied out of the tape.
+    operands: Vec<u32>,
+    lanes: Vec<f64>,
+}
+
+/// What the sweep needs to know of a node, read from the tape at once.
+#[derive(Clone, Copy)]
+struct Seen {
+    instr: Instr,
+    batch: bool,
+}
+
+impl Build {
+    fn run(&mut self, root: Value, wrt: &[Value], out: &mut Vec<Value>) {
+        self.ones = None;
+        let Some((lo, r)) = with_tape(|t| self.mark(t, root, wrt)) else {
+            out.extend(wrt.iter().map(|&x| zero_like(x)));
+            return;
+        };
+        self.lo = lo;
+        self.grads[r - lo] = Some(if with_tape(|t| t.nodes[r].lanes != SINGLE) {
+            self.ones()
+        } else {
+            Value::new(1.0)
+        });
+        let mut done_layer = None;
+        for i in (lo..=r).rev() {
+            let Some(g) = self.grads[i - lo] else {
+                continue;
+            };
+            let seen = with_tape(|t| Seen {
+                instr: t.nodes[i].instr,
+                batch: t.nodes[i].lanes != SINGLE,
+            });
+            self.node(i, seen, g, &mut done_layer);
+        }
+        for &x in wrt {
+            let i = with_tape(|t| t.index(x)) as usize;
+            let g = (lo..=r).contains(&i).then(|| self.grads[i - lo]).flatten();
+            out.push(g.unwrap_or_else(|| zero_like(x)));
+        }
+        self.grads.clear();
+        self.needs.clear();
+    }
+
+    /// Marks which nodes from the lowest of `wrt` up to `root` depend on
+    /// one of them, and seeds the root; `None` if the root depends on none.
+    fn mark(&mut self, t: &Tape, root: Value, wrt: &[Value]) -> Option<(usize, usize)> {
+        let r = t.index(root) as usize;
+        let indices = wrt.iter().map(|&x| t.index(x) as usize);
+        let lo = indices.clone().filter(|&i| i <= r).min()?;
+        self.needs.clear();
+        self.needs.resize(r - lo + 1, false);
+        for i in indices.filter(|&i| i <= r) {
+            self.needs[i - lo] = true;
+        }
+        for i in lo..=r {
+            if !self.needs[i - lo] {
+                let mut needs = false;
+                super::forward::for_each_operand(t.nodes[i].instr, &t.edges, |c| {
+                    let c = c as usize;
+                    needs |= c >= lo && self.needs[c - lo];
+                });
+                self.needs[i - lo] = needs;
+            }
+        }
+        if !self.needs[r - lo] {
+            return None;
+        }
+        self.grads.clear();
+        self.grads.resize(r - lo + 1, None);
+        Some((lo, r))
+    }
+
+    /// Node `i`'s rule, run on Values: what each operand receives from its
+    /// gradient `g`.
+    fn node(&mut self, i: usize, seen: Seen, g: Value, done_layer: &mut Option<usize>) {
+        let Seen { instr, batch } = seen;
+        let out = handle(i);
+        match instr {
+            Instr::Leaf => {}
+            Instr::Unary(op, a) => {
+                if self.wants(a) {
+                    let x = handle(a as usize);
+                    self.give(a, rules::unary(op, Local { x, out, g }), batch);
+                }
+            }
+            Instr::Add(a, b) => self.binary(Binary::Add, a, b, out, g, batch),
+            Instr::Mul(a, b) => self.binary(Binary::Mul, a, b, out, g, batch),
+            Instr::Pow(a, b) => self.binary(Binary::Pow, a, b, out, g, batch),
+            Instr::Powf(a, k) => {
+                if self.wants(a) {
+                    let k = with_tape(|t| t.nodes[k as usize].data);
+                    let x = handle(a as usize);
+                    self.give(a, rules::powf(k, Local { x, out, g }), batch);
+                }
+            }
+            // d(Σₙ aₙ)/daₙ = 1: every lane receives the sum's gradient.
+            Instr::SumLanes(a) => self.give(a, g, true),
+            Instr::Sum { start, len } => {
+                let listed = self.copy_operands(|edges, into| {
+                    into.extend_from_slice(operands(edges, start, len));
+                });
+                for &c in &listed {
+                    self.give(c, g, batch);
+                }
+                self.operands = listed;
+            }
+            Instr::SumSquares { start, len } => {
+                let listed = self.copy_operands(|edges, into| {
+                    into.extend_from_slice(operands(edges, start, len));
+                });
+                self.sum_squares(listed.iter().copied(), g, batch);
+                self.operands = listed;
+            }
+            Instr::SumSquaresRun { first, len } => self.sum_squares(run(first, len), g, batch),
+            Instr::Affine { start, len } => {
+                // [b, w..., x...]
+                let listed = self.copy_operands(|edges, into| {
+                    let (b, w, x) = affine_operands(edges, start, len);
+                    into.push(b);
+                    into.extend_from_slice(w);
+                    into.extend_from_slice(x);
+                });
+                let (w, x) = listed[1..].split_at(len as usize);
+                self.give(listed[0], g, batch);
+                for (&w, &x) in w.iter().zip(x) {
+                    // The `*` rule of each product, to the sides wanted.
+                    if self.wants(w) {
+                        self.give(w, times(handle(x as usize), g), batch);
+                    }
+                    if self.wants(x) {
+                        self.give(x, times(handle(w as usize), g), batch);
+                    }
+                }
+                self.operands = listed;
+            }
+            Instr::Dense { start, j } => {
+                let first = i - j as usize;
+                if *done_layer != Some(first) {
+                    *done_layer = Some(first);
+                    self.layer(first, start);
+                }
+            }
+        }
+    }
+
+    fn binary(&mut self, op: Binary, a: u32, b: u32, out: Value, g: Value, batch: bool) {
+        let (x, y) = (handle(a as usize), handle(b as usize));
+        let (wants_a, wants_b) = (self.wants(a), self.wants(b));
+        let (da, db) = match (op, wants_a, wants_b) {
+            // A product's side that is not wanted gets no node.
+            (Binary::Mul, true, false) => (Some(times(y, g)), None),
+            (Binary::Mul, false, true) => (None, Some(times(x, g))),
+            _ => {
+                let (da, db) = rules::binary(op, Local2 { x, y, out, g });
+                (Some(da), Some(db))
+            }
+        };
+        if let Some(da) = da.filter(|_| wants_a) {
+            self.give(a, da, batch);
+        }
+        if let Some(db) = db.filter(|_| wants_b) {
+            self.give(b, db, batch);
+        }
+    }
+
+    /// d(Σ cᵢ²)/dcᵢ given as micrograd's `cᵢ*cᵢ` node gives it: the `*`
+    /// rule, once for each factor.
+    fn sum_squares(&mut self, listed: impl Iterator<Item = u32>, g: Value, batch: bool) {
+        for c in listed {
+            if self.wants(c) {
+                let dc = times(handle(c as usize), g);
+                self.give(c, dc, batch);
+                self.give(c, dc, batch);
+            }
+        }
+    }
+
+    /// A layer over a batch, all its neurons at once (their gradients are
+    /// complete: a layer's neurons do not depend on each other). The
+    /// inputs receive `Σⱼ w[j][k]·g[j]`, one `dense` node per input with
+    /// the transposed weights; weight `w[j][k]` receives `Σₙ g[j][n]·x[k][n]`
+    /// (the `*` rule, summed over the lanes) and bias `b[j]` `Σₙ g[j][n]`.
+    fn layer(&mut self, first: usize, start: u32) {
+        let lo = self.lo;
+        // [J, K, then each neuron's K weights and bias, then the K inputs]
+        let listed = self.copy_operands(|edges, into| {
+            let layer = DenseOperands::at(edges, start);
+            // Counts of nodes that exist fit in u32.
+            into.push(layer.neurons() as u32);
+            into.push(layer.inputs().len() as u32);
+            for j in 0..layer.neurons() {
+                into.extend(layer.weights(j));
+                into.push(layer.bias(j));
+            }
+            into.extend_from_slice(layer.inputs());
+        });
+        let (j_count, k_count) = (listed[0] as usize, listed[1] as usize);
+        let (params, inputs) = listed[2..].split_at(j_count * (k_count + 1));
+        let weight = |j: usize, k: usize| params[j * (k_count + 1) + k];
+        let (mut taking, mut gs) = (
+            std::mem::take(&mut self.taking),
+            std::mem::take(&mut self.taking_grads),
+        );
+        taking.clear();
+        gs.clear();
+        for j in 0..j_count {
+            if let Some(g) = (first + j >= lo)
+                .then(|| self.grads[first + j - lo])
+                .flatten()
+            {
+                taking.push(j);
+                gs.push(g);
+            }
+        }
+        // The inputs: the product with the transposed weights.
+        if !gs.is_empty() && inputs.iter().any(|&x| self.wants(x)) {
+            self.transposed.clear();
+            for (k, &x) in inputs.iter().enumerate() {
+                if self.wants(x) {
+                    self.transposed
+                        .extend(taking.iter().map(|&j| handle(weight(j, k) as usize)));
+                }
+            }
+            let zero = Value::new(0.0);
+            let mut dx = std::mem::take(&mut self.layer_out);
+            dx.clear();
+            let rows = self.transposed.chunks(gs.len()).map(|row| (row, zero));
+            with_tape(|t| t.dense(rows, &gs, &mut dx));
+            let mut dx_k = dx.iter();
+            for &x in inputs {
+                if self.wants(x) {
+                    let d = *dx_k.next().expect("one per input wanted");
+                    self.give(x, d, true);
+                }
+            }
+            self.layer_out = dx;
+        }
+        // The weights and biases.
+        for (&j, &gj) in taking.iter().zip(&gs) {
+            for (k, &x) in inputs.iter().enumerate() {
+                let w = weight(j, k);
+                if self.wants(w) {
+                    self.give(w, times(handle(x as usize), gj), true);
+                }
+            }
+            self.give(params[j * (k_count + 1) + k_count], gj, true);
+        }
+        self.taking = taking;
+        self.taking_grads = gs;
+        self.operands = listed;
+    }
+
+    /// Node operands copied out of the tape by `copy` into the operand
+    /// buffer, which the caller puts back.
+    fn copy_operands(&mut self, copy: impl FnOnce(&[u32], &mut Vec<u32>)) -> Vec<u32> {
+        let mut into = std::mem::take(&mut self.operands);
+        into.clear();
+        with_tape(|t| copy(&t.edges, &mut into));
+        into
+    }
+
+    /// Whether node `c` is one whose gradient is wanted.
+    fn wants(&self, c: u32) -> bool {
+        let c = c as usize;
+        c >= self.lo && self.needs[c - self.lo]
+    }
+
+    /// Adds `contribution` to node `c`'s gradient, shaped as `c` is: a
+    /// single value receives a batch's contributions summed over the lanes
+    /// (in lane order, as `backward`), a batch receives a single number in
+    /// every lane. `batch`: whether the node it comes from is a batch.
+    fn give(&mut self, c: u32, contribution: Value, batch: bool) {
+        if !self.wants(c) {
+            return;
+        }
+        let to_batch = with_tape(|t| t.nodes[c as usize].lanes != SINGLE);
+        let from_lanes = contribution.is_batch();
+        let contribution = match (to_batch, from_lanes) {
+            (true, true) => contribution,
+            (true, false) => self.ones() * contribution,
+            (false, true) => contribution.sum_lanes(),
+            // A constant from a rule of a batched node: one per lane.
+            (false, false) if batch => (self.ones() * contribution).sum_lanes(),
+            (false, false) => contribution,
+        };
+        let slot = &mut self.grads[c as usize - self.lo];
+        *slot = Some(match *slot {
+            None => contribution,
+            Some(old) => old + contribution,
+        });
+    }
+
+    /// A batch of ones, made once per gradient graph.
+    fn ones(&mut self) -> Value {
+        if let Some(ones) = self.ones {
+            return ones;
+        }
+        let width = with_tape(|t| t.slab.width());
+        self.lanes.clear();
+        self.lanes.resize(width, 1.0);
+        let ones = Value::batch(&self.lanes);
+        self.ones = Some(ones);
+        ones
+    }
+}
+
+/// The handle of node `i`, which exists.
+fn handle(i: usize) -> Value {
+    // Nodes that exist have u32 indices.
+    with_tape(|t| t.handle(i as u32))
+}
+
+/// The gradient of something `x` does not reach: 0, shaped as `x`.
+fn zero_like(x: Value) -> Value {
+    match x.lanes() {
+        Some(width) => Value::batch(&vec![0.0; width]),
+        None => Value::new(0.0),
+    }
+}
