@@ -514,3 +514,130 @@ fn the_demos_hvp_is_a_graph_that_differentiates_again() {
         );
     }
 }
+
+/// JAX's float64 numbers (`tools/reference/second_order.py`).
+fn reference() -> serde_json::Value {
+    let text = include_str!("data/second_order.json");
+    serde_json::from_str(text).expect("the reference data is JSON")
+}
+
+/// `got` within `rel` of `expected`, or within `rel · floor` of it where
+/// `expected` is near zero.
+#[track_caller]
+fn near(got: f64, expected: f64, rel: f64, floor: f64, what: &str) {
+    assert!(
+        (got - expected).abs() <= rel * expected.abs().max(floor),
+        "{what}: got {got:e}, JAX {expected:e}"
+    );
+}
+
+/// The reference's leaves for `inputs`, in its order, and the graph of
+/// `expr` over them.
+fn build(case: &serde_json::Value, key: &str) -> (Vec<String>, Vec<Value>, Value) {
+    let inputs = case[key].as_object().expect("an object of inputs");
+    let names: Vec<String> = inputs.keys().cloned().collect();
+    let leaves: Vec<Value> = inputs
+        .values()
+        .map(|v| Value::new(v.as_f64().unwrap()))
+        .collect();
+    let by_name: HashMap<String, Value> = names.iter().cloned().zip(leaves.clone()).collect();
+    let text = case["expr"].as_str().unwrap();
+    let root = parse(text).unwrap().build(&by_name).unwrap();
+    (names, leaves, root)
+}
+
+#[test]
+fn values_gradients_and_hessians_of_random_expressions_match_jax() {
+    let data = reference();
+    let cases = data["expressions"].as_array().unwrap();
+    assert!(cases.len() >= 50);
+    for case in cases {
+        let _scope = Scope::new();
+        let text = case["expr"].as_str().unwrap();
+        let (names, leaves, root) = build(case, "inputs");
+        near(root.data(), case["value"].as_f64().unwrap(), 1e-12, 1.0, text);
+        let grads = root.gradients(&leaves);
+        let hessian = root.hessian(&leaves);
+        for (i, a) in names.iter().enumerate() {
+            let expected = case["gradient"][a].as_f64().unwrap();
+            near(grads[i].data(), expected, 1e-10, 1.0, &format!("{text}: d/d{a}"));
+            for (j, b) in names.iter().enumerate() {
+                let expected = case["hessian"][a][b].as_f64().unwrap();
+                let what = format!("{text}: d²/d{a}d{b}");
+                near(hessian[i][j].data(), expected, 1e-8, 1.0, &what);
+            }
+        }
+    }
+}
+
+#[test]
+fn jvp_and_third_derivatives_match_jax() {
+    let data = reference();
+    for case in data["jvp"].as_array().unwrap() {
+        let _scope = Scope::new();
+        let text = case["expr"].as_str().unwrap();
+        let (names, leaves, root) = build(case, "inputs");
+        let tangents: Vec<f64> = names
+            .iter()
+            .map(|n| case["tangents"][n].as_f64().unwrap())
+            .collect();
+        let expected = case["jvp"].as_f64().unwrap();
+        near(root.jvp(&leaves, &tangents), expected, 1e-10, 1.0, text);
+    }
+    for case in data["third_order"].as_array().unwrap() {
+        let _scope = Scope::new();
+        let text = case["expr"].as_str().unwrap();
+        let (_, leaves, root) = build(case, "inputs");
+        let mut d = root;
+        for _ in 0..3 {
+            d = d.gradients(&leaves)[0];
+        }
+        near(d.data(), case["d3"].as_f64().unwrap(), 1e-10, 1.0, text);
+    }
+}
+
+#[test]
+fn the_demos_gradient_hvp_and_jvp_match_jax_on_a_batch_and_per_point() {
+    let data = reference();
+    let demo = &data["demo_hvp"];
+    let numbers = |v: &serde_json::Value| -> Vec<f64> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_f64().unwrap())
+            .collect()
+    };
+    let model = demo_model();
+    let params = model.parameters();
+    let p = numbers(&demo["params"]);
+    assert_eq!(p.len(), params.len());
+    for (q, &x) in params.iter().zip(&p) {
+        assert_eq!(q.data(), x, "the reference starts from the demo's weights");
+    }
+    for batched in [true, false] {
+        let _scope = Scope::new();
+        let loss = demo_loss(&model, batched);
+        near(loss.data(), demo["loss"].as_f64().unwrap(), 1e-14, 1.0, "loss");
+        let gradient = numbers(&demo["gradient"]);
+        let scale = gradient.iter().fold(0.0_f64, |m, g| m.max(g.abs()));
+        for (i, g) in loss.gradients(&params).iter().enumerate() {
+            near(g.data(), gradient[i], 1e-12, scale, &format!("gradient {i}"));
+        }
+        for vector in demo["vectors"].as_array().unwrap() {
+            let name = vector["name"].as_str().unwrap();
+            let v = numbers(&vector["v"]);
+            let expected = numbers(&vector["hvp"]);
+            let scale = expected.iter().fold(0.0_f64, |m, h| m.max(h.abs()));
+            let hv = loss.hvp(&params, &v);
+            for i in 0..params.len() {
+                let what = format!("batched {batched}: (H·{name})[{i}]");
+                near(hv[i].data(), expected[i], 1e-12, scale, &what);
+            }
+            let vhv: f64 = hv.iter().zip(&v).map(|(h, v)| h.data() * v).sum();
+            near(vhv, vector["vHv"].as_f64().unwrap(), 1e-11, 1.0, "vᵀHv");
+        }
+        let v = numbers(&demo["vectors"][1]["v"]);
+        let jvp = loss.jvp(&params, &v);
+        near(jvp, demo["jvp_random"].as_f64().unwrap(), 1e-12, 1.0, "jvp");
+    }
+}
