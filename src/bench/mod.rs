@@ -6,7 +6,9 @@
 //! point by point, and node for node (a `*` and a `+` per weight) both on
 //! the engine and on a flat tape with no checks at all. The ways take turns
 //! in bursts of a few milliseconds, so a noisy machine slows them alike;
-//! the reports are medians.
+//! the reports are medians. Beside them, the Hessian-vector product of the
+//! batched loss as a graph ([`Value::hvp`](micrograd::Value::hvp)) against
+//! one gradient of the same graph.
 
 use std::io::Write;
 use std::time::{Duration, Instant};
@@ -14,12 +16,12 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 use clap::{Args, ValueEnum};
 use micrograd::data::moons;
-use micrograd::nn::{MLP, Schedule, parameter_count};
+use micrograd::nn::{MLP, Module, Schedule, parameter_count};
 use micrograd::train::{Batching, Hidden, TrainConfig, Trainer};
 
 use crate::size::{check_run, parse_hidden};
 use micrograd_bench::flat_tape::{self, FlatTape};
-use micrograd_bench::values;
+use micrograd_bench::{second_order, values};
 
 #[derive(Args, Debug)]
 pub struct BenchArgs {
@@ -136,6 +138,8 @@ struct Report<'s> {
     per_point: Vec<Duration>,
     node_by_node: Vec<Duration>,
     flat: Vec<Duration>,
+    gradient: Vec<Duration>,
+    hvp: Vec<Duration>,
     micrograd_nodes: usize,
     tape_nodes: usize,
 }
@@ -157,6 +161,10 @@ struct JsonReport<'s> {
     node_by_node_ns_per_node: Option<f64>,
     flat_tape_step_us_median: Option<f64>,
     flat_tape_ns_per_node: Option<f64>,
+    /// The batched loss's graph and `backward`, with no update.
+    gradient_us_median: Option<f64>,
+    /// The same graph and its Hessian-vector product, as a graph.
+    hvp_us_median: Option<f64>,
     tape_nodes_per_step: usize,
     steps_measured: usize,
     peak_memory_mb: Option<f64>,
@@ -169,6 +177,7 @@ impl Report<'_> {
         let per_point = median_us(&self.per_point);
         let node_by_node = median_us(&self.node_by_node);
         let flat = median_us(&self.flat);
+        let (gradient, hvp) = (median_us(&self.gradient), median_us(&self.hvp));
         let peak = peak_memory_mb();
         let shape = self.shape;
         if json {
@@ -185,6 +194,8 @@ impl Report<'_> {
                 node_by_node_ns_per_node: node_by_node.map(per_node),
                 flat_tape_step_us_median: flat,
                 flat_tape_ns_per_node: flat.map(per_node),
+                gradient_us_median: gradient,
+                hvp_us_median: hvp,
                 tape_nodes_per_step: self.tape_nodes,
                 steps_measured: self.batched.len(),
                 peak_memory_mb: peak,
@@ -234,6 +245,13 @@ impl Report<'_> {
             writeln!(
                 out,
                 "  (per point, node by node and the flat tape skipped: more than {NODE_FOR_NODE_LIMIT} nodes a step)"
+            )?;
+        }
+        if let (Some(gradient), Some(hvp)) = (gradient, hvp) {
+            writeln!(
+                out,
+                "  hvp           {hvp:>10.1} µs: H·v of the batched loss, as a graph ({:.2}x one gradient of it, {gradient:.1} µs)",
+                hvp / gradient
             )?;
         }
         writeln!(
@@ -298,6 +316,12 @@ fn measure<'s>(
     let values = values::params(&layers);
     let mut tape = FlatTape::default();
     let flat_params = flat_tape::flat_params(&mut tape, &layers);
+    let second_model = MLP::new(2, &nouts);
+    let second_params = second_model.parameters();
+    let v: Vec<f64> = (0..second_params.len())
+        .map(|i| (i * 7 % 13) as f64 / 13.0 - 0.5)
+        .collect();
+    let mut hv = Vec::with_capacity(v.len());
 
     let first = batched.step()?;
     let threads_used = config(Batching::Lanes).thread_count();
@@ -308,6 +332,8 @@ fn measure<'s>(
         per_point: Vec::new(),
         node_by_node: Vec::new(),
         flat: Vec::new(),
+        gradient: Vec::new(),
+        hvp: Vec::new(),
         micrograd_nodes,
         tape_nodes: first.nodes,
     };
@@ -351,6 +377,17 @@ fn measure<'s>(
                 Ok(())
             };
             burst(&mut flat, &mut report.flat, keep)?;
+            let (x, y) = (&data.x, &data.y);
+            let mut gradient = || {
+                second_order::gradient(&second_model, &second_params, x, y);
+                Ok(())
+            };
+            burst(&mut gradient, &mut report.gradient, keep)?;
+            let mut hvp = || {
+                second_order::hvp(&second_model, &second_params, x, y, &v, &mut hv);
+                Ok(())
+            };
+            burst(&mut hvp, &mut report.hvp, keep)?;
         }
         Ok(())
     };

@@ -555,12 +555,24 @@ fn values_gradients_and_hessians_of_random_expressions_match_jax() {
         let _scope = Scope::new();
         let text = case["expr"].as_str().unwrap();
         let (names, leaves, root) = build(case, "inputs");
-        near(root.data(), case["value"].as_f64().unwrap(), 1e-12, 1.0, text);
+        near(
+            root.data(),
+            case["value"].as_f64().unwrap(),
+            1e-12,
+            1.0,
+            text,
+        );
         let grads = root.gradients(&leaves);
         let hessian = root.hessian(&leaves);
         for (i, a) in names.iter().enumerate() {
             let expected = case["gradient"][a].as_f64().unwrap();
-            near(grads[i].data(), expected, 1e-10, 1.0, &format!("{text}: d/d{a}"));
+            near(
+                grads[i].data(),
+                expected,
+                1e-10,
+                1.0,
+                &format!("{text}: d/d{a}"),
+            );
             for (j, b) in names.iter().enumerate() {
                 let expected = case["hessian"][a][b].as_f64().unwrap();
                 let what = format!("{text}: d²/d{a}d{b}");
@@ -617,11 +629,23 @@ fn the_demos_gradient_hvp_and_jvp_match_jax_on_a_batch_and_per_point() {
     for batched in [true, false] {
         let _scope = Scope::new();
         let loss = demo_loss(&model, batched);
-        near(loss.data(), demo["loss"].as_f64().unwrap(), 1e-14, 1.0, "loss");
+        near(
+            loss.data(),
+            demo["loss"].as_f64().unwrap(),
+            1e-14,
+            1.0,
+            "loss",
+        );
         let gradient = numbers(&demo["gradient"]);
         let scale = gradient.iter().fold(0.0_f64, |m, g| m.max(g.abs()));
         for (i, g) in loss.gradients(&params).iter().enumerate() {
-            near(g.data(), gradient[i], 1e-12, scale, &format!("gradient {i}"));
+            near(
+                g.data(),
+                gradient[i],
+                1e-12,
+                scale,
+                &format!("gradient {i}"),
+            );
         }
         for vector in demo["vectors"].as_array().unwrap() {
             let name = vector["name"].as_str().unwrap();
@@ -640,4 +664,59 @@ fn the_demos_gradient_hvp_and_jvp_match_jax_on_a_batch_and_per_point() {
         let jvp = loss.jvp(&params, &v);
         near(jvp, demo["jvp_random"].as_f64().unwrap(), 1e-12, 1.0, "jvp");
     }
+}
+
+/// The demo's loss plus a gradient penalty, `λ·Σ (∂loss/∂p)²`, on a batch.
+fn penalized(model: &MLP) -> Value {
+    let params = model.parameters();
+    let loss = demo_loss(model, true);
+    let grads = loss.gradients(&params);
+    loss + 0.1 * Value::sum_squares(&grads)
+}
+
+#[test]
+fn a_gradient_penalty_backpropagates_through_the_gradient_graph() {
+    let model = demo_model();
+    let params = model.parameters();
+    let p0: Vec<f64> = params.iter().map(|p| p.data()).collect();
+    let _scope = Scope::new();
+    let total = penalized(&model);
+    // backward's numbers, and the same gradient as a graph.
+    model.zero_grad();
+    total.backward();
+    let by_graph = total.gradients(&params);
+    let at = |p: &[f64]| -> f64 {
+        for (q, &x) in params.iter().zip(p) {
+            q.set_data(x);
+        }
+        let _scope = Scope::new();
+        penalized(&model).data()
+    };
+    let scale = params.iter().fold(0.0_f64, |m, p| m.max(p.grad().abs()));
+    for (i, p) in params.iter().enumerate() {
+        near(
+            by_graph[i].data(),
+            p.grad(),
+            1e-12,
+            scale,
+            &format!("parameter {i}"),
+        );
+    }
+    for i in [0, 17, 40, 200, 330, 336] {
+        let h = 1e-6;
+        let mut p = p0.clone();
+        p[i] += h;
+        let plus = at(&p);
+        p[i] -= 2.0 * h;
+        let minus = at(&p);
+        let fd = (plus - minus) / (2.0 * h);
+        near(
+            params[i].grad(),
+            fd,
+            1e-6,
+            scale,
+            &format!("parameter {i} by finite differences"),
+        );
+    }
+    at(&p0);
 }

@@ -7,6 +7,7 @@
 use super::dense;
 use super::forward::operand;
 use super::grads::{GradSink, Grads, give, give_local};
+use super::lane_dot;
 use super::lane_slab::{Arg, SINGLE};
 use super::node::{Instr, affine_operands, operands, run};
 use super::rules::{self, Binary, Local, Local2, mul_grad};
@@ -93,6 +94,9 @@ pub(crate) fn backward(i: usize, t: &mut Grads<'_>, sink: &mut impl GradSink) {
         }
         // The same for each neuron of a layer, the whole layer at once.
         Instr::Dense { start, j } => dense::backward(t, sink, i, start, j as usize),
+        // d(Σₙ aₙbₙ)/daₙ = bₙ, /dbₙ = aₙ: the `*` rule in every lane, the
+        // whole block at once.
+        Instr::LaneDot { start, at } => lane_dot::backward(t, sink, i, start, at),
     }
 }
 

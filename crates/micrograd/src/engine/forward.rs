@@ -2,6 +2,7 @@
 //! computed lane by lane. And which nodes a node reads.
 
 use super::dense::DenseOperands;
+use super::lane_dot::LaneDots;
 use super::lane_slab::{self, Arg, LaneSlab, SINGLE, Shape};
 use super::node::{Instr, Node, affine_operands, operands, run};
 use super::rules::{self, Apply, Apply2, Binary};
@@ -33,6 +34,9 @@ pub(crate) fn forward(instr: Instr, nodes: &[Node], edges: &[u32], slab: &LaneSl
             affine(nodes, b, w, x)
         }
         Instr::Dense { .. } => unreachable!("a layer's neurons are made together, over a batch"),
+        Instr::LaneDot { .. } => {
+            unreachable!("a block's entries are made together, in lane_dot.rs")
+        }
     }
 }
 
@@ -68,7 +72,7 @@ impl Apply2<f64> for Two {
 pub(crate) fn is_batched(instr: Instr, nodes: &[Node], edges: &[u32]) -> bool {
     let batched = |i: u32| nodes[i as usize].lanes != SINGLE;
     match instr {
-        Instr::Leaf | Instr::SumLanes(_) => false,
+        Instr::Leaf | Instr::SumLanes(_) | Instr::LaneDot { .. } => false,
         Instr::Add(a, b) | Instr::Mul(a, b) | Instr::Pow(a, b) => batched(a) || batched(b),
         Instr::Unary(_, a) | Instr::Powf(a, _) => batched(a),
         Instr::Sum { start, len } | Instr::SumSquares { start, len } => {
@@ -129,6 +133,7 @@ pub(crate) fn forward_lanes(
             }
         }
         Instr::Dense { .. } => unreachable!("a layer's neurons are made together, in dense.rs"),
+        Instr::LaneDot { .. } => unreachable!("a block's entries are single values"),
     }
 }
 
@@ -215,6 +220,11 @@ pub(crate) fn for_each_operand(instr: Instr, edges: &[u32], mut f: impl FnMut(u3
             let (b, w, x) = affine_operands(edges, start, len);
             f(b);
             w.iter().chain(x).for_each(|&c| f(c));
+        }
+        Instr::LaneDot { start, at } => {
+            let (a, b) = LaneDots::at(edges, start).operands(at);
+            f(a);
+            f(b);
         }
         Instr::Dense { start, j } => {
             let layer = DenseOperands::at(edges, start);

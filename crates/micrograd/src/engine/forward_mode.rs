@@ -9,6 +9,7 @@
 
 use super::dense::DenseOperands;
 use super::forward::for_each_operand;
+use super::lane_dot::LaneDots;
 use super::lane_slab::SINGLE;
 use super::node::{Instr, Node, affine_operands, operands, run};
 use super::rules::{self, Binary, Local, Local2, times};
@@ -165,6 +166,19 @@ impl<'t> Tangents<'t> {
             Instr::Affine { start, len } => {
                 let (b, w, x) = affine_operands(&self.t.edges, start, len);
                 self.affine(b, w.iter().copied(), x, n)
+            }
+            // Σₙ (bₙ·ȧₙ + aₙ·ḃₙ): the `*` rule in every lane, in lane order.
+            Instr::LaneDot { start, at } => {
+                let (a, b) = LaneDots::at(&self.t.edges, start).operands(at);
+                (0..self.t.slab.width()).fold(0.0, |mut acc, n| {
+                    if self.moves(a) {
+                        acc += times(self.value(b, n), self.dot(a, n));
+                    }
+                    if self.moves(b) {
+                        acc += times(self.value(a, n), self.dot(b, n));
+                    }
+                    acc
+                })
             }
             Instr::Dense { start, j } => {
                 let layer = DenseOperands::at(&self.t.edges, start);

@@ -18,6 +18,7 @@
 use std::cell::RefCell;
 
 use super::dense::DenseOperands;
+use super::lane_dot::LaneDots;
 use super::lane_slab::SINGLE;
 use super::node::{Instr, affine_operands, operands, run};
 use super::rules::{self, Binary, Functions, Local, Local2, Number, Unary, times};
@@ -214,6 +215,10 @@ struct Build {
     taking_grads: Vec<Value>,
     /// A node's operands, copied out of the tape.
     operands: Vec<u32>,
+    /// Nodes' indices, for the tape.
+    indices: Vec<u32>,
+    /// A block's or layer's inputs, as Values.
+    inputs: Vec<Value>,
     lanes: Vec<f64>,
 }
 
@@ -356,6 +361,13 @@ impl Build {
                     self.layer(first, start);
                 }
             }
+            Instr::LaneDot { start, at } => {
+                let first = i - at as usize;
+                if *done_layer != Some(first) {
+                    *done_layer = Some(first);
+                    self.lane_dots(first, start);
+                }
+            }
         }
     }
 
@@ -451,18 +463,117 @@ impl Build {
             }
             self.layer_out = dx;
         }
-        // The weights and biases.
-        for (&j, &gj) in taking.iter().zip(&gs) {
-            for (k, &x) in inputs.iter().enumerate() {
-                let w = weight(j, k);
-                if self.wants(w) {
-                    self.give(w, times(handle(x as usize), gj), true);
+        // The weights: one block of `Σₙ g[j][n]·x[k][n]`, the `*` rule of
+        // each product summed over the lanes.
+        let wanted = |this: &Build| {
+            taking
+                .iter()
+                .any(|&j| (0..k_count).any(|k| this.wants(weight(j, k))))
+        };
+        if !gs.is_empty() && wanted(self) {
+            let mut dw = std::mem::take(&mut self.layer_out);
+            dw.clear();
+            let mut a = std::mem::take(&mut self.indices);
+            a.clear();
+            with_tape(|t| {
+                a.extend(gs.iter().map(|&g| t.index(g)));
+                t.lane_dots(&a, inputs, &mut dw);
+            });
+            for (row, &j) in taking.iter().enumerate() {
+                for k in 0..k_count {
+                    let w = weight(j, k);
+                    if self.wants(w) {
+                        self.give(w, dw[row * k_count + k], false);
+                    }
                 }
             }
+            self.layer_out = dw;
+            self.indices = a;
+        }
+        // The biases: each neuron's gradient summed over the lanes.
+        for (&j, &gj) in taking.iter().zip(&gs) {
             self.give(params[j * (k_count + 1) + k_count], gj, true);
         }
         self.taking = taking;
         self.taking_grads = gs;
+        self.operands = listed;
+    }
+
+    /// A block of `Σₙ a[j][n]·b[k][n]` (`lane_dot.rs`), all its entries at
+    /// once: with `ĝ[j][k]` their gradients (0 for those without one),
+    /// `a[j]` receives `Σₖ ĝ[j][k]·b[k]` and `b[k]` receives `Σⱼ
+    /// ĝ[j][k]·a[j]`, each a `dense` product with the `ĝ` as weights.
+    fn lane_dots(&mut self, first: usize, start: u32) {
+        let lo = self.lo;
+        // [J, K, a..., b...]
+        let listed = self.copy_operands(|edges, into| {
+            let block = LaneDots::at(edges, start);
+            // Counts of nodes that exist fit in u32.
+            into.push(block.a().len() as u32);
+            into.push(block.b().len() as u32);
+            into.extend_from_slice(block.a());
+            into.extend_from_slice(block.b());
+        });
+        let (j_count, k_count) = (listed[0] as usize, listed[1] as usize);
+        let (a, b) = listed[2..].split_at(j_count);
+        let g = |this: &Build, jk: usize| {
+            (first + jk >= lo)
+                .then(|| this.grads[first + jk - lo])
+                .flatten()
+        };
+        if (0..j_count * k_count).all(|jk| g(self, jk).is_none()) {
+            self.operands = listed;
+            return;
+        }
+        let zero = Value::new(0.0);
+        let mut weights = std::mem::take(&mut self.transposed);
+        let mut inputs = std::mem::take(&mut self.inputs);
+        let mut out = std::mem::take(&mut self.layer_out);
+        // a[j] ← Σₖ ĝ[j][k]·b[k], for the a[j] wanted.
+        if a.iter().any(|&aj| self.wants(aj)) {
+            weights.clear();
+            for (j, &aj) in a.iter().enumerate() {
+                if self.wants(aj) {
+                    weights.extend((0..k_count).map(|k| g(self, j * k_count + k).unwrap_or(zero)));
+                }
+            }
+            inputs.clear();
+            inputs.extend(b.iter().map(|&bk| handle(bk as usize)));
+            out.clear();
+            let rows = weights.chunks(k_count).map(|row| (row, zero));
+            with_tape(|t| t.dense(rows, &inputs, &mut out));
+            let mut d = out.iter();
+            for &aj in a {
+                if self.wants(aj) {
+                    let d = *d.next().expect("one per a wanted");
+                    self.give(aj, d, true);
+                }
+            }
+        }
+        // b[k] ← Σⱼ ĝ[j][k]·a[j], for the b[k] wanted.
+        if b.iter().any(|&bk| self.wants(bk)) {
+            weights.clear();
+            for (k, &bk) in b.iter().enumerate() {
+                if self.wants(bk) {
+                    weights.extend((0..j_count).map(|j| g(self, j * k_count + k).unwrap_or(zero)));
+                }
+            }
+            inputs.clear();
+            inputs.extend(a.iter().map(|&aj| handle(aj as usize)));
+            out.clear();
+            let rows = weights.chunks(j_count).map(|row| (row, zero));
+            with_tape(|t| t.dense(rows, &inputs, &mut out));
+            let mut d = out.iter();
+            for &bk in b {
+                if self.wants(bk) {
+                    let d = *d.next().expect("one per b wanted");
+                    self.give(bk, d, true);
+                }
+            }
+        }
+        self.transposed = weights;
+        self.inputs = inputs;
+        self.layer_out = out;
         self.operands = listed;
     }
 

@@ -31,6 +31,7 @@ mod forward_mode;
 mod gradient_graph;
 mod grads;
 mod kernels;
+mod lane_dot;
 mod lane_slab;
 pub(crate) mod math;
 mod node;

@@ -57,6 +57,11 @@ pub(crate) enum Instr {
     /// consecutive lane rows, and differentiated together; their operand
     /// list at `edges[start..]` is `dense.rs`'s to write and read.
     Dense { start: u32, j: u32 },
+    /// Entry `at = j·K + k` of a block of `Σₙ a[j][n]·b[k][n]` over the
+    /// lanes (a layer's weight gradients in a gradient graph): the block's
+    /// `J·K` nodes are made together, consecutive, and differentiated
+    /// together; their operand list at `edges[start..]` is `lane_dot.rs`'s.
+    LaneDot { start: u32, at: u32 },
 }
 
 impl Instr {
@@ -74,6 +79,7 @@ impl Instr {
             Instr::Sum { .. } => Op::Sum,
             Instr::SumSquares { .. } | Instr::SumSquaresRun { .. } => Op::SumSquares,
             Instr::Affine { .. } | Instr::Dense { .. } => Op::Affine,
+            Instr::LaneDot { .. } => Op::LaneDot,
         }
     }
 }

@@ -53,6 +53,9 @@ pub enum Op {
     /// A batch's lanes summed into one value
     /// ([`Value::sum_lanes`](crate::Value::sum_lanes)).
     SumLanes,
+    /// `Σₙ aₙ·bₙ` over two batches' lanes: a layer weight's gradient in a
+    /// gradient graph ([`Value::gradients`](crate::Value::gradients)).
+    LaneDot,
     /// `b + Σ wᵢ·xᵢ` in one node ([`Value::affine`](crate::Value::affine)),
     /// or one neuron of a layer over a batch ([`Value::dense`](crate::Value::dense)).
     Affine,
@@ -70,6 +73,7 @@ impl fmt::Display for Op {
             Op::Relu => f.write_str("ReLU"),
             Op::Ln => f.write_str("log"),
             Op::SumLanes => f.write_str("sum lanes"),
+            Op::LaneDot => f.write_str("sum lanes *"),
             // The rest by name: `tanh`, `exp`, `sigmoid`, `affine`.
             _ => f.write_str(&format!("{self:?}").to_lowercase()),
         }

@@ -20,6 +20,7 @@ use std::panic::AssertUnwindSafe;
 use super::dense;
 use super::forward::{self, for_each_operand};
 use super::grads::{Grads, Scratch};
+use super::lane_dot;
 use super::lane_slab::{LaneSlab, SINGLE};
 use super::node::{Instr, Node};
 use super::rules::Unary;
@@ -425,6 +426,29 @@ impl Tape {
             let v = self.push_node(f64::NAN, dense::neuron(start, j), first_row + j as u32);
             out.push(v);
         }
+    }
+
+    /// A block of `Σₙ a[j][n]·b[k][n]` for every pair (`lane_dot.rs`),
+    /// pushed onto `out` row by row; `a` and `b` are live batches' nodes.
+    pub(crate) fn lane_dots(&mut self, a: &[u32], b: &[u32], out: &mut Vec<Value>) {
+        if !lane_dot::fits(self.edge_mark(), self.nodes.len(), a.len(), b.len()) {
+            misuse("micrograd: the tape is full; free graphs with a Scope".into())
+        }
+        let mut values = std::mem::take(&mut self.kernel.dw);
+        let start = lane_dot::write(
+            &self.nodes,
+            &mut self.edges,
+            &self.slab,
+            &mut self.kernel,
+            (a, b),
+            &mut values,
+        );
+        out.reserve(values.len());
+        for (at, &value) in values.iter().enumerate() {
+            let v = self.push_node(value, lane_dot::entry(start, at), SINGLE);
+            out.push(v);
+        }
+        self.kernel.dw = values;
     }
 
     /// Appends `count` rows to the lane slab; returns the first one's number.
