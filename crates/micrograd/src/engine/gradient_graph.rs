@@ -20,7 +20,7 @@ use std::cell::RefCell;
 use super::dense::DenseOperands;
 use super::lane_dot::LaneDots;
 use super::lane_slab::SINGLE;
-use super::node::{Instr, affine_operands, operands, run};
+use super::node::{Instr, Node, affine_operands, operands, run};
 use super::rules::{self, Binary, Functions, Local, Local2, Number, Unary, times};
 use super::tape::{Tape, with_tape};
 use super::value::Value;
@@ -122,9 +122,7 @@ impl Value {
     /// [`gradients`](Value::gradients), appended to `out`: a training loop
     /// that reuses `out` allocates nothing after its first step.
     pub fn gradients_into(self, wrt: &[Value], out: &mut Vec<Value>) {
-        let mut build = BUFFERS.with(|b| std::mem::take(&mut *b.borrow_mut()));
-        build.run(self, wrt, out);
-        BUFFERS.with(|b| *b.borrow_mut() = build);
+        sweep(&[self], None, wrt, out);
     }
 
     /// The Hessian-vector product H·v, where H is the matrix of second
@@ -162,11 +160,10 @@ impl Value {
             "micrograd: Value::hvp needs one number of v per value of wrt"
         );
         let grads = self.gradients(wrt);
-        let v: Vec<Value> = v.iter().map(|&vj| Value::new(vj)).collect();
-        // Σⱼ v[j]·gⱼ, one node; a batch's gradients are summed over its
-        // lanes by the sweep, as `self` is.
-        let along = Value::affine(&v, &grads, Value::new(0.0));
-        along.gradients(wrt)
+        // The gradient of Σⱼ v[j]·gⱼ: the sweep seeded with v[j] at each gⱼ.
+        let mut out = Vec::with_capacity(wrt.len());
+        sweep(&grads, Some(v), wrt, &mut out);
+        out
     }
 
     /// The matrix of second derivatives ∂²self/∂xᵢ∂xⱼ over `wrt`, row `i`
@@ -196,15 +193,42 @@ thread_local! {
     static BUFFERS: RefCell<Build> = RefCell::default();
 }
 
+/// The gradients of `Σᵢ seeds[i]·roots[i]` with respect to `wrt`, onto
+/// `out`, with this thread's buffers.
+fn sweep(roots: &[Value], seeds: Option<&[f64]>, wrt: &[Value], out: &mut Vec<Value>) {
+    let mut build = BUFFERS.with(|b| std::mem::take(&mut *b.borrow_mut()));
+    build.run(roots, seeds, wrt, out);
+    BUFFERS.with(|b| *b.borrow_mut() = build);
+}
+
 /// A gradient graph being built: for the nodes `lo..=root`, whether each
 /// leads to the root from some value of `wrt`, and its gradient so far.
+///
+/// What a node receives is kept as terms until the sweep reaches it (when
+/// all have arrived), then made one node: `a*b` for one product, a `Sum`
+/// of several values, or one `Affine`, `c₁ + a₂·b₂ + ...`, where products
+/// arrive (a parameter's `∂L/∂w + w·g + w·g`), instead of a chain of `+`
+/// and `*`. The additions are `backward`'s, in its order.
 #[derive(Default)]
 struct Build {
     lo: usize,
     /// Whether node `lo + i` depends on some value of `wrt`.
     needs: Vec<bool>,
-    /// Node `lo + i`'s gradient, once it has received one.
+    /// Node `lo + i` as it was when the sweep began (its instruction,
+    /// generation and lanes), read from the tape once.
+    nodes: Vec<Node>,
+    /// Node `lo + i`'s gradient, once made.
     grads: Vec<Option<Value>>,
+    /// Node `lo + i`'s first and last terms in `terms`, while it is
+    /// receiving them.
+    pending: Vec<(u32, u32)>,
+    /// Each term and the next one of the same node.
+    terms: Vec<(Term, u32)>,
+    /// The constants 0 and 1 of this graph, made once.
+    zero: Option<Value>,
+    one: Option<Value>,
+    /// An `Affine`'s factors, being gathered.
+    factors: (Vec<Value>, Vec<Value>),
     /// A batch of ones, for broadcasting one number to every lane.
     ones: Option<Value>,
     /// A layer's transposed weights, and what its dense product returns.
@@ -229,43 +253,66 @@ struct Seen {
     batch: bool,
 }
 
+/// One contribution to a node's gradient, shaped as the node is.
+#[derive(Clone, Copy)]
+enum Term {
+    Value(Value),
+    /// `a * b`, not made yet.
+    Product(Value, Value),
+}
+
+/// No term.
+const NONE: u32 = u32::MAX;
+
 impl Build {
-    fn run(&mut self, root: Value, wrt: &[Value], out: &mut Vec<Value>) {
-        self.ones = None;
-        let Some((lo, r)) = with_tape(|t| self.mark(t, root, wrt)) else {
+    /// The gradients of `Σᵢ seeds[i]·roots[i]` (each seed 1 without
+    /// `seeds`: one root's gradient) with respect to `wrt`, onto `out`.
+    fn run(&mut self, roots: &[Value], seeds: Option<&[f64]>, wrt: &[Value], out: &mut Vec<Value>) {
+        (self.ones, self.zero, self.one) = (None, None, None);
+        self.terms.clear();
+        let Some((lo, r)) = with_tape(|t| self.mark(t, roots, wrt)) else {
             out.extend(wrt.iter().map(|&x| zero_like(x)));
             return;
         };
         self.lo = lo;
-        self.grads[r - lo] = Some(if with_tape(|t| t.nodes[r].lanes != SINGLE) {
-            self.ones()
-        } else {
-            Value::new(1.0)
-        });
+        // d(root)/d(root) = 1, or the root's seed; a batch's in every lane.
+        for (i, &root) in roots.iter().enumerate() {
+            let at = root.index as usize;
+            if at < lo || !self.needs[at - lo] {
+                continue;
+            }
+            let seed = Value::new(seeds.map_or(1.0, |s| s[i]));
+            let batch = self.nodes[at - lo].lanes != SINGLE;
+            let seed = if batch { self.ones() * seed } else { seed };
+            self.push_term(root.index, Term::Value(seed));
+        }
         let mut done_layer = None;
         for i in (lo..=r).rev() {
-            let Some(g) = self.grads[i - lo] else {
+            let Some(g) = self.grad(i) else {
                 continue;
             };
-            let seen = with_tape(|t| Seen {
-                instr: t.nodes[i].instr,
-                batch: t.nodes[i].lanes != SINGLE,
-            });
+            let node = &self.nodes[i - lo];
+            let seen = Seen {
+                instr: node.instr,
+                batch: node.lanes != SINGLE,
+            };
             self.node(i, seen, g, &mut done_layer);
         }
         for &x in wrt {
             let i = with_tape(|t| t.index(x)) as usize;
-            let g = (lo..=r).contains(&i).then(|| self.grads[i - lo]).flatten();
+            let g = (lo..=r).contains(&i).then(|| self.grad(i)).flatten();
             out.push(g.unwrap_or_else(|| zero_like(x)));
         }
         self.grads.clear();
         self.needs.clear();
+        self.nodes.clear();
+        self.pending.clear();
     }
 
-    /// Marks which nodes from the lowest of `wrt` up to `root` depend on
-    /// one of them, and seeds the root; `None` if the root depends on none.
-    fn mark(&mut self, t: &Tape, root: Value, wrt: &[Value]) -> Option<(usize, usize)> {
-        let r = t.index(root) as usize;
+    /// Marks which nodes from the lowest of `wrt` up to the highest root
+    /// depend on one of them; `None` if no root does.
+    fn mark(&mut self, t: &Tape, roots: &[Value], wrt: &[Value]) -> Option<(usize, usize)> {
+        let r = roots.iter().map(|&root| t.index(root) as usize).max()?;
         let indices = wrt.iter().map(|&x| t.index(x) as usize);
         let lo = indices.clone().filter(|&i| i <= r).min()?;
         self.needs.clear();
@@ -283,11 +330,19 @@ impl Build {
                 self.needs[i - lo] = needs;
             }
         }
-        if !self.needs[r - lo] {
+        let reached = roots.iter().any(|root| {
+            let at = root.index as usize;
+            at >= lo && self.needs[at - lo]
+        });
+        if !reached {
             return None;
         }
         self.grads.clear();
         self.grads.resize(r - lo + 1, None);
+        self.pending.clear();
+        self.pending.resize(r - lo + 1, (NONE, NONE));
+        self.nodes.clear();
+        self.nodes.extend_from_slice(&t.nodes[lo..=r]);
         Some((lo, r))
     }
 
@@ -295,12 +350,12 @@ impl Build {
     /// gradient `g`.
     fn node(&mut self, i: usize, seen: Seen, g: Value, done_layer: &mut Option<usize>) {
         let Seen { instr, batch } = seen;
-        let out = handle(i);
+        let out = self.handle(i);
         match instr {
             Instr::Leaf => {}
             Instr::Unary(op, a) => {
                 if self.wants(a) {
-                    let x = handle(a as usize);
+                    let x = self.handle(a as usize);
                     self.give(a, rules::unary(op, Local { x, out, g }), batch);
                 }
             }
@@ -310,7 +365,7 @@ impl Build {
             Instr::Powf(a, k) => {
                 if self.wants(a) {
                     let k = with_tape(|t| t.nodes[k as usize].data);
-                    let x = handle(a as usize);
+                    let x = self.handle(a as usize);
                     self.give(a, rules::powf(k, Local { x, out, g }), batch);
                 }
             }
@@ -346,10 +401,10 @@ impl Build {
                 for (&w, &x) in w.iter().zip(x) {
                     // The `*` rule of each product, to the sides wanted.
                     if self.wants(w) {
-                        self.give(w, times(handle(x as usize), g), batch);
+                        self.give_product(w, self.handle(x as usize), g, batch);
                     }
                     if self.wants(x) {
-                        self.give(x, times(handle(w as usize), g), batch);
+                        self.give_product(x, self.handle(w as usize), g, batch);
                     }
                 }
                 self.operands = listed;
@@ -372,12 +427,20 @@ impl Build {
     }
 
     fn binary(&mut self, op: Binary, a: u32, b: u32, out: Value, g: Value, batch: bool) {
-        let (x, y) = (handle(a as usize), handle(b as usize));
+        let (x, y) = (self.handle(a as usize), self.handle(b as usize));
         let (wants_a, wants_b) = (self.wants(a), self.wants(b));
-        let (da, db) = match (op, wants_a, wants_b) {
-            // A product's side that is not wanted gets no node.
-            (Binary::Mul, true, false) => (Some(times(y, g)), None),
-            (Binary::Mul, false, true) => (None, Some(times(x, g))),
+        let (da, db) = match op {
+            // The `*` rule (`mul_grad`), its products kept as terms: a
+            // side that is not wanted gets no node.
+            Binary::Mul => {
+                if wants_a {
+                    self.give_product(a, y, g, batch);
+                }
+                if wants_b {
+                    self.give_product(b, x, g, batch);
+                }
+                return;
+            }
             _ => {
                 let (da, db) = rules::binary(op, Local2 { x, y, out, g });
                 (Some(da), Some(db))
@@ -396,9 +459,9 @@ impl Build {
     fn sum_squares(&mut self, listed: impl Iterator<Item = u32>, g: Value, batch: bool) {
         for c in listed {
             if self.wants(c) {
-                let dc = times(handle(c as usize), g);
-                self.give(c, dc, batch);
-                self.give(c, dc, batch);
+                let x = self.handle(c as usize);
+                self.give_product(c, x, g, batch);
+                self.give_product(c, x, g, batch);
             }
         }
     }
@@ -432,28 +495,26 @@ impl Build {
         taking.clear();
         gs.clear();
         for j in 0..j_count {
-            if let Some(g) = (first + j >= lo)
-                .then(|| self.grads[first + j - lo])
-                .flatten()
-            {
+            if let Some(g) = (first + j >= lo).then(|| self.grad(first + j)).flatten() {
                 taking.push(j);
                 gs.push(g);
             }
         }
         // The inputs: the product with the transposed weights.
         if !gs.is_empty() && inputs.iter().any(|&x| self.wants(x)) {
-            self.transposed.clear();
+            let mut transposed = std::mem::take(&mut self.transposed);
+            transposed.clear();
             for (k, &x) in inputs.iter().enumerate() {
                 if self.wants(x) {
-                    self.transposed
-                        .extend(taking.iter().map(|&j| handle(weight(j, k) as usize)));
+                    transposed.extend(taking.iter().map(|&j| self.handle(weight(j, k) as usize)));
                 }
             }
-            let zero = Value::new(0.0);
+            let zero = self.zero();
             let mut dx = std::mem::take(&mut self.layer_out);
             dx.clear();
-            let rows = self.transposed.chunks(gs.len()).map(|row| (row, zero));
+            let rows = transposed.chunks(gs.len()).map(|row| (row, zero));
             with_tape(|t| t.dense(rows, &gs, &mut dx));
+            self.transposed = transposed;
             let mut dx_k = dx.iter();
             for &x in inputs {
                 if self.wants(x) {
@@ -516,16 +577,14 @@ impl Build {
         });
         let (j_count, k_count) = (listed[0] as usize, listed[1] as usize);
         let (a, b) = listed[2..].split_at(j_count);
-        let g = |this: &Build, jk: usize| {
-            (first + jk >= lo)
-                .then(|| this.grads[first + jk - lo])
-                .flatten()
+        let g = |this: &mut Build, jk: usize| {
+            (first + jk >= lo).then(|| this.grad(first + jk)).flatten()
         };
         if (0..j_count * k_count).all(|jk| g(self, jk).is_none()) {
             self.operands = listed;
             return;
         }
-        let zero = Value::new(0.0);
+        let zero = self.zero();
         let mut weights = std::mem::take(&mut self.transposed);
         let mut inputs = std::mem::take(&mut self.inputs);
         let mut out = std::mem::take(&mut self.layer_out);
@@ -538,7 +597,7 @@ impl Build {
                 }
             }
             inputs.clear();
-            inputs.extend(b.iter().map(|&bk| handle(bk as usize)));
+            inputs.extend(b.iter().map(|&bk| self.handle(bk as usize)));
             out.clear();
             let rows = weights.chunks(k_count).map(|row| (row, zero));
             with_tape(|t| t.dense(rows, &inputs, &mut out));
@@ -559,7 +618,7 @@ impl Build {
                 }
             }
             inputs.clear();
-            inputs.extend(a.iter().map(|&aj| handle(aj as usize)));
+            inputs.extend(a.iter().map(|&aj| self.handle(aj as usize)));
             out.clear();
             let rows = weights.chunks(j_count).map(|row| (row, zero));
             with_tape(|t| t.dense(rows, &inputs, &mut out));
@@ -600,8 +659,8 @@ impl Build {
         if !self.wants(c) {
             return;
         }
-        let to_batch = with_tape(|t| t.nodes[c as usize].lanes != SINGLE);
-        let from_lanes = contribution.is_batch();
+        let to_batch = self.nodes[c as usize - self.lo].lanes != SINGLE;
+        let from_lanes = self.is_batch(contribution);
         let contribution = match (to_batch, from_lanes) {
             (true, true) => contribution,
             (true, false) => self.ones() * contribution,
@@ -610,11 +669,144 @@ impl Build {
             (false, false) if batch => (self.ones() * contribution).sum_lanes(),
             (false, false) => contribution,
         };
-        let slot = &mut self.grads[c as usize - self.lo];
-        *slot = Some(match *slot {
-            None => contribution,
-            Some(old) => old + contribution,
-        });
+        self.push_term(c, Term::Value(contribution));
+    }
+
+    /// Adds `other * g`, the `*` rule's contribution to node `c` (`times`),
+    /// kept as a product where it has `c`'s shape.
+    fn give_product(&mut self, c: u32, other: Value, g: Value, batch: bool) {
+        if !self.wants(c) {
+            return;
+        }
+        let to_batch = self.nodes[c as usize - self.lo].lanes != SINGLE;
+        let lanes = self.is_batch(other) || self.is_batch(g);
+        // A product of single values from a batched node's rule is a
+        // constant per lane: `give` broadcasts it.
+        let constant_of_batch = batch && !lanes;
+        if to_batch == lanes && !constant_of_batch {
+            self.push_term(c, Term::Product(other, g));
+        } else {
+            self.give(c, times(other, g), batch);
+        }
+    }
+
+    fn push_term(&mut self, c: u32, term: Term) {
+        let at = self.terms.len() as u32;
+        self.terms.push((term, NONE));
+        let slot = &mut self.pending[c as usize - self.lo];
+        if slot.0 == NONE {
+            *slot = (at, at);
+        } else {
+            self.terms[slot.1 as usize].1 = at;
+            slot.1 = at;
+        }
+    }
+
+    /// Node `i`'s gradient: its terms made one node, the first time.
+    fn grad(&mut self, i: usize) -> Option<Value> {
+        let slot = i - self.lo;
+        if let Some(g) = self.grads[slot] {
+            return Some(g);
+        }
+        let (first, _) = self.pending[slot];
+        if first == NONE {
+            return None;
+        }
+        let second = self.terms[first as usize].1;
+        let g = if second == NONE {
+            match self.terms[first as usize].0 {
+                Term::Value(v) => v,
+                Term::Product(a, b) => a * b,
+            }
+        } else {
+            self.sum_terms(first)
+        };
+        self.grads[slot] = Some(g);
+        self.pending[slot] = (NONE, NONE);
+        Some(g)
+    }
+
+    /// The terms from `first` on, added in order: a `Sum` of values, or
+    /// one `Affine` where there are products (a value not first taken as
+    /// `1 * value`).
+    fn sum_terms(&mut self, first: u32) -> Value {
+        let mut products = false;
+        let mut at = first;
+        while at != NONE {
+            let (term, next) = self.terms[at as usize];
+            products |= matches!(term, Term::Product(..));
+            at = next;
+        }
+        if !products {
+            let terms = &self.terms;
+            return with_tape(|t| {
+                let mark = t.sum_begin();
+                let mut at = first;
+                while at != NONE {
+                    let (term, next) = terms[at as usize];
+                    if let Term::Value(v) = term {
+                        t.sum_operand(v);
+                    }
+                    at = next;
+                }
+                t.sum_end(mark)
+            });
+        }
+        let (mut w, mut x) = std::mem::take(&mut self.factors);
+        w.clear();
+        x.clear();
+        let (term, mut at) = self.terms[first as usize];
+        let b = match term {
+            Term::Value(v) => v,
+            Term::Product(a, b) => {
+                w.push(a);
+                x.push(b);
+                self.zero()
+            }
+        };
+        while at != NONE {
+            let (term, next) = self.terms[at as usize];
+            match term {
+                Term::Value(v) => {
+                    w.push(self.one());
+                    x.push(v);
+                }
+                Term::Product(a, b) => {
+                    w.push(a);
+                    x.push(b);
+                }
+            }
+            at = next;
+        }
+        let sum = with_tape(|t| t.affine(&w, &x, b));
+        self.factors = (w, x);
+        sum
+    }
+
+    /// The handle of node `i`, which exists: from the copy of the swept
+    /// nodes where it is one of them.
+    fn handle(&self, i: usize) -> Value {
+        match self.nodes.get(i.wrapping_sub(self.lo)) {
+            // Nodes that exist have u32 indices.
+            Some(node) => Value::from_parts(i as u32, node.generation),
+            None => handle(i),
+        }
+    }
+
+    /// Whether `v` is a batch.
+    fn is_batch(&self, v: Value) -> bool {
+        match self.nodes.get((v.index as usize).wrapping_sub(self.lo)) {
+            Some(node) if node.generation == v.generation => node.lanes != SINGLE,
+            _ => with_tape(|t| t.node(v).lanes != SINGLE),
+        }
+    }
+
+    fn zero(&mut self) -> Value {
+        *self.zero.get_or_insert_with(|| Value::new(0.0))
+    }
+
+    fn one(&mut self) -> Value {
+        *self.one.get_or_insert_with(|| Value::new(1.0))
     }
 
     /// A batch of ones, made once per gradient graph.
