@@ -492,7 +492,7 @@ fn a_malformed_expression_is_shown_with_a_caret() {
     let out = micrograd(&["grad", "sinh(x)", "x=1"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).starts_with(
-        "micrograd: unknown function `sinh` (known: tanh, exp, log, relu, sigmoid, softplus, sin, cos)\n"
+        "micrograd: unknown function `sinh` (known: tanh, exp, log, relu, step, sigmoid, softplus, sin, cos)\n"
     ));
 }
 
@@ -510,7 +510,7 @@ fn grad_differentiates_sin_and_cos() {
     let help = stdout(&micrograd(&["grad", "--help"]));
     let words = help.split_whitespace().collect::<Vec<_>>().join(" ");
     assert!(
-        words.contains("tanh exp log relu sigmoid softplus sin cos"),
+        words.contains("tanh exp log relu step sigmoid softplus sin cos"),
         "{help}"
     );
 }

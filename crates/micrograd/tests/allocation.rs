@@ -172,3 +172,56 @@ fn the_trainer_allocates_nothing_after_its_first_step() {
         );
     }
 }
+
+#[test]
+#[cfg(feature = "nn")]
+fn a_training_loop_with_a_gradient_penalty_allocates_nothing_after_its_first_step() {
+    use micrograd::nn::{MLP, Module, Workspace};
+
+    // A 2-8-8-1 network on a batch of 16 points: its loss, plus the squared
+    // norm of the loss's gradient (a gradient graph, through the layers'
+    // dense nodes), backpropagated and stepped.
+    let model = MLP::new(2, &[8, 8, 1]);
+    let params = model.parameters();
+    let columns: [Vec<f64>; 2] = [
+        (0..16).map(|k| f64::from(k) / 8.0 - 1.0).collect(),
+        (0..16).map(|k| f64::from(k % 4) - 1.5).collect(),
+    ];
+    let minus_y: Vec<f64> = (0..16)
+        .map(|k| if k % 3 == 0 { 1.0 } else { -1.0 })
+        .collect();
+    let mut inputs = Vec::with_capacity(2);
+    let mut workspace = Workspace::default();
+    let mut grads = Vec::with_capacity(params.len());
+    let mut step = || {
+        let _step = Scope::new();
+        inputs.clear();
+        inputs.extend(columns.iter().map(|c| Value::batch(c)));
+        let score = model.forward_with(&inputs, &mut workspace)[0];
+        let loss = (1.0 + Value::batch(&minus_y) * score).relu().mean_lanes();
+        grads.clear();
+        loss.gradients_into(&params, &mut grads);
+        let total = loss + 0.01 * Value::sum_squares(&grads);
+        for p in &params {
+            p.set_grad(0.0);
+        }
+        total.backward();
+        for p in &params {
+            p.set_data(p.data() - 0.05 * p.grad());
+        }
+        total.data()
+    };
+
+    let first = step();
+    let before = allocations();
+    let mut last = first;
+    for _ in 0..20 {
+        last = step();
+    }
+    assert_eq!(
+        allocations() - before,
+        0,
+        "allocations in 20 steps after the first"
+    );
+    assert!(last.is_finite() && last != first);
+}

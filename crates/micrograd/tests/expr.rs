@@ -133,7 +133,7 @@ fn errors_point_at_the_problem() {
         (
             "sinh(x)",
             0,
-            "unknown function `sinh` (known: tanh, exp, log, relu, sigmoid, softplus, sin, cos)",
+            "unknown function `sinh` (known: tanh, exp, log, relu, step, sigmoid, softplus, sin, cos)",
         ),
         ("x # 2", 2, "unexpected character `#`"),
         ("1.2.3 + x", 0, "`1.2.3` is not a number"),

@@ -224,6 +224,8 @@ struct Build {
     pending: Vec<(u32, u32)>,
     /// Each term and the next one of the same node.
     terms: Vec<(Term, u32)>,
+    /// The seed 1 of a root, by which a product is the other factor.
+    unit: Option<Value>,
     /// The constants 0 and 1 of this graph, made once.
     zero: Option<Value>,
     one: Option<Value>,
@@ -268,7 +270,7 @@ impl Build {
     /// The gradients of `Σᵢ seeds[i]·roots[i]` (each seed 1 without
     /// `seeds`: one root's gradient) with respect to `wrt`, onto `out`.
     fn run(&mut self, roots: &[Value], seeds: Option<&[f64]>, wrt: &[Value], out: &mut Vec<Value>) {
-        (self.ones, self.zero, self.one) = (None, None, None);
+        (self.ones, self.zero, self.one, self.unit) = (None, None, None, None);
         self.terms.clear();
         let Some((lo, r)) = with_tape(|t| self.mark(t, roots, wrt)) else {
             out.extend(wrt.iter().map(|&x| zero_like(x)));
@@ -281,9 +283,17 @@ impl Build {
             if at < lo || !self.needs[at - lo] {
                 continue;
             }
-            let seed = Value::new(seeds.map_or(1.0, |s| s[i]));
             let batch = self.nodes[at - lo].lanes != SINGLE;
-            let seed = if batch { self.ones() * seed } else { seed };
+            let seed = match seeds {
+                Some(seeds) => Value::new(seeds[i]),
+                None if batch => self.ones(),
+                None => *self.unit.get_or_insert_with(|| Value::new(1.0)),
+            };
+            let seed = if batch && seeds.is_some() {
+                self.ones() * seed
+            } else {
+                seed
+            };
             self.push_term(root.index, Term::Value(seed));
         }
         let mut done_layer = None;
@@ -677,6 +687,11 @@ impl Build {
     fn give_product(&mut self, c: u32, other: Value, g: Value, batch: bool) {
         if !self.wants(c) {
             return;
+        }
+        if Some(g) == self.unit {
+            // `other * 1` is `other`, bit for bit: no node for it (the
+            // lecture's d(a*b)/da is b itself).
+            return self.give(c, other, batch);
         }
         let to_batch = self.nodes[c as usize - self.lo].lanes != SINGLE;
         let lanes = self.is_batch(other) || self.is_batch(g);

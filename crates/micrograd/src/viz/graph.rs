@@ -122,7 +122,33 @@ impl fmt::Display for Field<'_> {
 ///
 /// If `root`'s node was freed by the end of a [`Scope`](crate::Scope).
 pub fn draw_dot(root: Value) -> Graph {
-    let topo = root.topo();
+    draw_dots(&[root])
+}
+
+/// Draws the graphs that produced all of `roots` in one picture, each node
+/// once: an expression and its gradients ([`Value::gradients`]), say,
+/// whose graphs share the expression's nodes.
+///
+/// ```
+/// use micrograd::{Value, viz::draw_dots};
+/// let x = Value::new(3.0).with_label("x");
+/// let f = (x * x).with_label("f");
+/// let df = f.gradients(&[x])[0].with_label("df/dx");
+/// let picture = draw_dots(&[f, df]);
+/// assert!(picture.to_dot().contains("df/dx"));
+/// ```
+///
+/// # Panics
+///
+/// If a root's node was freed by the end of a [`Scope`](crate::Scope).
+pub fn draw_dots(roots: &[Value]) -> Graph {
+    let mut nodes = std::collections::HashSet::new();
+    for &root in roots {
+        nodes.extend(root.topo());
+    }
+    // Creation order is a topological order.
+    let mut topo: Vec<Value> = nodes.into_iter().collect();
+    topo.sort_by_key(|v| v.index);
     let mut graph = Graph {
         nodes: Vec::new(),
         edges: Vec::new(),

@@ -3,7 +3,7 @@
 //! Rust with nothing needed from the system.
 
 mod graph;
-pub use graph::{Graph, RankDir, draw_dot};
+pub use graph::{Graph, RankDir, draw_dot, draw_dots};
 
 #[cfg(feature = "viz")]
 mod format;
