@@ -10,7 +10,7 @@ use super::grads::{GradSink, Grads, give, give_local};
 use super::lane_dot;
 use super::lane_slab::{Arg, SINGLE};
 use super::node::{Instr, affine_operands, operands, run};
-use super::rules::{self, Binary, Local, Local2, mul_grad};
+use super::rules::{self, Apply, Binary, Local, Local2, mul_grad};
 
 /// Applies node `i`'s local gradient rule. Inlined into the sweep; the
 /// rules over lanes are calls out of line.
@@ -19,6 +19,11 @@ pub(crate) fn backward(i: usize, t: &mut Grads<'_>, sink: &mut impl GradSink) {
     let instr = t.nodes[i].instr;
     match instr {
         Instr::Leaf => {}
+        // Over lanes, the op is matched once, outside the lane loop: each
+        // op's rule gets its own loop (`UnaryLanes`).
+        Instr::Unary(op, a) if t.nodes[i].lanes != SINGLE => {
+            rules::unary(op, UnaryLanes { t, sink, i, a });
+        }
         Instr::Unary(op, a) => unary(t, sink, i, a, |at| rules::unary(op, at)),
         Instr::Add(a, b) => binary(t, sink, i, a, b, |at| rules::binary(Binary::Add, at)),
         Instr::Mul(a, b) => binary(t, sink, i, a, b, |at| rules::binary(Binary::Mul, at)),
@@ -122,6 +127,22 @@ fn unary<S: GradSink>(
         sink.add(t.nodes, a, da);
     } else {
         unary_lanes(t, sink, i, a, move |x, out, g| rule(Local { x, out, g }));
+    }
+}
+
+/// A one-operand rule applied to node `i`'s lanes.
+struct UnaryLanes<'t, 'g, 's, S> {
+    t: &'t mut Grads<'g>,
+    sink: &'s mut S,
+    i: usize,
+    a: u32,
+}
+
+impl<S: GradSink> Apply<f64> for UnaryLanes<'_, '_, '_, S> {
+    type Out = ();
+    #[inline(always)]
+    fn rule(self, _: impl Fn(f64) -> f64, grad: impl Fn(f64, f64, f64) -> f64) {
+        unary_lanes(self.t, self.sink, self.i, self.a, grad);
     }
 }
 

@@ -15,6 +15,10 @@
 //!   (through `grads`, what a backward rule reads and writes).
 //! - `dense`: a layer over a batch as one node per neuron, its operand
 //!   format written and read there only; `kernels`: its matrix products.
+//! - `gradient_graph`: gradients that are Values (the rules run on
+//!   `Value`s), and with them `hvp` and `hessian`; `lane_dot`: a layer's
+//!   weight gradients in such a graph, one block; `forward_mode`: `jvp`,
+//!   the rules with a tangent in place of the gradient.
 //! - `scope`: freeing a training step's graph; `anomaly`: the first value
 //!   or gradient of a graph that is not finite; `bulk`: many values at once,
 //!   for the `nn` library.
