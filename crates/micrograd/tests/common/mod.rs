@@ -155,3 +155,19 @@ impl Neg for Dual {
         }
     }
 }
+
+/// JAX's float64 numbers (`tools/reference/second_order.py`).
+pub fn second_order_reference() -> serde_json::Value {
+    let text = include_str!("../data/second_order.json");
+    serde_json::from_str(text).expect("the reference data is JSON")
+}
+
+/// `got` within `rel` of `expected`, or within `rel · floor` of it where
+/// `expected` is near zero.
+#[track_caller]
+pub fn near(got: f64, expected: f64, rel: f64, floor: f64, what: &str) {
+    assert!(
+        (got - expected).abs() <= rel * expected.abs().max(floor),
+        "{what}: got {got:e}, JAX {expected:e}"
+    );
+}
