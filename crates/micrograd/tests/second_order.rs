@@ -450,3 +450,29 @@ fn jvp_and_third_derivatives_match_jax() {
         near(d.data(), case["d3"].as_f64().unwrap(), 1e-10, 1.0, text);
     }
 }
+
+#[test]
+fn a_batch_root_is_differentiated_as_the_sum_of_its_lanes() {
+    let _scope = Scope::new();
+    // f = Σₙ (w·xₙ)²: ∂f/∂w = Σ 2w·xₙ² = 56, ∂f/∂xₙ = 2w²·xₙ, ∂²f/∂w² = Σ 2xₙ² = 28,
+    // ∂²f/∂w∂xₙ = 4w·xₙ.
+    let w = Value::new(2.0);
+    let x = Value::batch(&[1.0, 2.0, 3.0]);
+    let f = (w * x).powf(2.0);
+    let [dw, dx] = f.gradients(&[w, x])[..] else {
+        unreachable!()
+    };
+    assert_eq!(dw.data(), 56.0);
+    assert_eq!(dx.data_lanes(), [8.0, 16.0, 24.0]);
+    let [dww, dwx] = dw.gradients(&[w, x])[..] else {
+        unreachable!()
+    };
+    assert_eq!(dww.data(), 28.0);
+    assert_eq!(dwx.data_lanes(), [8.0, 16.0, 24.0]);
+    // Forward mode along w: d/dt Σ (w+t)²xₙ² summed is ∂f/∂w, but f is a
+    // batch: jvp takes one number, so it needs sum_lanes.
+    assert_eq!(f.sum_lanes().jvp(&[w], &[1.0]), 56.0);
+    // Nothing asked, nothing given.
+    assert!(f.gradients(&[]).is_empty() && f.hessian(&[]).is_empty());
+    assert_eq!(f.sum_lanes().jvp(&[], &[]), 0.0);
+}
