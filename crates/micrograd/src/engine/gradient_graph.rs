@@ -6,14 +6,17 @@
 //! here on [`Value`]s: `impl Number for Value`. First and higher order use
 //! one formula per op, and a new op needs nothing here. The sweep is
 //! `backward`'s: from the root down, each node's gradient complete when it
-//! is reached, each contribution added with `+` in the same order, so a
-//! gradient's number equals the one `backward` gives (to the bit, except
-//! where an identity differs: `g / x` is `g * x**-1` here, as micrograd
-//! divides).
+//! is reached. A node's contributions are kept as terms until then and
+//! made one node (a product, a `Sum`, or one `Affine`), added in
+//! `backward`'s order, so a gradient's number equals the one `backward`
+//! gives (to the bit, except where an identity differs: `g / x` is
+//! `g * x**-1` here, as micrograd divides, and a layer's weights' lane
+//! sums, which `lane_dot.rs` takes with fused multiply-adds).
 //!
 //! A layer over a batch is differentiated as a layer: what its inputs
-//! receive is one `dense` product with the transposed weights, and each
-//! weight receives `Σₙ g[n]·x[n]` (its `*` rule, summed over the lanes).
+//! receive is one `dense` product with the transposed weights, and its
+//! weights one block of `Σₙ g[j][n]·x[k][n]` (`lane_dot.rs`: each
+//! product's `*` rule, summed over the lanes).
 
 use std::cell::RefCell;
 
@@ -245,6 +248,7 @@ struct Build {
     indices: Vec<u32>,
     /// A block's or layer's inputs, as Values.
     inputs: Vec<Value>,
+    /// The lanes of `ones`.
     lanes: Vec<f64>,
 }
 
