@@ -10,8 +10,10 @@
 //! made one node (a product, a `Sum`, or one `Affine`), added in
 //! `backward`'s order, so a gradient's number equals the one `backward`
 //! gives (to the bit, except where an identity differs: `g / x` is
-//! `g * x**-1` here, as micrograd divides, and a layer's weights' lane
-//! sums, which `lane_dot.rs` takes with fused multiply-adds).
+//! `g * x**-1` here, as micrograd divides; and a layer over a batch, whose
+//! inputs' gradients are a `dense` node here, multiply then add, where
+//! `backward`'s kernel fuses them: on the demo's batch, 28 of its 337
+//! gradients differ from `backward`'s in the last bits, by at most 2e-15).
 //!
 //! A layer over a batch is differentiated as a layer: what its inputs
 //! receive is one `dense` product with the transposed weights, and its
