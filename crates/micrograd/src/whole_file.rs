@@ -210,6 +210,7 @@ fn sync_directory(directory: &Path) -> io::Result<()> {
 }
 
 /// A name in the directory no other writer will pick.
+#[cfg(target_os = "linux")]
 fn unpredictable_name(target: &Path) -> PathBuf {
     let stem = target
         .file_name()

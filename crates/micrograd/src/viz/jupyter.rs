@@ -3,7 +3,9 @@
 //! `EVCXR_BEGIN_CONTENT <mime type>` and `EVCXR_END_CONTENT`. That printing
 //! is the protocol, and the only printing this library does.
 
-use super::{DecisionBoundary, Graph, TrainingCurves, draw_dot};
+#[cfg(not(target_arch = "wasm32"))]
+use super::{DecisionBoundary, TrainingCurves};
+use super::{Graph, draw_dot};
 use crate::engine::Value;
 
 /// A picture for evcxr: the SVG, or, should drawing have failed, the
@@ -36,6 +38,7 @@ impl Value {
     }
 }
 
+#[cfg(not(target_arch = "wasm32"))]
 impl DecisionBoundary<'_> {
     /// What [`evcxr_display`](DecisionBoundary::evcxr_display) prints: the
     /// plot as SVG, or, should drawing fail, the reason as text.
@@ -50,6 +53,7 @@ impl DecisionBoundary<'_> {
     }
 }
 
+#[cfg(not(target_arch = "wasm32"))]
 impl TrainingCurves<'_> {
     /// What [`evcxr_display`](TrainingCurves::evcxr_display) prints: the
     /// plot as SVG, or, should drawing fail, the reason as text.

@@ -9,12 +9,14 @@ pub use graph::{Graph, RankDir, draw_dot, draw_dots};
 mod format;
 #[cfg(feature = "viz")]
 mod jupyter;
-#[cfg(feature = "viz")]
+// plotters registers its font on native targets only: the training plots
+// are not built for WebAssembly (`draw_dot`'s layout and pictures are).
+#[cfg(all(feature = "viz", not(target_arch = "wasm32")))]
 mod plot;
 #[cfg(feature = "viz")]
 mod render;
 
-#[cfg(feature = "viz")]
+#[cfg(all(feature = "viz", not(target_arch = "wasm32")))]
 pub use plot::{DecisionBoundary, TrainingCurves};
 #[cfg(feature = "viz")]
 pub use render::{MAX_LAYOUT, MAX_PNG_SIDE};
