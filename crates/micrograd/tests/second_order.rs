@@ -281,9 +281,8 @@ fn expression(rng: &mut Lcg, depth: usize) -> String {
     }
 }
 
-/// The gradient of `text` at `at` (over `x`, `y`, `z`), by `backward`.
-fn gradient(text: &str, at: &[f64]) -> Vec<f64> {
-    let _scope = Scope::new();
+/// The graph of `text` over leaves `x`, `y`, `z` holding `at`.
+fn build_xyz(text: &str, at: &[f64]) -> (Vec<Value>, Value) {
     let leaves: Vec<Value> = at.iter().map(|&v| Value::new(v)).collect();
     let inputs: HashMap<String, Value> = ["x", "y", "z"]
         .iter()
@@ -291,6 +290,13 @@ fn gradient(text: &str, at: &[f64]) -> Vec<f64> {
         .zip(leaves.iter().copied())
         .collect();
     let root = parse(text).unwrap().build(&inputs).unwrap();
+    (leaves, root)
+}
+
+/// The gradient of `text` at `at` (over `x`, `y`, `z`), by `backward`.
+fn gradient(text: &str, at: &[f64]) -> Vec<f64> {
+    let _scope = Scope::new();
+    let (leaves, root) = build_xyz(text, at);
     root.backward();
     leaves.iter().map(|v| v.grad()).collect()
 }
@@ -302,13 +308,7 @@ fn hessians_of_random_expressions_match_finite_differences_of_their_gradients() 
         let text = expression(&mut rng, 4);
         let at: Vec<f64> = (0..3).map(|_| rng.next() * 2.0 - 1.0).collect();
         let _scope = Scope::new();
-        let leaves: Vec<Value> = at.iter().map(|&v| Value::new(v)).collect();
-        let inputs: HashMap<String, Value> = ["x", "y", "z"]
-            .iter()
-            .map(|n| n.to_string())
-            .zip(leaves.iter().copied())
-            .collect();
-        let root = parse(&text).unwrap().build(&inputs).unwrap();
+        let (leaves, root) = build_xyz(&text, &at);
         let h = root.hessian(&leaves);
         for j in 0..3 {
             // Central differences of the first-order gradient along xⱼ.
@@ -345,13 +345,7 @@ fn jvp_is_the_gradient_along_the_tangents_by_forward_mode() {
         let at: Vec<f64> = (0..3).map(|_| rng.next() * 2.0 - 1.0).collect();
         let tangents: Vec<f64> = (0..3).map(|_| rng.next() * 2.0 - 1.0).collect();
         let _scope = Scope::new();
-        let leaves: Vec<Value> = at.iter().map(|&v| Value::new(v)).collect();
-        let inputs: HashMap<String, Value> = ["x", "y", "z"]
-            .iter()
-            .map(|n| n.to_string())
-            .zip(leaves.iter().copied())
-            .collect();
-        let root = parse(&text).unwrap().build(&inputs).unwrap();
+        let (leaves, root) = build_xyz(&text, &at);
         let before = tape_len();
         let jvp = root.jvp(&leaves, &tangents);
         assert_eq!(tape_len(), before, "forward mode builds no graph");
@@ -359,12 +353,8 @@ fn jvp_is_the_gradient_along_the_tangents_by_forward_mode() {
         let h = 1e-5;
         let along = |k: f64| {
             let _scope = Scope::new();
-            let moved: HashMap<String, Value> = ["x", "y", "z"]
-                .iter()
-                .enumerate()
-                .map(|(i, n)| (n.to_string(), Value::new(at[i] + k * h * tangents[i])))
-                .collect();
-            parse(&text).unwrap().build(&moved).unwrap().data()
+            let moved: Vec<f64> = (0..3).map(|i| at[i] + k * h * tangents[i]).collect();
+            build_xyz(&text, &moved).1.data()
         };
         let fd = (along(1.0) - along(-1.0)) / (2.0 * h);
         assert!(

@@ -238,7 +238,8 @@ struct Build {
     factors: (Vec<Value>, Vec<Value>),
     /// A batch of ones, for broadcasting one number to every lane.
     ones: Option<Value>,
-    /// A layer's transposed weights, and what its dense product returns.
+    /// A `dense` product's weights, row by row, and the nodes it or a
+    /// block of lane products returns.
     transposed: Vec<Value>,
     layer_out: Vec<Value>,
     /// The neurons of a layer that have a gradient, and those gradients.
@@ -517,29 +518,9 @@ impl Build {
             }
         }
         // The inputs: the product with the transposed weights.
-        if !gs.is_empty() && inputs.iter().any(|&x| self.wants(x)) {
-            let mut transposed = std::mem::take(&mut self.transposed);
-            transposed.clear();
-            for (k, &x) in inputs.iter().enumerate() {
-                if self.wants(x) {
-                    transposed.extend(taking.iter().map(|&j| self.handle(weight(j, k) as usize)));
-                }
-            }
-            let zero = self.zero();
-            let mut dx = std::mem::take(&mut self.layer_out);
-            dx.clear();
-            let rows = transposed.chunks(gs.len()).map(|row| (row, zero));
-            with_tape(|t| t.dense(rows, &gs, &mut dx));
-            self.transposed = transposed;
-            let mut dx_k = dx.iter();
-            for &x in inputs {
-                if self.wants(x) {
-                    let d = *dx_k.next().expect("one per input wanted");
-                    self.give(x, d, true);
-                }
-            }
-            self.layer_out = dx;
-        }
+        self.dense_to(inputs, &gs, |this, k, at| {
+            this.handle(weight(taking[at], k) as usize)
+        });
         // The weights: one block of `Σₙ g[j][n]·x[k][n]`, the `*` rule of
         // each product summed over the lanes.
         let wanted = |this: &Build| {
@@ -601,55 +582,56 @@ impl Build {
             return;
         }
         let zero = self.zero();
-        let mut weights = std::mem::take(&mut self.transposed);
+        let weight =
+            |this: &mut Build, j: usize, k: usize| g(this, j * k_count + k).unwrap_or(zero);
         let mut inputs = std::mem::take(&mut self.inputs);
-        let mut out = std::mem::take(&mut self.layer_out);
-        // a[j] ← Σₖ ĝ[j][k]·b[k], for the a[j] wanted.
-        if a.iter().any(|&aj| self.wants(aj)) {
-            weights.clear();
-            for (j, &aj) in a.iter().enumerate() {
-                if self.wants(aj) {
-                    weights.extend((0..k_count).map(|k| g(self, j * k_count + k).unwrap_or(zero)));
-                }
-            }
-            inputs.clear();
-            inputs.extend(b.iter().map(|&bk| self.handle(bk as usize)));
-            out.clear();
-            let rows = weights.chunks(k_count).map(|row| (row, zero));
-            with_tape(|t| t.dense(rows, &inputs, &mut out));
-            let mut d = out.iter();
-            for &aj in a {
-                if self.wants(aj) {
-                    let d = *d.next().expect("one per a wanted");
-                    self.give(aj, d, true);
-                }
-            }
-        }
-        // b[k] ← Σⱼ ĝ[j][k]·a[j], for the b[k] wanted.
-        if b.iter().any(|&bk| self.wants(bk)) {
-            weights.clear();
-            for (k, &bk) in b.iter().enumerate() {
-                if self.wants(bk) {
-                    weights.extend((0..j_count).map(|j| g(self, j * k_count + k).unwrap_or(zero)));
-                }
-            }
-            inputs.clear();
-            inputs.extend(a.iter().map(|&aj| self.handle(aj as usize)));
-            out.clear();
-            let rows = weights.chunks(j_count).map(|row| (row, zero));
-            with_tape(|t| t.dense(rows, &inputs, &mut out));
-            let mut d = out.iter();
-            for &bk in b {
-                if self.wants(bk) {
-                    let d = *d.next().expect("one per b wanted");
-                    self.give(bk, d, true);
-                }
-            }
-        }
-        self.transposed = weights;
+        // a[j] ← Σₖ ĝ[j][k]·b[k]
+        inputs.clear();
+        inputs.extend(b.iter().map(|&bk| self.handle(bk as usize)));
+        self.dense_to(a, &inputs, weight);
+        // b[k] ← Σⱼ ĝ[j][k]·a[j]
+        inputs.clear();
+        inputs.extend(a.iter().map(|&aj| self.handle(aj as usize)));
+        self.dense_to(b, &inputs, |this, k, j| weight(this, j, k));
         self.inputs = inputs;
-        self.layer_out = out;
         self.operands = listed;
+    }
+
+    /// Gives each wanted node `targets[t]` the batch `Σᵢ weight(t, i)·inputs[i]`:
+    /// all of them as one `dense` product (bias 0), a neuron per target.
+    fn dense_to(
+        &mut self,
+        targets: &[u32],
+        inputs: &[Value],
+        mut weight: impl FnMut(&mut Build, usize, usize) -> Value,
+    ) {
+        if inputs.is_empty() || !targets.iter().any(|&c| self.wants(c)) {
+            return;
+        }
+        let mut rows = std::mem::take(&mut self.transposed);
+        rows.clear();
+        for (t, &c) in targets.iter().enumerate() {
+            if self.wants(c) {
+                for i in 0..inputs.len() {
+                    let w = weight(self, t, i);
+                    rows.push(w);
+                }
+            }
+        }
+        let zero = self.zero();
+        let mut out = std::mem::take(&mut self.layer_out);
+        out.clear();
+        let neurons = rows.chunks(inputs.len()).map(|row| (row, zero));
+        with_tape(|tape| tape.dense(neurons, inputs, &mut out));
+        let mut products = out.iter();
+        for &c in targets {
+            if self.wants(c) {
+                let d = *products.next().expect("one per target wanted");
+                self.give(c, d, true);
+            }
+        }
+        self.transposed = rows;
+        self.layer_out = out;
     }
 
     /// Node operands copied out of the tape by `copy` into the operand
