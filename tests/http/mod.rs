@@ -1,7 +1,7 @@
 //! A small HTTP/1.1 client over `TcpStream` for the playground's tests:
-//! requests with `Connection: close`, chunked bodies, and server-sent
-//! events read as they come. No client library: what goes on the wire is
-//! in plain sight.
+//! requests with `Connection: close`, or bytes as they are, and answers
+//! read to their end, chunked or not. No client library: what goes on the
+//! wire is in plain sight.
 
 #![allow(dead_code)]
 
@@ -31,18 +31,15 @@ impl Response {
         String::from_utf8(self.body.clone()).expect("a UTF-8 body")
     }
 
-    pub fn json(&self) -> serde_json::Value {
-        serde_json::from_slice(&self.body)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
-    }
-
-    /// The JSON error of a 4xx or 5xx answer, checked to be one.
+    /// The one-line error of a 4xx or 5xx answer, checked to be plain
+    /// text.
     pub fn error(&self) -> String {
-        assert_eq!(self.header("content-type"), Some("application/json"));
-        self.json()["error"]
-            .as_str()
-            .unwrap_or_else(|| panic!("no \"error\" in {}", self.text()))
-            .to_owned()
+        assert_eq!(
+            self.header("content-type"),
+            Some("text/plain; charset=utf-8"),
+            "an error's type"
+        );
+        self.text().trim_end_matches('\n').to_owned()
     }
 }
 
@@ -107,19 +104,8 @@ pub fn get(addr: SocketAddr, path: &str) -> Response {
     request(addr, "GET", path, &[], b"")
 }
 
-pub fn post_json(addr: SocketAddr, path: &str, body: &serde_json::Value) -> Response {
-    request(
-        addr,
-        "POST",
-        path,
-        &[("Content-Type", "application/json")],
-        body.to_string().as_bytes(),
-    )
-}
-
-/// POST without a body.
-pub fn post(addr: SocketAddr, path: &str) -> Response {
-    request(addr, "POST", path, &[], b"")
+pub fn head(addr: SocketAddr, path: &str) -> Response {
+    request(addr, "HEAD", path, &[], b"")
 }
 
 fn read_head(reader: &mut impl BufRead) -> (u16, Vec<(String, String)>) {
@@ -189,105 +175,4 @@ impl<R: BufRead> Read for Chunked<R> {
         }
         Ok(n)
     }
-}
-
-/// A session's event stream, read one event at a time.
-pub struct Events {
-    lines: BufReader<Chunked<BufReader<TcpStream>>>,
-}
-
-/// One server-sent event.
-#[derive(Debug)]
-pub struct Event {
-    pub name: String,
-    pub data: serde_json::Value,
-}
-
-impl Events {
-    /// Opens `GET /api/sessions/{id}/events`; panics unless it is a stream.
-    pub fn open(addr: SocketAddr, id: &str) -> Events {
-        let mut stream = TcpStream::connect(addr).unwrap();
-        stream.set_read_timeout(Some(READ_TIMEOUT)).unwrap();
-        let head = format!(
-            "GET /api/sessions/{id}/events HTTP/1.1\r\nHost: {addr}\r\nAccept: text/event-stream\r\n\r\n"
-        );
-        stream.write_all(head.as_bytes()).unwrap();
-        let mut reader = BufReader::new(stream);
-        let (status, headers) = read_head(&mut reader);
-        assert_eq!(status, 200, "the event stream opens");
-        assert!(
-            headers
-                .iter()
-                .any(|(n, v)| n.eq_ignore_ascii_case("content-type")
-                    && v.starts_with("text/event-stream"))
-        );
-        Events {
-            lines: BufReader::new(Chunked::new(reader)),
-        }
-    }
-
-    /// The next event (comments skipped), or `None` when the stream ends.
-    pub fn next(&mut self) -> Option<Event> {
-        let (name, data) = self.next_raw()?;
-        let data = serde_json::from_str(&data).expect("events carry JSON");
-        Some(Event { name, data })
-    }
-
-    /// The next event's name and data, unparsed.
-    pub fn next_raw(&mut self) -> Option<(String, String)> {
-        let mut name = String::from("message");
-        let mut data = String::new();
-        let mut line = String::new();
-        loop {
-            line.clear();
-            if self.lines.read_line(&mut line).ok()? == 0 {
-                return None;
-            }
-            let line = line.trim_end_matches(['\r', '\n']);
-            if line.is_empty() {
-                if data.is_empty() {
-                    continue; // after a comment
-                }
-                return Some((name, data));
-            }
-            if let Some(value) = line.strip_prefix("event:") {
-                name = value.trim().to_owned();
-            } else if let Some(value) = line.strip_prefix("data:") {
-                data.push_str(value.strip_prefix(' ').unwrap_or(value));
-            }
-        }
-    }
-
-    /// The next `frame` event's data.
-    pub fn frame(&mut self) -> serde_json::Value {
-        loop {
-            let event = self.next().expect("the stream goes on");
-            if event.name == "frame" {
-                return event.data;
-            }
-        }
-    }
-}
-
-/// Standard base64's bytes.
-pub fn unbase64(text: &str) -> Vec<u8> {
-    let value = |c: u8| match c {
-        b'A'..=b'Z' => c - b'A',
-        b'a'..=b'z' => c - b'a' + 26,
-        b'0'..=b'9' => c - b'0' + 52,
-        b'+' => 62,
-        b'/' => 63,
-        _ => panic!("not base64: {c}"),
-    };
-    let mut out = Vec::new();
-    for chunk in text.as_bytes().chunks(4) {
-        let n = chunk
-            .iter()
-            .filter(|&&c| c != b'=')
-            .enumerate()
-            .fold(0u32, |n, (i, &c)| n | u32::from(value(c)) << (18 - 6 * i));
-        let bytes = chunk.iter().filter(|&&c| c != b'=').count() - 1;
-        out.extend(&n.to_be_bytes()[1..=bytes]);
-    }
-    out
 }
