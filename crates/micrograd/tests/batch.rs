@@ -74,6 +74,11 @@ fn points(rng: &mut Rng, n: usize, dim: usize) -> Vec<Vec<f64>> {
         .collect()
 }
 
+/// The bits of each number, to compare exactly (and say which differ).
+fn bits(v: &[f64]) -> Vec<u64> {
+    v.iter().map(|x| x.to_bits()).collect()
+}
+
 /// `max |a - b| <= rel * max |a|`: a gradient vector's relative error.
 #[track_caller]
 fn assert_vectors_close(a: &[f64], b: &[f64], rel: f64, what: &str) {
@@ -197,13 +202,19 @@ fn a_batchs_gradients_are_the_per_point_graphs_for_every_loss_and_activation() {
                 per_point.0,
                 batched.0
             );
+            // A parameter's gradient is summed over the points: in lane
+            // order in the batch, in the order the backward meets them in
+            // the per-point graph, so only close. Each point's inputs get
+            // their sums in the same order both ways (the layer kernels
+            // multiply and then add, as the graph's `*` and `+` do): the
+            // same bits.
             assert_vectors_close(
                 &per_point.1,
                 &batched.1,
                 1e-13,
                 &format!("{what}: parameters"),
             );
-            assert_vectors_close(&per_point.2, &batched.2, 1e-13, &format!("{what}: inputs"));
+            assert_eq!(bits(&per_point.2), bits(&batched.2), "{what}: inputs");
         }
     }
 }
@@ -493,10 +504,12 @@ fn a_layers_kernels_give_the_numbers_of_one_affine_per_neuron() {
             };
             let (layer, neurons) = (run(true), run(false));
             let what = format!("{j}x{k}x{n}, scattered {scattered}");
-            let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            // The kernels sum every gradient in the order the `Affine`
+            // nodes' backward does, multiplying and then adding: the same
+            // bits, forward and backward.
             assert_eq!(bits(&layer.0), bits(&neurons.0), "{what}: forward");
-            assert_vectors_close(&neurons.1, &layer.1, 1e-14, &format!("{what}: parameters"));
-            assert_vectors_close(&neurons.2, &layer.2, 1e-14, &format!("{what}: inputs"));
+            assert_eq!(bits(&layer.1), bits(&neurons.1), "{what}: parameters");
+            assert_eq!(bits(&layer.2), bits(&neurons.2), "{what}: inputs");
             assert_eq!(
                 layer.3,
                 Op::Affine,

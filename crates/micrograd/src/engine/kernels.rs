@@ -5,14 +5,22 @@
 //! `pulp`; without it, for one number at a time.
 //!
 //! The vector width never changes a result: every lane (and every weight)
-//! is summed in its own fixed order. The forward pass multiplies and then
-//! adds, never a fused multiply-add, so a batch gives each point the bits of
-//! its own per-point graph. The gradients use fused multiply-adds, which
-//! halve their arithmetic: each term is rounded once instead of twice, so
-//! they differ from the per-point graph's in the last bits (about 1e-16
-//! relative), and since a fused multiply-add is exactly rounded by
-//! definition, they are the same bits on every CPU, with or without the
-//! `simd` feature.
+//! is summed in its own fixed order. No kernel uses a fused multiply-add,
+//! forward or backward: each term is multiplied, rounded, then added, as
+//! the per-point graph's `*` and `+` do it. So the bits are the same on
+//! every CPU and in WebAssembly (which has no fused multiply-add, so
+//! `f64::mul_add` there is libm's exact, and slow, software `fma`), with or
+//! without the `simd` feature.
+//!
+//! The forward gives each point the bits of its own per-point graph. The
+//! gradients are summed in the orders the graph's backward uses: an
+//! input's over the neurons from the last, from 0, so each point's inputs
+//! receive the bits of its own per-point graph; a weight's or bias's over
+//! the lanes in lane order, from 0, as a single value meeting a batch
+//! receives it, so they are the bits one `Affine` node per neuron over the
+//! same batch gives. (A graph of all the points one by one gives a weight
+//! its points' terms in another order, so only to the last bits: about
+//! 1e-15 of the largest.)
 
 /// A layer's input rows, each `width` lanes long, somewhere in the slab.
 #[derive(Clone, Copy)]
@@ -56,7 +64,8 @@ fn block_rows<V: Vector>() -> usize {
 }
 
 /// The few vector operations the kernels need: lanes of f64, multiplied
-/// and added element by element (no fused multiply-add).
+/// and added element by element (no fused multiply-add: see the module
+/// doc).
 trait Vector: Copy {
     type V: Copy;
     const LANES: usize;
@@ -67,8 +76,6 @@ trait Vector: Copy {
     fn store(self, out: &mut [f64], v: Self::V);
     fn add(self, a: Self::V, b: Self::V) -> Self::V;
     fn mul(self, a: Self::V, b: Self::V) -> Self::V;
-    /// `a·b + c`, rounded once.
-    fn mul_add(self, a: Self::V, b: Self::V, c: Self::V) -> Self::V;
 }
 
 /// One number at a time: the engine without the `simd` feature.
@@ -100,10 +107,6 @@ impl Vector for Scalar {
     fn mul(self, a: f64, b: f64) -> f64 {
         a * b
     }
-    #[inline(always)]
-    fn mul_add(self, a: f64, b: f64, c: f64) -> f64 {
-        a.mul_add(b, c)
-    }
 }
 
 /// The vector unit `pulp` found.
@@ -134,10 +137,6 @@ impl<S: pulp::Simd> Vector for Pulp<S> {
     #[inline(always)]
     fn mul(self, a: S::f64s, b: S::f64s) -> S::f64s {
         self.0.mul_f64s(a, b)
-    }
-    #[inline(always)]
-    fn mul_add(self, a: S::f64s, b: S::f64s, c: S::f64s) -> S::f64s {
-        self.0.mul_add_f64s(a, b, c)
     }
 }
 
@@ -243,9 +242,9 @@ fn forward_block<V: Vector, const R: usize>(
 
 /// What the inputs receive: `dx[k] = Σⱼ w[j][k]·g[j]` lane by lane, over the
 /// neurons from the last to the first (the order in which a per-point
-/// graph's backward sweep meets them), starting from 0, each term a fused
-/// multiply-add. `g` is `J` rows of
-/// `width` lanes, `dx` is `K` rows.
+/// graph's backward sweep meets them), starting from 0, each term
+/// multiplied and then added. `g` is `J` rows of `width` lanes, `dx` is `K`
+/// rows.
 pub(crate) fn dense_input_grads(w: &[f64], g: &[f64], width: usize, dx: &mut [f64]) {
     InputGrads { w, g, width, dx }.dispatch();
 }
@@ -300,8 +299,8 @@ fn input_grads_block<V: Vector, const R: usize>(
             let w_row = &w[j * k_count + k0..j * k_count + k0 + R];
             for (acc, &wjk) in acc.iter_mut().zip(w_row) {
                 let wjk = v.splat(wjk);
-                acc[0] = v.mul_add(wjk, g0, acc[0]);
-                acc[1] = v.mul_add(wjk, g1, acc[1]);
+                acc[0] = v.add(acc[0], v.mul(wjk, g0));
+                acc[1] = v.add(acc[1], v.mul(wjk, g1));
             }
         }
         for (r, acc) in acc.iter().enumerate() {
@@ -315,7 +314,7 @@ fn input_grads_block<V: Vector, const R: usize>(
         for l in lane..n {
             let mut acc = 0.0;
             for j in (0..j_count).rev() {
-                acc = w[j * k_count + k0 + r].mul_add(g[j * n + l], acc);
+                acc += w[j * k_count + k0 + r] * g[j * n + l];
             }
             dx[(k0 + r) * n + l] = acc;
         }
@@ -324,8 +323,8 @@ fn input_grads_block<V: Vector, const R: usize>(
 
 /// What the weights and biases receive: `dw[j][k] = Σₙ g[j][n]·x[k][n]` and
 /// `db[j] = Σₙ g[j][n]` over the first `lanes` lanes, each summed in lane
-/// order from 0 (with fused multiply-adds). Every sum runs on its own, so the work is vectorized
-/// across weights: one side is first transposed into `scratch`
+/// order from 0, each term multiplied and then added. Every sum runs on its
+/// own, so the work is vectorized across weights: one side is first transposed into `scratch`
 /// (lane-major), and each lane adds its outer product `g[·][n] ⊗ x[·][n]`
 /// to a block of accumulators. `g` is `J` rows of `x.width` lanes.
 pub(crate) fn dense_weight_grads(
@@ -527,8 +526,8 @@ fn outer_sums_lanes<V: Vector, const R: usize>(
         let (b0, b1) = (v.load(bl), v.load(&bl[V::LANES..]));
         for (acc, a_row) in acc.iter_mut().zip(a_rows) {
             let av = v.splat(a_row[l]);
-            acc[0] = v.mul_add(av, b0, acc[0]);
-            acc[1] = v.mul_add(av, b1, acc[1]);
+            acc[0] = v.add(acc[0], v.mul(av, b0));
+            acc[1] = v.add(acc[1], v.mul(av, b1));
         }
     }
     acc
