@@ -268,3 +268,149 @@ fn datasets_are_checked_when_built() {
     assert!(Dataset::new(vec![vec![f64::NAN]], vec![1.0]).is_err());
     assert!(Dataset::new(vec![vec![1.0]], vec![1.0]).is_ok());
 }
+
+/// TensorFlow Playground's label of xor: +1 where `x1·x2 >= 0`.
+fn xor_label(x1: f64, x2: f64) -> f64 {
+    if x1 * x2 >= 0.0 { 1.0 } else { -1.0 }
+}
+
+#[test]
+fn xor_labels_are_the_sign_of_x1_times_x2() {
+    let d = data::xor(1000, 0.0, 3);
+    assert_eq!((d.len(), d.dim()), (1000, 2));
+    for (x, &y) in d.x.iter().zip(&d.y) {
+        // uniform(-5, 5) pushed 0.3 away from 0: 0.3 <= |x| < 5.3.
+        assert!(x.iter().all(|v| (0.3..5.3).contains(&v.abs())), "{x:?}");
+        assert_eq!(y, xor_label(x[0], x[1]), "{x:?}");
+    }
+    // Each quadrant a quarter of the points, to within 5 standard
+    // deviations of a binomial(1000, 1/4) count (13.7 each).
+    for (s1, s2) in [(1.0, 1.0), (1.0, -1.0), (-1.0, 1.0), (-1.0, -1.0)] {
+        let count =
+            d.x.iter()
+                .filter(|x| x[0] * s1 > 0.0 && x[1] * s2 > 0.0)
+                .count();
+        assert!((250 - 69..=250 + 69).contains(&count), "{count}");
+    }
+    // Noise moves the point the label is read at by less than 5·noise on
+    // each coordinate: a point farther than that from both axes keeps its
+    // label; nearer ones may not.
+    let noise = 0.2;
+    let d = data::xor(4000, noise, 4);
+    let mut flipped = 0;
+    for (x, &y) in d.x.iter().zip(&d.y) {
+        if x[0].abs() > 5.0 * noise && x[1].abs() > 5.0 * noise {
+            assert_eq!(y, xor_label(x[0], x[1]), "{x:?}");
+        }
+        flipped += usize::from(y != xor_label(x[0], x[1]));
+    }
+    assert!(flipped > 0, "noise {noise} flipped no label");
+}
+
+#[test]
+fn two_gaussians_centre_on_plus_and_minus_two_with_the_variance_of_the_noise() {
+    // Variance 0.5 + 7·noise: the page's noise 0 to 0.5 onto 0.5 to 4.
+    for (noise, variance) in [(0.0, 0.5), (0.25, 2.25), (0.5, 4.0)] {
+        let d = data::two_gaussians(4001, noise, 5);
+        for (label, centre, count) in [(1.0, 2.0, 2001), (-1.0, -2.0, 2000)] {
+            let points: Vec<&Vec<f64>> =
+                d.x.iter()
+                    .zip(&d.y)
+                    .filter(|&(_, &y)| y == label)
+                    .map(|(x, _)| x)
+                    .collect();
+            assert_eq!(points.len(), count);
+            let n = count as f64;
+            for k in 0..2 {
+                let mean = points.iter().map(|x| x[k]).sum::<f64>() / n;
+                let var = points.iter().map(|x| (x[k] - mean).powi(2)).sum::<f64>() / (n - 1.0);
+                // 5 standard errors: √(variance/n) for the mean, and
+                // √(2/(n-1))·variance for a normal sample's variance.
+                assert!(
+                    (mean - centre).abs() < 5.0 * (variance / n).sqrt(),
+                    "noise {noise}, label {label}: mean {mean}"
+                );
+                assert!(
+                    (var - variance).abs() < 5.0 * (2.0 / (n - 1.0)).sqrt() * variance,
+                    "noise {noise}, label {label}: variance {var}"
+                );
+            }
+        }
+    }
+    // Shuffled: the labels are not in two blocks.
+    let d = data::two_gaussians(100, 0.0, 1);
+    assert!(d.y[..50].contains(&-1.0) && d.y[50..].contains(&1.0));
+}
+
+#[test]
+fn the_planes_targets_are_x1_plus_x2_over_ten() {
+    let d = data::plane(1000, 0.0, 6);
+    for (x, &y) in d.x.iter().zip(&d.y) {
+        assert!(x.iter().all(|v| (-6.0..6.0).contains(v)), "{x:?}");
+        assert!((y - (x[0] + x[1]) / 10.0).abs() < 1e-15, "{x:?}: {y}");
+    }
+    // Noise reads the target at the point moved by less than 6·noise on
+    // each coordinate: less than 2·6·noise/10 from the plane.
+    let noise = 0.5;
+    let d = data::plane(1000, noise, 6);
+    let off: Vec<f64> =
+        d.x.iter()
+            .zip(&d.y)
+            .map(|(x, &y)| (y - (x[0] + x[1]) / 10.0).abs())
+            .collect();
+    assert!(off.iter().all(|&e| e < 1.2 * noise), "{off:?}");
+    assert!(off.iter().any(|&e| e > 0.1), "noise moved no target");
+}
+
+#[test]
+fn multi_gaussians_targets_are_the_nearest_bump() {
+    // Centres 4 apart across and 5 apart up and down; a bump reaches 2,
+    // so only the nearest centre's can be nonzero: sign·(1 - d/2).
+    let centres = [
+        (-4.0, 2.5, 1.0),
+        (0.0, 2.5, -1.0),
+        (4.0, 2.5, 1.0),
+        (-4.0, -2.5, -1.0),
+        (0.0, -2.5, 1.0),
+        (4.0, -2.5, -1.0),
+    ];
+    let d = data::multi_gaussian(2000, 0.0, 7);
+    let (mut zeros, mut positive, mut negative) = (0, 0, 0);
+    for (x, &y) in d.x.iter().zip(&d.y) {
+        let (distance, sign) = centres
+            .iter()
+            .map(|&(cx, cy, sign)| ((x[0] - cx).hypot(x[1] - cy), sign))
+            .min_by(|a, b| a.0.total_cmp(&b.0))
+            .unwrap();
+        let expected = if distance < 2.0 {
+            sign * (1.0 - distance / 2.0)
+        } else {
+            0.0
+        };
+        assert!((y - expected).abs() < 1e-12, "{x:?}: {y} vs {expected}");
+        match y {
+            0.0 => zeros += 1,
+            y if y > 0.0 => positive += 1,
+            _ => negative += 1,
+        }
+    }
+    // Six discs of radius 2 cover 6·4π/144 ≈ 52% of the square.
+    assert!(
+        zeros > 700 && positive > 300 && negative > 300,
+        "{zeros} {positive} {negative}"
+    );
+}
+
+#[test]
+fn tensorflow_playgrounds_datasets_follow_their_seed() {
+    let generators: [fn(usize, f64, u64) -> Dataset; 4] = [
+        data::xor,
+        data::two_gaussians,
+        data::plane,
+        data::multi_gaussian,
+    ];
+    for generate in generators {
+        assert_eq!(generate(50, 0.1, 3), generate(50, 0.1, 3));
+        assert_ne!(generate(50, 0.1, 3).x, generate(50, 0.1, 4).x);
+    }
+}

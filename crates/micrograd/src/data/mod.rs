@@ -1,13 +1,18 @@
 //! Datasets: labelled points, built in (micrograd's demo, moons, circles,
-//! blobs, spiral, the lecture's four examples) or read from a CSV or JSON
-//! file.
+//! blobs, spiral, TensorFlow Playground's xor, gaussian, plane and
+//! multi-gaussian, the lecture's four examples) or read from a CSV or JSON
+//! file; and the features a network reads from a point in the plane.
 
 mod demo;
+mod features;
 mod from_file;
 mod synthetic;
+mod tensorflow_playground;
 
 pub use demo::{micrograd_demo, micrograd_demo_weights};
+pub use features::{Feature, Features};
 pub use synthetic::{blobs, circles, lecture_examples, moons, spiral, spiral_sized};
+pub use tensorflow_playground::{multi_gaussian, plane, two_gaussians, xor};
 
 use crate::error::{Error, Result};
 
