@@ -111,6 +111,8 @@ impl TrainArgs {
             points: self.points.map(|n| n as usize),
             noise: None,
             seed: Some(self.seed),
+            test: None,
+            features: None,
             hidden: self.hidden.clone(),
             activation: self.activation,
             loss: self.loss,
@@ -124,6 +126,7 @@ impl TrainArgs {
                 .map_err(anyhow::Error::msg)?,
             batch: self.batch.map(|b| b as usize),
             l2: self.l2,
+            l1: None,
             steps: self.steps.map(|n| n as usize),
         })
     }

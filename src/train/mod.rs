@@ -128,6 +128,7 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         weights,
         task: trainer.task().clone(),
         loss: Some(preset.config.loss),
+        features: None,
     };
     saved.save(&model_path)?;
     writeln!(report, "model: {}", model_path.display())?;

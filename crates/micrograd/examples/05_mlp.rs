@@ -39,6 +39,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             step: k,
             loss: loss.data(),
             accuracy: None,
+            test_loss: None,
+            test_accuracy: None,
             lr: 0.1,
             nodes: 0,
         });

@@ -23,6 +23,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             steps,
         },
         l2: 0.0,
+        l1: 0.0,
         batch: None,
         seed: 0,
         batching: Batching::Lanes,

@@ -150,6 +150,7 @@ fn the_trainer_allocates_nothing_after_its_first_step() {
                     steps: 10,
                 },
                 l2: 1e-4,
+                l1: 0.0,
                 batch: Some(32),
                 seed: 1,
                 batching: Batching::Lanes,

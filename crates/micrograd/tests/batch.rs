@@ -569,6 +569,7 @@ fn training_in_lanes_follows_training_point_by_point() {
             optimizer: OptimizerKind::Adam,
             schedule: Schedule::Constant(0.02),
             l2: 1e-4,
+            l1: 0.0,
             batch: Some(150),
             seed: 5,
             batching,

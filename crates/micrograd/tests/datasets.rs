@@ -413,4 +413,21 @@ fn tensorflow_playgrounds_datasets_follow_their_seed() {
         assert_eq!(generate(50, 0.1, 3), generate(50, 0.1, 3));
         assert_ne!(generate(50, 0.1, 3).x, generate(50, 0.1, 4).x);
     }
+    use micrograd::train::{BuiltIn, DatasetName};
+    for (name, builtin, points, noise) in [
+        ("xor", BuiltIn::Xor, 500, 0.0),
+        ("gaussian", BuiltIn::Gaussian, 500, 0.0),
+        ("plane", BuiltIn::Plane, 1200, 0.0),
+        ("multi-gaussian", BuiltIn::MultiGaussian, 1200, 0.0),
+    ] {
+        assert_eq!(name.parse::<BuiltIn>(), Ok(builtin));
+        assert_eq!(builtin.to_string(), name);
+        assert!(DatasetName::ALL.contains(&DatasetName::BuiltIn(builtin)));
+        assert_eq!((builtin.points(), builtin.noise()), (points, noise));
+    }
+    assert_eq!(BuiltIn::Xor.data(2), data::xor(500, 0.0, 2));
+    assert_eq!(
+        BuiltIn::MultiGaussian.data_with(30, 0.3, 2),
+        data::multi_gaussian(30, 0.3, 2)
+    );
 }

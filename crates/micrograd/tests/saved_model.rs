@@ -20,6 +20,7 @@ fn trained() -> SavedModel {
             classes: Classes::new(vec![0.0, 1.0, 2.0]).unwrap(),
         },
         loss: Some(Loss::SoftmaxCe),
+        features: None,
     }
 }
 
@@ -48,6 +49,7 @@ fn a_model_round_trips_exactly() {
         weights: MLP::new(2, &[3, 1]).weights(),
         task: Task::binary(-1.0, 1.0).unwrap(),
         loss: Some(Loss::Svm),
+        features: None,
     };
     assert_eq!(
         SavedModel::from_safetensors(&binary.to_safetensors(), "m").unwrap(),
@@ -57,6 +59,7 @@ fn a_model_round_trips_exactly() {
         weights: MLP::new(1, &[1]).weights(),
         task: Task::Regression,
         loss: Some(Loss::Mse),
+        features: None,
     };
     assert_eq!(
         SavedModel::from_safetensors(&regression.to_safetensors(), "m").unwrap(),
@@ -160,6 +163,7 @@ fn a_trained_model_predicts_what_it_predicted_before_saving() {
         weights: model.weights(),
         task: Task::binary(-1.0, 1.0).unwrap(),
         loss: Some(Loss::Svm),
+        features: None,
     };
     let loaded = SavedModel::from_safetensors(&saved.to_safetensors(), "m").unwrap();
     for x in &data.x {
@@ -265,6 +269,7 @@ fn crafted_metadata_is_refused_with_the_reason() {
         weights: MLP::new(2, &[3, 1]).weights(),
         task: Task::binary(-1.0, 1.0).unwrap(),
         loss: Some(Loss::Svm),
+        features: None,
     };
     let refused = |changes: &[(&str, Option<&str>)], saved: &SavedModel| {
         SavedModel::from_safetensors(&rewritten(saved, changes, Dtype::F64), "m.st")
@@ -285,10 +290,10 @@ fn crafted_metadata_is_refused_with_the_reason() {
         );
         assert!(error.contains(why), "{classes}: {error}");
     }
-    let error = refused(&[("format_version", Some("2"))], &binary);
+    let error = refused(&[("format_version", Some("3"))], &binary);
     assert_eq!(
         error,
-        "m.st: not a micrograd model (it is format version 2; this micrograd reads version 1)"
+        "m.st: not a micrograd model (it is format version 3; this micrograd reads versions 1 and 2)"
     );
     // Files from before the version key are version 1.
     let old = rewritten(&binary, &[("format_version", None)], Dtype::F64);
@@ -399,6 +404,7 @@ fn probabilities_are_given_where_the_loss_defines_them() {
         weights: MLP::new(2, &[1]).weights(),
         task: Task::binary(0.0, 1.0).unwrap(),
         loss: Some(Loss::Bce),
+        features: None,
     };
     let p = bce.probabilities(&[3f64.ln()]).unwrap();
     assert!(
@@ -436,6 +442,7 @@ fn a_loss_that_cannot_read_the_task_did_not_train_the_model() {
         weights: MLP::new(2, &[1]).weights(),
         task: Task::binary(-1.0, 1.0).unwrap(),
         loss: Some(Loss::Mse),
+        features: None,
     };
     let loaded = SavedModel::from_safetensors(&binary.to_safetensors(), "m").unwrap();
     assert_eq!(loaded, binary);

@@ -15,6 +15,7 @@ fn config(loss: Loss) -> TrainConfig {
         optimizer: OptimizerKind::Adam,
         schedule: Schedule::Constant(0.01),
         l2: 0.0,
+        l1: 0.0,
         batch: None,
         seed: 0,
         batching: Batching::Lanes,
@@ -432,6 +433,8 @@ fn a_history_keeps_evenly_spaced_steps_within_its_bound() {
         step,
         loss: 1.0,
         accuracy: None,
+        test_loss: None,
+        test_accuracy: None,
         lr: 0.1,
         nodes: 0,
     };

@@ -475,6 +475,8 @@ fn plots_have_their_text_without_any_system_font() {
             step: k,
             loss: 1.0 / (1.0 + k as f64),
             accuracy: Some(0.5 + k as f64 / 100.0),
+            test_loss: None,
+            test_accuracy: None,
             lr: 0.1,
             nodes: 0,
         })

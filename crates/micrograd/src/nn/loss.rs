@@ -82,6 +82,43 @@ pub fn l2(params: &[Value]) -> Value {
     Value::sum_squares(params)
 }
 
+/// The L1 penalty `Σ |p|`, as one [`affine`](Value::affine) node
+/// `0 + Σ sign(pᵢ)·pᵢ` whose weights are the signs, taken as constants:
+/// its value is `Σ |pᵢ|` exactly (a sign times a number is its absolute
+/// value), and its derivative is `sign(pᵢ)`, 0 where `pᵢ` is 0 (the
+/// subgradient PyTorch's `abs` takes there). The engine has no `abs`;
+/// `relu(p) + relu(-p)` would give the same numbers (ReLU's derivative at 0
+/// is 0) at five nodes a parameter.
+///
+/// ```
+/// use micrograd::Value;
+/// use micrograd::nn::loss;
+/// let p = [Value::new(3.0), Value::new(-2.0), Value::new(0.0)];
+/// let l1 = loss::l1(&p);
+/// l1.backward();
+/// assert_eq!(l1.data(), 5.0);
+/// assert_eq!((p[0].grad(), p[1].grad(), p[2].grad()), (1.0, -1.0, 0.0));
+/// ```
+pub fn l1(params: &[Value]) -> Value {
+    l1_with(params, &mut Vec::new())
+}
+
+/// [`l1`] with the signs' leaves made in `signs`, kept from step to step.
+pub(crate) fn l1_with(params: &[Value], signs: &mut Vec<Value>) -> Value {
+    signs.clear();
+    signs.extend(params.iter().map(|p| {
+        let p = p.data();
+        Value::new(if p > 0.0 {
+            1.0
+        } else if p < 0.0 {
+            -1.0
+        } else {
+            0.0
+        })
+    }));
+    Value::affine(signs, params, Value::new(0.0))
+}
+
 /// What a loss compares each sample's outputs with: a class, or a number.
 ///
 /// ```

@@ -286,28 +286,53 @@ fn run_chunk(
         }
     }
 
+    let right = right_in(step.task, buffers, batch.len());
+    (sum.data(), right, tape_len() - first_node)
+}
+
+/// How many of the `n` points of the chunk just built (its outputs in
+/// `buffers.workspace`, its targets in `buffers.targets`) the outputs
+/// classify right; 0 for a regression.
+fn right_in(task: &Task, buffers: &mut Buffers, n: usize) -> usize {
     let Buffers {
         workspace,
         targets,
         lanes,
         ..
     } = buffers;
-    let right = if let Some(classes) = targets.classes() {
-        let outputs = workspace.outputs();
-        // Lanes of output j at lanes[j*n..]: each point's outputs, in order.
-        let n = batch.len();
-        lanes.clear();
-        for &out in outputs {
-            engine::read_lanes_onto(out, lanes);
-        }
-        (0..n)
-            .filter(|&lane| {
-                let point = (0..outputs.len()).map(|j| lanes[j * n + lane]);
-                step.task.is_right(point, classes[lane])
-            })
-            .count()
-    } else {
-        0
+    let Some(classes) = targets.classes() else {
+        return 0;
     };
-    (sum.data(), right, tape_len() - first_node)
+    let outputs = workspace.outputs();
+    // Lanes of output j at lanes[j*n..]: each point's outputs, in order.
+    lanes.clear();
+    for &out in outputs {
+        engine::read_lanes_onto(out, lanes);
+    }
+    (0..n)
+        .filter(|&lane| {
+            let point = (0..outputs.len()).map(|j| lanes[j * n + lane]);
+            task.is_right(point, classes[lane])
+        })
+        .count()
+}
+
+/// The whole of `step`'s batch through `model`, forward only, chunk by
+/// chunk as a training step cuts it, each chunk's graph freed before the
+/// next: the sum of the points' loss terms (the chunks' sums added in
+/// chunk order, as a step adds them) and how many points the outputs
+/// classify right.
+pub(crate) fn evaluate(step: &Step<'_>, model: &MLP, buffers: &mut Buffers) -> (f64, usize) {
+    let count = chunk_count(step.batch.len());
+    let mut sum = None;
+    let mut right = 0;
+    for c in 0..count {
+        let _graph = Scope::new();
+        let batch = &step.batch[chunk(step.batch.len(), count, c)];
+        let (chunk_sum, _) = chunk_loss(step, model, buffers, batch);
+        let chunk_sum = chunk_sum.data();
+        sum = Some(sum.map_or(chunk_sum, |s: f64| s + chunk_sum));
+        right += right_in(step.task, buffers, batch.len());
+    }
+    (sum.unwrap_or(0.0), right)
 }

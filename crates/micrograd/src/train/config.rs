@@ -1,5 +1,5 @@
-//! How to train: the loss, the optimizer and its schedule, the L2
-//! penalty, the batches, how a step builds its graph and on how many
+//! How to train: the loss, the optimizer and its schedule, the L2 and L1
+//! penalties, the batches, how a step builds its graph and on how many
 //! threads.
 
 use crate::nn::loss::Loss;
@@ -16,6 +16,9 @@ pub struct TrainConfig {
     pub schedule: Schedule,
     /// The weight of the L2 penalty `Σ p²` added to the loss (0 for none).
     pub l2: f64,
+    /// The weight of the L1 penalty `Σ |p|` added to the loss (0 for none),
+    /// over the same parameters as L2: every weight and bias.
+    pub l1: f64,
     /// Samples per step, drawn afresh each step; `None` for all of them.
     pub batch: Option<usize>,
     /// The seed minibatches are drawn from.
@@ -44,14 +47,15 @@ pub enum Batching {
 }
 
 impl TrainConfig {
-    /// micrograd's demo over `steps` steps: SVM loss, L2 of 1e-4, plain SGD
-    /// with `lr = 1.0 - 0.9*k/steps`, full batch.
+    /// micrograd's demo over `steps` steps: SVM loss, L2 of 1e-4 (no L1),
+    /// plain SGD with `lr = 1.0 - 0.9*k/steps`, full batch.
     pub fn micrograd_demo(steps: usize) -> TrainConfig {
         TrainConfig {
             loss: Loss::Svm,
             optimizer: OptimizerKind::Sgd { momentum: 0.0 },
             schedule: Schedule::micrograd_demo(steps),
             l2: 1e-4,
+            l1: 0.0,
             batch: None,
             seed: 0,
             batching: Batching::Lanes,

@@ -32,7 +32,7 @@ impl Trainer<'_> {
         } = &mut self.scratch;
         self.targets.gather_into(batch, targets);
         let data_loss = self.config.loss.of(outputs, targets);
-        self.with_l2(data_loss)
+        self.with_penalties(data_loss)
     }
 
     /// micrograd's step, point by point: the batch `order[start..]`'s
@@ -136,7 +136,8 @@ impl Trainer<'_> {
             None => sum,
         };
         let points = batch.len();
-        let total = self.with_l2(Value::new(data_loss));
+        let total = self.with_penalties(Value::new(data_loss));
+        let penalised = self.penalised();
         let loss = self.check(total, start)?;
         // The chunks' gradients, added in chunk order; then the penalty's,
         // into the same row when the parameters are one run of nodes.
@@ -147,7 +148,7 @@ impl Trainer<'_> {
                 *g += c;
             }
         }
-        match (self.run, self.config.l2 != 0.0) {
+        match (self.run, penalised) {
             (Some(run), true) => engine::backward_into(total, run, first),
             (None, true) => {
                 engine::set_grads(&self.params, first);

@@ -12,7 +12,9 @@ use super::StepRecord;
 /// use micrograd::train::{History, StepRecord};
 /// let mut history = History::new(4);
 /// for step in 0..10 {
-///     history.push(StepRecord { step, loss: 1.0, accuracy: None, lr: 0.1, nodes: 0 });
+///     history.push(StepRecord {
+///         step, loss: 1.0, accuracy: None, test_loss: None, test_accuracy: None, lr: 0.1, nodes: 0,
+///     });
 /// }
 /// // Full at steps 0-3: every other kept; full again at 0, 2, 4, 6: every
 /// // fourth; and the latest.

@@ -19,7 +19,7 @@ pub use footprint::Footprint;
 pub use history::History;
 pub use preset::{BuiltIn, Preset};
 pub use saved::SavedModel;
-pub use settings::{DatasetName, Hidden, Settings, Setup};
+pub use settings::{DatasetName, Hidden, Point, Settings, Setup};
 pub use task::{Classes, Task};
 
 use rand::SeedableRng;
@@ -36,15 +36,24 @@ use divergence::Course;
 use team::Team;
 
 /// What one training step measured, before its update: micrograd's
-/// `step {k} loss {total_loss.data}, accuracy {acc*100}%`.
+/// `step {k} loss {total_loss.data}, accuracy {acc*100}%`, and the same on
+/// the held-out points where there are some ([`Trainer::with_test`]).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct StepRecord {
     /// The step number, from 0.
     pub step: usize,
-    /// The total loss (data loss plus the L2 penalty) on the step's batch.
+    /// The total loss on the step's batch: the data loss plus the L2 and
+    /// L1 penalties.
     pub loss: f64,
     /// The fraction of the batch classified right; `None` for regression.
     pub accuracy: Option<f64>,
+    /// The data loss on the held-out points, without the penalties, with
+    /// the parameters `loss` had (before the step's update); `None` without
+    /// held-out points.
+    pub test_loss: Option<f64>,
+    /// The fraction of the held-out points classified right, with the same
+    /// parameters; `None` without held-out points, or for regression.
+    pub test_accuracy: Option<f64>,
     /// The learning rate the step's update used.
     pub lr: f64,
     /// The nodes the step's graph had on the tape.
@@ -86,6 +95,17 @@ pub struct Trainer<'a> {
     threads: Threads,
     scratch: Scratch,
     course: Course,
+    /// The held-out points, measured at each step.
+    test: Option<HeldOut<'a>>,
+}
+
+/// Points a trainer measures but does not train on.
+struct HeldOut<'a> {
+    data: &'a Dataset,
+    targets: Targets,
+    /// Every point's index, the batch each step measures.
+    all: Vec<usize>,
+    buffers: batched_step::Buffers,
 }
 
 /// The threads of the lanes path.
@@ -118,6 +138,8 @@ struct Scratch {
     sums: batched_step::ChunkSums,
     /// The parameters before the step's update, restored if it diverges.
     before: Vec<f64>,
+    /// The L1 penalty's signs.
+    signs: Vec<Value>,
 }
 
 impl<'a> Trainer<'a> {
@@ -173,7 +195,61 @@ impl<'a> Trainer<'a> {
             },
             scratch: Scratch::default(),
             course: Course::default(),
+            test: None,
         })
+    }
+
+    /// The same trainer, measuring at each step the data loss and the
+    /// accuracy on `test`, points held out of its training
+    /// ([`StepRecord::test_loss`]): one graph over them, forward only, in
+    /// lanes (as a step's batch, chunk by chunk, on this thread, whatever
+    /// the batching), freed before the step's update.
+    ///
+    /// ```
+    /// use micrograd::data::{Dataset, moons};
+    /// use micrograd::nn::MLP;
+    /// use micrograd::train::{TrainConfig, Trainer};
+    ///
+    /// let data = moons(100, 0.1, 1);
+    /// let (train, test) = (
+    ///     Dataset { x: data.x[..80].to_vec(), y: data.y[..80].to_vec() },
+    ///     Dataset { x: data.x[80..].to_vec(), y: data.y[80..].to_vec() },
+    /// );
+    /// let model = MLP::new(2, &[16, 16, 1]);
+    /// let config = TrainConfig::micrograd_demo(100);
+    /// let mut trainer = Trainer::new(&model, &train, &config)?.with_test(&test)?;
+    /// let last = trainer.run(100, |_| {})?;
+    /// assert!(last.test_accuracy.unwrap() > 0.8);
+    /// # Ok::<(), micrograd::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Data`] if `test` is empty, its points do not fit the
+    /// model's inputs, or a label is not one of the classes the training
+    /// data has.
+    pub fn with_test(mut self, test: &'a Dataset) -> Result<Trainer<'a>> {
+        if test.is_empty() {
+            return Err(Error::Data("there are no held-out points".into()));
+        }
+        if test.dim() != self.model.nin() {
+            return Err(Error::Data(format!(
+                "the held-out points have {} features each, the model takes {} inputs",
+                test.dim(),
+                self.model.nin()
+            )));
+        }
+        let targets = self
+            .task
+            .targets(self.config.loss, &test.y)
+            .map_err(|e| Error::Data(format!("held-out points: {e}")))?;
+        self.test = Some(HeldOut {
+            data: test,
+            targets,
+            all: (0..test.len()).collect(),
+            buffers: batched_step::Buffers::default(),
+        });
+        Ok(self)
     }
 
     /// One step, as micrograd's demo: forward the batch, compute the loss,
@@ -212,6 +288,7 @@ impl<'a> Trainer<'a> {
             }
         };
         self.check_gradients()?;
+        let (test_loss, test_accuracy) = self.measure_test();
         let Scratch { before, sums, .. } = &mut self.scratch;
         match self.run {
             Some(first) => engine::read_run_data(first, p, before),
@@ -225,18 +302,56 @@ impl<'a> Trainer<'a> {
             step: k,
             loss,
             accuracy,
+            test_loss,
+            test_accuracy,
             lr,
             nodes,
         })
     }
 
-    /// micrograd: `total_loss = data_loss + alpha * sum((p*p for p in model.parameters()))`
-    fn with_l2(&self, data_loss: Value) -> Value {
+    /// micrograd: `total_loss = data_loss + alpha * sum((p*p for p in
+    /// model.parameters()))`, then `+ l1 * Σ|p|`; a weight of 0 adds no
+    /// node.
+    fn with_penalties(&mut self, data_loss: Value) -> Value {
+        let mut total = data_loss;
         if self.config.l2 != 0.0 {
-            data_loss + self.config.l2 * loss::l2(&self.params)
-        } else {
-            data_loss
+            total += self.config.l2 * loss::l2(&self.params);
         }
+        if self.config.l1 != 0.0 {
+            total += self.config.l1 * loss::l1_with(&self.params, &mut self.scratch.signs);
+        }
+        total
+    }
+
+    /// Whether the total loss has a penalty on the parameters.
+    fn penalised(&self) -> bool {
+        self.config.l2 != 0.0 || self.config.l1 != 0.0
+    }
+
+    /// The data loss and the accuracy on the held-out points, with the
+    /// parameters as they are (`None`s without them).
+    fn measure_test(&mut self) -> (Option<f64>, Option<f64>) {
+        let Some(held) = &mut self.test else {
+            return (None, None);
+        };
+        let step = batched_step::Step {
+            data: held.data,
+            batch: &held.all,
+            targets: &held.targets,
+            loss: self.config.loss,
+            task: &self.task,
+        };
+        let (sum, right) = batched_step::evaluate(&step, self.model, &mut held.buffers);
+        let n = held.all.len();
+        let loss = match self.config.loss.scale(n) {
+            Some(scale) => sum * scale,
+            None => sum,
+        };
+        let accuracy = self
+            .task
+            .is_classification()
+            .then(|| right as f64 / n as f64);
+        (Some(loss), accuracy)
     }
 
     /// Takes `steps` steps, calling `on_step` after each; returns the last
@@ -255,6 +370,8 @@ impl<'a> Trainer<'a> {
             step: self.step,
             loss: f64::NAN,
             accuracy: None,
+            test_loss: None,
+            test_accuracy: None,
             lr: f64::NAN,
             nodes: 0,
         };

@@ -1,7 +1,8 @@
 //! A trained model on disk: its weights as safetensors (one `weight` and
 //! one `bias` tensor per layer, float64, PyTorch's `nn.Linear` layout), and
-//! in the metadata the architecture, the activations and what the outputs
-//! mean. PyTorch (`safetensors.torch.load_file`) and candle read it as is.
+//! in the metadata the architecture, the activations, what the outputs
+//! mean and the features its inputs are made of. PyTorch
+//! (`safetensors.torch.load_file`) and candle read it as is.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -9,6 +10,7 @@ use std::path::Path;
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 
 use super::{Classes, Task};
+use crate::data::Features;
 use crate::error::{Error, Result};
 use crate::nn::{Activation, LayerWeights, Loss, Weights};
 use crate::whole_file::write_atomically;
@@ -17,6 +19,11 @@ const FORMAT: &str = "micrograd-mlp";
 /// The layout of the metadata and tensors; bumped if it ever changes.
 /// Files without the key (written before it existed) are version 1.
 const FORMAT_VERSION: &str = "1";
+/// Version 1 with `features`: the inputs are made from a point by them.
+/// Written only by a model that has features, so that a reader of
+/// version 1 alone refuses it rather than feed it the points as they are;
+/// every other file stays version 1, byte for byte.
+const FORMAT_VERSION_FEATURES: &str = "2";
 
 /// A trained network and how to read its outputs.
 #[derive(Clone, Debug, PartialEq)]
@@ -29,13 +36,40 @@ pub struct SavedModel {
     /// probabilities (see [`probabilities`](SavedModel::probabilities));
     /// `None` for files saved before it was recorded.
     pub loss: Option<Loss>,
+    /// The features its inputs are made of, from a point in the plane;
+    /// `None` where it reads the points as they are (files saved before
+    /// features were recorded included).
+    pub features: Option<Features>,
 }
 
 impl SavedModel {
+    /// The outputs for a point as given (its features made first, where
+    /// there are some).
+    ///
+    /// # Panics
+    ///
+    /// If `x` does not have [`nin`](SavedModel::nin) numbers.
+    pub fn predict(&self, x: &[f64]) -> Vec<f64> {
+        match &self.features {
+            Some(features) => self.weights.predict(&features.map(x)),
+            None => self.weights.predict(x),
+        }
+    }
+
+    /// The numbers a point has: 2 where there are features, else the
+    /// network's inputs.
+    pub fn nin(&self) -> usize {
+        match self.features {
+            Some(_) => 2,
+            None => self.weights.nin(),
+        }
+    }
+
     /// The model as safetensors bytes: tensors `layers.{i}.weight`
     /// (`[nout, nin]`) and `layers.{i}.bias` (`[nout]`), float64, and the
     /// metadata `format`, `nin`, `nouts`, `activations`, `task`, `classes`,
-    /// `loss` (empty if unknown).
+    /// `loss` (empty if unknown), and where there are features `features`
+    /// (`x1,x2,sin(x1)`; the file is then format version 2).
     pub fn to_safetensors(&self) -> Vec<u8> {
         let to_bytes =
             |xs: &mut dyn Iterator<Item = f64>| xs.flat_map(f64::to_le_bytes).collect::<Vec<u8>>();
@@ -71,9 +105,13 @@ impl SavedModel {
             Task::Regression => "regression",
         };
         let classes = self.task.classes().map_or(&[][..], |c| c.labels());
-        let metadata = HashMap::from([
+        let version = match self.features {
+            Some(_) => FORMAT_VERSION_FEATURES,
+            None => FORMAT_VERSION,
+        };
+        let mut metadata = HashMap::from([
             ("format".to_owned(), FORMAT.to_owned()),
-            ("format_version".to_owned(), FORMAT_VERSION.to_owned()),
+            ("format_version".to_owned(), version.to_owned()),
             ("nin".to_owned(), self.weights.nin().to_string()),
             (
                 "nouts".to_owned(),
@@ -100,6 +138,9 @@ impl SavedModel {
                 join(classes.iter().map(f64::to_string).collect()),
             ),
         ]);
+        if let Some(features) = &self.features {
+            metadata.insert("features".to_owned(), features.to_string());
+        }
         let bytes = safetensors::tensor::serialize(views, Some(metadata))
             .expect("small float64 tensors always serialize");
         in_sorted_order(bytes)
@@ -134,10 +175,11 @@ impl SavedModel {
             return Err(not_a_model(format!("its format is `{}`", field("format")?)));
         }
         match metadata.get("format_version").map(String::as_str) {
-            None | Some(FORMAT_VERSION) => {}
+            None | Some(FORMAT_VERSION | FORMAT_VERSION_FEATURES) => {}
             Some(version) => {
                 return Err(not_a_model(format!(
-                    "it is format version {version}; this micrograd reads version {FORMAT_VERSION}"
+                    "it is format version {version}; this micrograd reads versions \
+                     {FORMAT_VERSION} and {FORMAT_VERSION_FEATURES}"
                 )));
             }
         }
@@ -191,6 +233,23 @@ impl SavedModel {
             None | Some("") => None,
             Some(name) => Some(name.parse::<Loss>().map_err(|_| bad("loss"))?),
         };
+        // Files from before features were recorded read the points as they are.
+        let features = match metadata.get("features").map(String::as_str) {
+            None | Some("") => None,
+            Some(names) => Some(
+                names
+                    .parse::<Features>()
+                    .map_err(|e| not_a_model(format!("its `features`: {e}")))?,
+            ),
+        };
+        if let Some(features) = &features
+            && features.len() != nin
+        {
+            return Err(not_a_model(format!(
+                "its {} features ({features}) are not its {nin} inputs",
+                features.len()
+            )));
+        }
         // A loss that cannot read the task's labels did not train this model.
         if let Some(loss) = loss {
             task.check_loss(loss)
@@ -275,6 +334,7 @@ impl SavedModel {
             weights,
             task,
             loss,
+            features,
         })
     }
 
@@ -291,6 +351,7 @@ impl SavedModel {
     ///     weights: MLP::new(2, &[1]).weights(),
     ///     task: Task::binary(0.0, 1.0)?,
     ///     loss: Some(Loss::Bce),
+    ///     features: None,
     /// };
     /// // σ(0) = 1/2: either class.
     /// assert_eq!(model.probabilities(&[0.0]), Some(vec![0.5, 0.5]));

@@ -10,17 +10,21 @@
 use std::fmt;
 use std::str::FromStr;
 
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
 use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 
-use super::{BuiltIn, Preset, Task};
-use crate::data::Dataset;
+use super::{BuiltIn, Preset, Task, Trainer};
+use crate::data::{Dataset, Features};
 use crate::error::{Error, Result};
 use crate::nn::{Activation, Loss, MLP, OptimizerKind, Schedule, ScheduleShape};
 
 /// How a run trains, every field optional: `dataset`, `points`, `noise`
-/// and `seed` choose the data and its preset; the others override the
-/// preset's. Unknown keys are an error that names them.
+/// and `seed` choose the data and its preset; `test` holds some of its
+/// points out and `features` says what the network reads of each; the
+/// others override the preset's. Unknown keys are an error that names
+/// them.
 ///
 /// ```
 /// use micrograd::train::Settings;
@@ -32,25 +36,53 @@ use crate::nn::{Activation, Loss, MLP, OptimizerKind, Schedule, ScheduleShape};
 /// assert_eq!(setup.settings.points, Some(300)); // the spiral's own
 /// let unknown = serde_json::from_str::<Settings>(r#"{"colour": "red"}"#).unwrap_err();
 /// assert!(unknown.to_string().contains("unknown field `colour`"));
+///
+/// // A fifth of xor's 500 points held out; the network reads x1, x2 and x1·x2.
+/// let settings: Settings =
+///     serde_json::from_str(r#"{"dataset": "xor", "test": 0.2, "features": "x1,x2,x1*x2"}"#)
+///         .unwrap();
+/// let setup = settings.resolve(None).unwrap();
+/// assert_eq!(setup.preset.data.len(), 400);
+/// assert_eq!(setup.test.as_ref().map(|t| t.len()), Some(100));
+/// assert_eq!(setup.widths()[0], 3);
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Settings {
-    /// `demo`, `moons` (the default), `circles`, `blobs`, `spiral`,
-    /// `lecture` or `upload` (the user's own file).
+    /// `demo`, `moons` (the default), `circles`, `blobs`, `spiral`, `xor`,
+    /// `gaussian`, `plane`, `multi-gaussian`, `lecture` or `upload` (the
+    /// user's own file).
     #[serde(default, with = "by_name")]
     pub dataset: Option<DatasetName>,
-    /// Points drawn for a built-in dataset (its own number by default).
+    /// Points drawn for a built-in dataset (its own number by default):
+    /// all of them, the held-out ones included.
     #[serde(default)]
     pub points: Option<usize>,
-    /// The standard deviation of a built-in dataset's noise (its own by
-    /// default).
+    /// A built-in dataset's noise (its own by default): the standard
+    /// deviation of Gaussian noise on the coordinates of moons, circles and
+    /// blobs and on the spiral's angle; TensorFlow Playground's noise for
+    /// its datasets (see [`BuiltIn::data_with`]).
     #[serde(default)]
     pub noise: Option<f64>,
-    /// The seed of the data, the initial weights and the batches (0 by
-    /// default).
+    /// The seed of the data, the initial weights, the batches and the
+    /// held-out points (0 by default).
     #[serde(default)]
     pub seed: Option<u64>,
+    /// The fraction of the points held out of training, from 0 up to but
+    /// not including 1 (0 or none: every point trains): `round(test·n)` of
+    /// the `n` points (the product in floating point, halves rounded up),
+    /// one at least, drawn from the
+    /// seed (see [`Setup::held_out`]); each step measures the loss and the
+    /// accuracy on them ([`StepRecord::test_loss`](super::StepRecord::test_loss)).
+    #[serde(default)]
+    pub test: Option<f64>,
+    /// What the network reads of a point in the plane: some of `x1`, `x2`,
+    /// `x1^2`, `x2^2`, `x1*x2`, `sin(x1)`, `sin(x2)` (TensorFlow
+    /// Playground's), as a list or as text, `"x1,x2,sin(x1)"` (see
+    /// [`Features`]). `x1,x2`, the default, is the data as it is, whatever
+    /// its number of features; any other needs points in the plane.
+    #[serde(default)]
+    pub features: Option<Features>,
     /// The hidden layers' widths: `[16, 16]`, or `"16,16"`.
     #[serde(default)]
     pub hidden: Option<Hidden>,
@@ -72,9 +104,12 @@ pub struct Settings {
     /// Samples per step, drawn afresh each step; `None` for all of them.
     #[serde(default)]
     pub batch: Option<usize>,
-    /// The weight of the L2 penalty on the parameters.
+    /// The weight of the L2 penalty `Σ p²` on the parameters.
     #[serde(default)]
     pub l2: Option<f64>,
+    /// The weight of the L1 penalty `Σ |p|` on the same parameters.
+    #[serde(default)]
+    pub l1: Option<f64>,
     /// The steps the schedule spans (and that `micrograd train` takes).
     #[serde(default)]
     pub steps: Option<usize>,
@@ -97,12 +132,16 @@ pub enum DatasetName {
 
 impl DatasetName {
     /// Every name, in the order a user is shown them.
-    pub const ALL: [DatasetName; 7] = [
+    pub const ALL: [DatasetName; 11] = [
         DatasetName::Demo,
         DatasetName::BuiltIn(BuiltIn::Moons),
         DatasetName::BuiltIn(BuiltIn::Circles),
         DatasetName::BuiltIn(BuiltIn::Blobs),
         DatasetName::BuiltIn(BuiltIn::Spiral),
+        DatasetName::BuiltIn(BuiltIn::Xor),
+        DatasetName::BuiltIn(BuiltIn::Gaussian),
+        DatasetName::BuiltIn(BuiltIn::Plane),
+        DatasetName::BuiltIn(BuiltIn::MultiGaussian),
         DatasetName::Lecture,
         DatasetName::Upload,
     ];
@@ -205,20 +244,120 @@ impl<'de> Deserialize<'de> for Hidden {
     }
 }
 
-/// What a run trains, every setting decided: the data, the network's
-/// shape and activation, the training configuration and its steps.
+/// What a run trains, every setting decided: the data, the points held
+/// out, what the network reads of them, the network's shape and
+/// activation, the training configuration and its steps.
 #[derive(Clone, Debug)]
 pub struct Setup {
-    /// The settings as they were decided: every field given, but `noise`
-    /// for data not drawn at random and `batch` for the whole dataset.
+    /// The settings as they were decided: every field given, but `points`
+    /// and `noise` for data not drawn at random (which refuses them),
+    /// `test` without held-out points, `features` for data not in the
+    /// plane, and `batch` for every training point. Resolved again, they
+    /// give the same run.
     pub settings: Settings,
     /// The data's name for people: `spiral`, `micrograd's demo`, the file's.
     pub name: String,
-    /// The data, the hidden layers, the training configuration, the steps.
+    /// The training points as the network reads them (in `data`: every
+    /// point not held out, in their order, each its
+    /// [`features`](Setup::features)), the hidden layers, the training
+    /// configuration, the steps.
     pub preset: Preset,
+    /// The held-out points as the network reads them, in their order;
+    /// `None` without a split.
+    pub test: Option<Dataset>,
+    /// What the network reads of a point, where it is not the point
+    /// itself (`x1,x2`): its features, which [`Features::map`] makes from
+    /// the point's coordinates. `None`: the network reads the points as
+    /// they are.
+    pub features: Option<Features>,
+    /// Which points are held out: their places among
+    /// [`points`](Setup::points), in increasing order (empty without a
+    /// split): `round(test·n)` of the `n` points, one at least, the first
+    /// of a random permutation of them drawn by a ChaCha8 of the seed on a
+    /// stream of its own, so that holding points out changes neither the
+    /// points drawn nor the initial weights.
+    pub held_out: Vec<usize>,
+    /// Every point as drawn or read, where the network reads features of
+    /// them (else `preset.data` and `test` hold them).
+    raw: Option<Dataset>,
+}
+
+/// A point of the data as drawn or read, for drawing it: its coordinates
+/// (before any [`Features`]), its target, and whether it is held out.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Point<'a> {
+    /// The coordinates.
+    pub x: &'a [f64],
+    /// The label, or the value of a regression.
+    pub y: f64,
+    /// Whether training leaves it out.
+    pub held_out: bool,
 }
 
 impl Setup {
+    /// Every point as drawn or read, in its order: its coordinates as
+    /// they are (not the features the network reads), and whether it is
+    /// held out.
+    pub fn points(&self) -> Vec<Point<'_>> {
+        let mut held = self.held_out.iter().copied().peekable();
+        let mut is_held = move |i: usize| held.next_if_eq(&i).is_some();
+        match &self.raw {
+            Some(raw) => raw
+                .x
+                .iter()
+                .zip(&raw.y)
+                .enumerate()
+                .map(|(i, (x, &y))| Point {
+                    x,
+                    y,
+                    held_out: is_held(i),
+                })
+                .collect(),
+            None => {
+                let train = &self.preset.data;
+                let mut train = train.x.iter().zip(&train.y);
+                let mut test = self.test.iter().flat_map(|t| t.x.iter().zip(&t.y));
+                let n = self.preset.data.len() + self.held_out.len();
+                (0..n)
+                    .map(|i| {
+                        let held_out = is_held(i);
+                        let (x, &y) = if held_out { test.next() } else { train.next() }
+                            .expect("the training and held-out points are every point");
+                        Point { x, y, held_out }
+                    })
+                    .collect()
+            }
+        }
+    }
+
+    /// The network's inputs for a point as drawn or read (for a front end
+    /// that evaluates the network over the plane): its features, or the
+    /// point itself.
+    ///
+    /// # Panics
+    ///
+    /// Where there are features, if `x` is not a point in the plane.
+    pub fn inputs(&self, x: &[f64]) -> Vec<f64> {
+        match &self.features {
+            Some(features) => features.map(x),
+            None => x.to_vec(),
+        }
+    }
+
+    /// A trainer of `model` on the training points, measuring the held-out
+    /// points at each step where there are some ([`Trainer::with_test`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`Trainer::new`] and [`Trainer::with_test`].
+    pub fn trainer<'a>(&'a self, model: &'a MLP) -> Result<Trainer<'a>> {
+        let trainer = Trainer::new(model, &self.preset.data, &self.preset.config)?;
+        match &self.test {
+            Some(test) => trainer.with_test(test),
+            None => Ok(trainer),
+        }
+    }
+
     /// The network's widths, inputs first, outputs as the loss needs them
     /// (one where the loss cannot train on the data).
     pub fn widths(&self) -> Vec<usize> {
@@ -244,16 +383,20 @@ impl Settings {
     /// Resolves these settings into what a run trains: the dataset's
     /// preset (drawn from `seed` for a built-in one; `file`, its name and
     /// its data, for `upload`), with every setting given overriding the
-    /// preset's. A batch of the whole dataset or more is `None`. Draws the
-    /// data, and builds nothing on a tape.
+    /// preset's; the points held out of it (`test`) and the features the
+    /// network reads. A batch of every training point or more is `None`.
+    /// Draws the data, and builds nothing on a tape.
     ///
     /// # Errors
     ///
     /// [`Error::Data`] for settings no run could train with (fewer than 3
     /// points, a layer of no neurons, a learning rate that is not a
-    /// positive number, a batch or steps of 0, a negative L2 or noise,
+    /// positive number, a batch or steps of 0, a negative L2, L1 or noise,
     /// `points` or `noise` for data that is not drawn, `upload` without
-    /// a file), or a file whose labels are all the same.
+    /// a file, a held-out fraction outside [0, 1) or one that leaves no
+    /// point to train on or holds out every point of a class, features
+    /// other than `x1,x2` for data not in the plane), or a file whose
+    /// labels are all the same.
     pub fn resolve(&self, file: Option<(&str, &Dataset)>) -> Result<Setup> {
         let invalid = |message: String| Err(Error::Data(message));
         let seed = self.seed.unwrap_or(0);
@@ -261,14 +404,28 @@ impl Settings {
         if !matches!(dataset, DatasetName::BuiltIn(_)) {
             if self.points.is_some() {
                 return invalid(format!(
-                    "the {dataset} dataset has its own points; points is for moons, circles, blobs and spiral"
+                    "the {dataset} dataset has its own points; points is for {}",
+                    BuiltIn::names()
                 ));
             }
             if self.noise.is_some() {
                 return invalid(format!(
-                    "the {dataset} dataset is not drawn at random; noise is for moons, circles, blobs and spiral"
+                    "the {dataset} dataset is not drawn at random; noise is for {}",
+                    BuiltIn::names()
                 ));
             }
+        }
+        if let Some(test) = self.test
+            && !(0.0..1.0).contains(&test)
+        {
+            return invalid(format!(
+                "the held-out fraction must be a number from 0 up to (not including) 1, not {test}"
+            ));
+        }
+        if let Some(l1) = self.l1
+            && !(l1.is_finite() && l1 >= 0.0)
+        {
+            return invalid("L1 must be a finite number, 0 or more".into());
         }
         if let Some(Hidden(widths)) = &self.hidden
             && widths.contains(&0)
@@ -344,16 +501,51 @@ impl Settings {
         if let Some(l2) = self.l2 {
             config.l2 = l2;
         }
+        if let Some(l1) = self.l1 {
+            config.l1 = l1;
+        }
+
+        let points = std::mem::replace(
+            &mut preset.data,
+            Dataset {
+                x: Vec::new(),
+                y: Vec::new(),
+            },
+        );
+        let n = points.len();
+        let in_the_plane = points.dim() == 2;
+        let features = match &self.features {
+            Some(features) if !features.is_identity() => {
+                if !in_the_plane {
+                    return invalid(format!(
+                        "the features {features} are made from points in the plane; the {name} \
+                         points have {} features each (only x1,x2, the data as it is, fits them)",
+                        points.dim()
+                    ));
+                }
+                Some(features.clone())
+            }
+            _ => None,
+        };
+        let held_out = held_out(n, self.test.unwrap_or(0.0), seed)?;
+        let (train, test, raw) = split(points, &held_out, features.as_ref())?;
+        if let Some(test) = &test {
+            check_split(preset.config.loss, &train, test)?;
+        }
+        preset.data = train;
         // A batch of every point or more is every point, as the trainer
         // takes it.
+        let config = &mut preset.config;
         config.batch = self.batch.filter(|&b| b < preset.data.len());
 
         let config = &preset.config;
         let settings = Settings {
             dataset: Some(dataset),
-            points: Some(preset.data.len()),
+            points: matches!(dataset, DatasetName::BuiltIn(_)).then_some(n),
             noise,
             seed: Some(seed),
+            test: self.test.filter(|_| !held_out.is_empty()),
+            features: in_the_plane.then(|| features.clone().unwrap_or_default()),
             hidden: Some(Hidden(preset.hidden.clone())),
             activation: Some(preset.activation),
             loss: Some(config.loss),
@@ -362,14 +554,127 @@ impl Settings {
             schedule: Some(config.schedule.shape()),
             batch: config.batch,
             l2: Some(config.l2),
+            l1: Some(config.l1),
             steps: Some(preset.steps),
         };
         Ok(Setup {
             settings,
             name,
             preset,
+            test,
+            features,
+            held_out,
+            raw,
         })
     }
+}
+
+/// The stream of a seed's ChaCha8 that draws the held-out points, apart
+/// from stream 0, which draws the data, the initial weights and the
+/// batches.
+const HELD_OUT_STREAM: u64 = 0x7e57;
+
+/// The places of the points held out of `n`: `round(fraction·n)` of them
+/// (`f64::round`, halves away from 0), one at least when `fraction` is
+/// more than 0, the first of a random permutation (Fisher–Yates, drawn
+/// from `seed` on [`HELD_OUT_STREAM`]), in increasing order.
+fn held_out(n: usize, fraction: f64, seed: u64) -> Result<Vec<usize>> {
+    if fraction == 0.0 {
+        return Ok(Vec::new());
+    }
+    let count = ((fraction * n as f64).round() as usize).max(1);
+    if count >= n {
+        return Err(Error::Data(format!(
+            "holding out {fraction} of {n} points leaves no point to train on"
+        )));
+    }
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    rng.set_stream(HELD_OUT_STREAM);
+    let mut order: Vec<usize> = (0..n).collect();
+    for i in 0..count {
+        let j = rng.random_range(i..n);
+        order.swap(i, j);
+    }
+    order.truncate(count);
+    order.sort_unstable();
+    Ok(order)
+}
+
+/// That the training points are read as every point would be: that no
+/// class is held out whole. (Data the loss cannot read at all is for the
+/// trainer to refuse, split or not.)
+fn check_split(loss: Loss, train: &Dataset, test: &Dataset) -> Result<()> {
+    let every = Dataset {
+        x: Vec::new(),
+        y: train.y.iter().chain(&test.y).copied().collect(),
+    };
+    let Ok(task) = Task::for_loss(loss, &every) else {
+        return Ok(());
+    };
+    if Task::for_loss(loss, train).ok() == Some(task) {
+        return Ok(());
+    }
+    let kept = train.classes();
+    let gone: Vec<String> = every
+        .classes()
+        .into_iter()
+        .filter(|c| !kept.contains(c))
+        .map(|c| c.to_string())
+        .collect();
+    Err(Error::Data(format!(
+        "the {} held-out points take every point labelled {}: the {} training points \
+         cannot train the same model; hold out fewer points, or use more",
+        test.len(),
+        gone.join(", "),
+        train.len()
+    )))
+}
+
+/// `points` cut into the training points and the held-out ones (at
+/// `held_out`, increasing), each as the network reads it (`features`, or
+/// as they are); and the points as they are, where there are features.
+fn split(
+    points: Dataset,
+    held_out: &[usize],
+    features: Option<&Features>,
+) -> Result<(Dataset, Option<Dataset>, Option<Dataset>)> {
+    if held_out.is_empty() {
+        return Ok(match features {
+            Some(features) => (features.apply(&points)?, None, Some(points)),
+            None => (points, None, None),
+        });
+    }
+    let empty = || Dataset {
+        x: Vec::new(),
+        y: Vec::new(),
+    };
+    let (mut train, mut test) = (empty(), empty());
+    let mut held = held_out.iter().copied().peekable();
+    let mut push = |i: usize, x: Vec<f64>, y: f64| {
+        let side = if held.next_if_eq(&i).is_some() {
+            &mut test
+        } else {
+            &mut train
+        };
+        side.x.push(x);
+        side.y.push(y);
+    };
+    let raw = match features {
+        // The rows move to their side.
+        None => {
+            for (i, (x, y)) in points.x.into_iter().zip(points.y).enumerate() {
+                push(i, x, y);
+            }
+            None
+        }
+        Some(features) => {
+            for (i, (x, &y)) in points.x.iter().zip(&points.y).enumerate() {
+                push(i, features.map(x), y);
+            }
+            Some(points)
+        }
+    };
+    Ok((train, Some(test), raw))
 }
 
 /// The rate a schedule starts from, as written.
@@ -449,7 +754,7 @@ mod by_name {
 #[cfg(test)]
 mod tests {
     use super::{DatasetName, Hidden, Settings};
-    use crate::data::Dataset;
+    use crate::data::{Dataset, Feature, Features};
     use crate::nn::{Activation, Loss, OptimizerKind, Schedule, ScheduleShape};
     use crate::train::BuiltIn;
 
@@ -504,9 +809,10 @@ mod tests {
     #[test]
     fn every_key_reads_back_what_it_wrote() {
         let json = serde_json::json!({
-            "dataset": "circles", "points": 50, "noise": 0.0, "seed": 7,
+            "dataset": "circles", "points": 50, "noise": 0.0, "seed": 7, "test": 0.25,
+            "features": ["x1", "x1*x2", "sin(x2)"],
             "hidden": [4], "activation": "tanh", "loss": "mse", "optimizer": "momentum",
-            "lr": 0.5, "schedule": "cosine", "batch": 10, "l2": 0.001, "steps": 30
+            "lr": 0.5, "schedule": "cosine", "batch": 10, "l2": 0.001, "l1": 0.002, "steps": 30
         });
         let settings: Settings = serde_json::from_value(json.clone()).unwrap();
         assert_eq!(
@@ -516,6 +822,10 @@ mod tests {
                 points: Some(50),
                 noise: Some(0.0),
                 seed: Some(7),
+                test: Some(0.25),
+                features: Some(
+                    Features::new(&[Feature::X1, Feature::X1X2, Feature::SinX2]).unwrap()
+                ),
                 hidden: Some(Hidden(vec![4])),
                 activation: Some(Activation::Tanh),
                 loss: Some(Loss::Mse),
@@ -524,6 +834,7 @@ mod tests {
                 schedule: Some(ScheduleShape::Cosine),
                 batch: Some(10),
                 l2: Some(0.001),
+                l1: Some(0.002),
                 steps: Some(30),
             }
         );

@@ -11,7 +11,7 @@ use plotters::prelude::*;
 use plotters::style::FontStyle;
 
 use super::format::Format;
-use crate::data::Dataset;
+use crate::data::{Dataset, Features};
 use crate::error::{Error, Result};
 use crate::nn::Weights;
 use crate::train::{StepRecord, Task};
@@ -105,6 +105,8 @@ pub struct DecisionBoundary<'a> {
     weights: &'a Weights,
     data: &'a Dataset,
     task: &'a Task,
+    /// What the network reads of a point, where not the point itself.
+    features: Option<&'a Features>,
     step: f64,
     title: String,
     /// The mesh, computed once for every picture drawn from it.
@@ -123,10 +125,33 @@ impl<'a> DecisionBoundary<'a> {
     /// [`Error::Data`] unless the data has two features and the task is a
     /// classification.
     pub fn new(weights: &'a Weights, data: &'a Dataset, task: &'a Task) -> Result<Self> {
-        if data.dim() != 2 || weights.nin() != 2 {
+        DecisionBoundary::with_features(weights, data, task, None)
+    }
+
+    /// The same, for a network that reads `features` of each point of
+    /// the plane (`None`: the point itself).
+    ///
+    /// # Errors
+    ///
+    /// As [`new`](DecisionBoundary::new), and if the network does not take
+    /// as many inputs as there are features.
+    pub fn with_features(
+        weights: &'a Weights,
+        data: &'a Dataset,
+        task: &'a Task,
+        features: Option<&'a Features>,
+    ) -> Result<Self> {
+        if data.dim() != 2 {
             return Err(Error::Data(format!(
                 "a decision boundary needs points in the plane; the data has {} features",
                 data.dim()
+            )));
+        }
+        let inputs = features.map_or(2, Features::len);
+        if weights.nin() != inputs {
+            return Err(Error::Data(format!(
+                "the network takes {} inputs; the points give it {inputs}",
+                weights.nin()
             )));
         }
         if !task.is_classification() {
@@ -157,6 +182,7 @@ impl<'a> DecisionBoundary<'a> {
             weights,
             data,
             task,
+            features,
             step: 0.01,
             title: "decision boundary".into(),
             mesh: std::cell::OnceCell::new(),
@@ -215,13 +241,21 @@ impl<'a> DecisionBoundary<'a> {
         let columns = ((x1 - x0) / step).ceil() as usize;
         let rows = ((y1 - y0) / step).ceil() as usize;
         let classes = self.classes();
+        let mut inputs = Vec::new();
         let mesh = (0..rows)
             .map(|r| {
                 let y = y0 + (r as f64 + 0.5) * step;
                 (0..columns)
                     .map(|c| {
                         let x = x0 + (c as f64 + 0.5) * step;
-                        let label = self.task.predict(self.weights.predict(&[x, y]));
+                        let outputs = match self.features {
+                            Some(features) => {
+                                features.map_into(&[x, y], &mut inputs);
+                                self.weights.predict(&inputs)
+                            }
+                            None => self.weights.predict(&[x, y]),
+                        };
+                        let label = self.task.predict(outputs);
                         classes.iter().position(|&k| k == label).unwrap_or(0)
                     })
                     .collect()
@@ -317,7 +351,8 @@ impl Drawing for DecisionBoundary<'_> {
     }
 }
 
-/// Loss and accuracy per step, one above the other.
+/// Loss and accuracy per step, one above the other; on the held-out
+/// points too, where the steps measured them.
 #[derive(Clone, Debug)]
 pub struct TrainingCurves<'a> {
     records: &'a [StepRecord],
@@ -368,10 +403,12 @@ impl Drawing for TrainingCurves<'_> {
         let last = self.records.last().map_or(0, |r| r.step) as f64;
         let first = self.records.first().map_or(0, |r| r.step) as f64;
         let last = last.max(first + 1.0);
+        let held_out = self.records.iter().any(|r| r.test_loss.is_some());
         let losses = self
             .records
             .iter()
-            .map(|r| r.loss)
+            .flat_map(|r| [Some(r.loss), r.test_loss])
+            .flatten()
             .filter(|l| l.is_finite() && *l > 0.0);
         let (low, high) = losses.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), l| {
             (a.min(l), b.max(l))
@@ -398,6 +435,7 @@ impl Drawing for TrainingCurves<'_> {
             .draw()
             .map_err(render_error)?;
         let loss_color = spectral(0.1);
+        let test_color = spectral(0.3);
         chart
             .draw_series(LineSeries::new(
                 self.records
@@ -406,7 +444,29 @@ impl Drawing for TrainingCurves<'_> {
                     .map(|r| (r.step as f64, r.loss)),
                 loss_color.stroke_width(2),
             ))
-            .map_err(render_error)?;
+            .map_err(render_error)?
+            .label("training")
+            .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], loss_color));
+        if held_out {
+            chart
+                .draw_series(LineSeries::new(
+                    self.records.iter().filter_map(|r| {
+                        let loss = r.test_loss.filter(|&l| l > 0.0)?;
+                        Some((r.step as f64, loss))
+                    }),
+                    test_color.stroke_width(2),
+                ))
+                .map_err(render_error)?
+                .label("held out")
+                .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], test_color));
+            chart
+                .configure_series_labels()
+                .label_font((FONT, 14))
+                .background_style(WHITE.mix(0.8))
+                .border_style(BLACK)
+                .draw()
+                .map_err(render_error)?;
+        }
 
         if has_accuracy {
             let mut chart = ChartBuilder::on(&bottom)
@@ -425,14 +485,37 @@ impl Drawing for TrainingCurves<'_> {
                 .y_label_formatter(&|v| format!("{v:.0}"))
                 .draw()
                 .map_err(render_error)?;
+            let (color, test_color) = (spectral(0.9), spectral(0.7));
             chart
                 .draw_series(LineSeries::new(
                     self.records
                         .iter()
                         .filter_map(|r| Some((r.step as f64, r.accuracy? * 100.0))),
-                    spectral(0.9).stroke_width(2),
+                    color.stroke_width(2),
                 ))
-                .map_err(render_error)?;
+                .map_err(render_error)?
+                .label("training")
+                .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], color));
+            if held_out {
+                chart
+                    .draw_series(LineSeries::new(
+                        self.records
+                            .iter()
+                            .filter_map(|r| Some((r.step as f64, r.test_accuracy? * 100.0))),
+                        test_color.stroke_width(2),
+                    ))
+                    .map_err(render_error)?
+                    .label("held out")
+                    .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], test_color));
+                chart
+                    .configure_series_labels()
+                    .position(SeriesLabelPosition::LowerRight)
+                    .label_font((FONT, 14))
+                    .background_style(WHITE.mix(0.8))
+                    .border_style(BLACK)
+                    .draw()
+                    .map_err(render_error)?;
+            }
         }
         area.present().map_err(render_error)
     }
