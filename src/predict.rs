@@ -33,7 +33,8 @@ pub fn run(args: &PredictArgs) -> Result<()> {
     check_file_fits(&args.model)?;
     check_file_fits(&args.data)?;
     let model = SavedModel::load(&args.model)?;
-    let nin = model.weights.nin();
+    // A point's numbers: the model makes its features from them.
+    let nin = model.nin();
     let points = Dataset::load_points(&args.data, nin)?;
     // Each label's class, once; a label the model cannot predict would
     // count as wrong without a word.
@@ -56,7 +57,7 @@ pub fn run(args: &PredictArgs) -> Result<()> {
     let mut right = 0;
     let mut squared_error = 0.0;
     for (i, x) in points.x.iter().enumerate() {
-        let outputs = model.weights.predict(x);
+        let outputs = model.predict(x);
         if outputs.iter().any(|o| !o.is_finite()) {
             let shown: Vec<String> = outputs.iter().map(|&o| number(o)).collect();
             bail!(

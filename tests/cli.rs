@@ -84,13 +84,203 @@ fn train_json_prints_micrograds_trajectory_and_nothing_else() {
         assert_eq!(line["accuracy"].as_f64(), Some(accuracy));
         assert_eq!(line["lr"].as_f64(), Some(1.0 - 0.9 * step as f64 / 100.0));
     }
-    let keys: Vec<&str> = lines[0]
+    let keys: std::collections::BTreeSet<&str> = lines[0]
         .as_object()
         .unwrap()
         .keys()
         .map(String::as_str)
         .collect();
-    assert_eq!(keys.len(), 4);
+    assert_eq!(
+        keys,
+        [
+            "accuracy",
+            "loss",
+            "lr",
+            "step",
+            "test_accuracy",
+            "test_loss"
+        ]
+        .into()
+    );
+    // Nothing held out: nothing measured.
+    assert!(
+        lines
+            .iter()
+            .all(|l| l["test_loss"].is_null() && l["test_accuracy"].is_null())
+    );
+    // In that order, the held-out numbers beside the training ones.
+    let first = stdout(&out).lines().next().unwrap().to_owned();
+    let at = |key: &str| first.find(&format!("\"{key}\"")).unwrap();
+    assert!(at("step") < at("loss") && at("loss") < at("accuracy"));
+    assert!(at("accuracy") < at("test_loss") && at("test_loss") < at("test_accuracy"));
+    assert!(at("test_accuracy") < at("lr"));
+}
+
+#[test]
+fn train_measures_the_points_it_holds_out() {
+    // xor's 500 points, a fifth held out: round(0.2·500) = 100 measured.
+    let out = micrograd(&["train", "--dataset", "xor", "--test", "0.2", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let lines: Vec<serde_json::Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 200);
+    for line in &lines {
+        let (loss, accuracy) = (line["test_loss"].as_f64(), line["test_accuracy"].as_f64());
+        assert!(loss.is_some_and(|l| l >= 0.0), "{line}");
+        // A count of 100 points.
+        let right = accuracy.unwrap() * 100.0;
+        assert!((right - right.round()).abs() < 1e-9, "{line}");
+    }
+    let last = lines.last().unwrap();
+    assert!(last["test_accuracy"].as_f64().unwrap() >= 0.95, "{last}");
+
+    // Text: each step's line and the summary say both.
+    let out = micrograd(&["train", "--dataset", "xor", "--test", "0.2", "--steps", "2"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    let step = text.lines().next().unwrap();
+    assert!(step.starts_with("step 0 loss "), "{step}");
+    assert!(
+        step.contains(", accuracy ") && step.contains(", test loss "),
+        "{step}"
+    );
+    assert!(
+        step.ends_with('%') && step.contains(", test accuracy "),
+        "{step}"
+    );
+    assert!(
+        text.contains(" on xor (400 samples, 100 held out) for 2 steps"),
+        "{text}"
+    );
+    assert!(text.contains("; held out: loss "), "{text}");
+
+    // A regression has no accuracy, held out or not: plane's 1,200 points,
+    // a quarter held out.
+    let out = micrograd(&[
+        "train",
+        "--dataset",
+        "plane",
+        "--test",
+        "0.25",
+        "--steps",
+        "2",
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    for line in stdout(&out).lines() {
+        let line: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert!(
+            line["accuracy"].is_null() && line["test_accuracy"].is_null(),
+            "{line}"
+        );
+        assert!(line["test_loss"].as_f64().is_some(), "{line}");
+    }
+    let out = micrograd(&[
+        "train",
+        "--dataset",
+        "plane",
+        "--test",
+        "0.25",
+        "--steps",
+        "1",
+    ]);
+    assert!(
+        stdout(&out).contains("on plane (900 samples, 300 held out)"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn train_feeds_the_network_features_and_predict_makes_them_from_points() {
+    let dir = fresh_dir();
+    // xor's label is the sign of x1·x2: one input does it.
+    let out = micrograd_in(
+        &dir,
+        &[
+            "train",
+            "--dataset",
+            "xor",
+            "--points",
+            "200",
+            "--features",
+            "x1*x2",
+            "--quiet",
+            "--save",
+            "xor.st",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("trained MLP 1-16-16-1 (relu)"), "{text}");
+    assert!(text.contains("accuracy 100.0%"), "{text}");
+    // Points as they are, labelled by the sign of x1·x2.
+    std::fs::write(
+        dir.join("points.csv"),
+        "1,2,1
+-1,2,-1
+3,-0.5,-1
+-2,-2,1
+",
+    )
+    .unwrap();
+    let out = micrograd_in(
+        &dir,
+        &["predict", "--model", "xor.st", "--data", "points.csv"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out).lines().last(),
+        Some("accuracy 100.0% (4 of 4)")
+    );
+    // Features the demo's weights do not read start from the seed's.
+    let out = micrograd_in(
+        &dir,
+        &[
+            "train",
+            "--dataset",
+            "demo",
+            "--features",
+            "x1,x2,x1*x2",
+            "--steps",
+            "1",
+            "--quiet",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out),
+        "micrograd: note: the demo's initial weights read x1,x2; --features x1,x2,x1*x2 starts from \
+         weights drawn from --seed 0\n"
+    );
+    assert!(stdout(&out).contains("trained MLP 3-16-16-1 (relu)"));
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn the_held_out_points_features_and_l1_are_in_the_help() {
+    let help = stdout(&micrograd(&["help", "train"]));
+    let words = help.split_whitespace().collect::<Vec<_>>().join(" ");
+    for flag in [
+        "--test <FRACTION>",
+        "--features <LIST>",
+        "--l1 <ALPHA>",
+        "\"test_loss\"",
+    ] {
+        assert!(words.contains(flag), "{flag}: {help}");
+    }
+    for name in [
+        "xor",
+        "gaussian",
+        "plane",
+        "multi-gaussian",
+        "x1*x2",
+        "sin(x1)",
+    ] {
+        assert!(words.contains(name), "{name}: {help}");
+    }
 }
 
 #[test]
@@ -291,6 +481,38 @@ fn bad_input_is_one_clear_message_and_an_exit_code() {
             vec!["train", "--l2", "-1"],
             2,
             "must be a finite number, 0 or more".into(),
+        ),
+        (
+            vec!["train", "--l1", "-0.5"],
+            2,
+            "invalid value '-0.5' for '--l1 <ALPHA>': must be a finite number, 0 or more".into(),
+        ),
+        (
+            vec!["train", "--test", "1"],
+            2,
+            "invalid value '1' for '--test <FRACTION>': must be a number from 0 up to (not \
+             including) 1"
+                .into(),
+        ),
+        (
+            vec!["train", "--features", "x1,x3"],
+            2,
+            "unknown feature `x3` (expected x1, x2, x1^2, x2^2, x1*x2, sin(x1), sin(x2))".into(),
+        ),
+        (
+            vec!["train", "--features", "x1,x1"],
+            2,
+            "the feature `x1` is given twice".into(),
+        ),
+        (
+            vec!["train", "--test", "0.9", "--points", "3"],
+            1,
+            "holding out 0.9 of 3 points leaves no point to train on".into(),
+        ),
+        (
+            vec!["train", "--data", &three, "--features", "x1^2"],
+            1,
+            "the features x1^2 are made from points in the plane".into(),
         ),
         (
             vec!["train", "--bogus"],

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::Args;
+use micrograd::data::Features;
 use micrograd::nn::{Activation, Loss, OptimizerKind};
 use micrograd::train::{BuiltIn, DatasetName, Hidden, Settings};
 
@@ -19,12 +20,27 @@ pub struct TrainArgs {
     #[arg(long, value_name = "PATH", conflicts_with = "dataset")]
     pub data: Option<PathBuf>,
     /// A built-in dataset: demo (micrograd's own 100 points and initial
-    /// weights), moons, circles, blobs or spiral [default: moons]
+    /// weights), moons, circles, blobs, spiral, or TensorFlow Playground's
+    /// xor, gaussian, plane or multi-gaussian (the last two are
+    /// regressions) [default: moons]
     #[arg(long, value_name = "NAME", value_parser = dataset)]
     pub dataset: Option<DatasetName>,
-    /// Points in the built-in dataset [default: 100; blobs 150, spiral 300]
+    /// Points in the built-in dataset, held-out ones included [default:
+    /// 100; blobs 150, spiral 300, xor and gaussian 500, plane and
+    /// multi-gaussian 1200]
     #[arg(long, allow_negative_numbers = true, value_name = "N", conflicts_with = "data", value_parser = clap::value_parser!(u32).range(3..=10_000_000))]
     pub points: Option<u32>,
+    /// Hold this fraction of the points out of training (0 to below 1;
+    /// round(FRACTION·N) points, one at least, drawn from --seed) and
+    /// measure the loss and accuracy on them at every step [default: 0,
+    /// none]
+    #[arg(long, allow_negative_numbers = true, value_name = "FRACTION", value_parser = fraction)]
+    pub test: Option<f64>,
+    /// What the network reads of each point in the plane, comma-separated:
+    /// x1, x2, x1^2, x2^2, x1*x2, sin(x1), sin(x2) (quote it in a shell),
+    /// fed in that order [default: x1,x2, the data as it is]
+    #[arg(long, value_name = "LIST", allow_hyphen_values = true)]
+    pub features: Option<Features>,
     /// Start from weights exported from Python micrograd: {"layers": [[[w...], b], ...], ...]}
     #[arg(long, value_name = "PATH")]
     pub init: Option<PathBuf>,
@@ -52,9 +68,12 @@ pub struct TrainArgs {
     /// Samples per step, drawn at random each step [default: all]
     #[arg(long, allow_negative_numbers = true, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub batch: Option<u32>,
-    /// Weight of the L2 penalty on the parameters
+    /// Weight of the L2 penalty Σp² on the parameters
     #[arg(long, allow_negative_numbers = true, value_name = "ALPHA", value_parser = non_negative_number)]
     pub l2: Option<f64>,
+    /// Weight of the L1 penalty Σ|p| on the parameters [default: 0]
+    #[arg(long, allow_negative_numbers = true, value_name = "ALPHA", value_parser = non_negative_number)]
+    pub l1: Option<f64>,
     /// Threads to train on; any number gives the same numbers [default: every core]
     #[arg(long, allow_negative_numbers = true, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1024))]
     pub threads: Option<u32>,
@@ -62,7 +81,7 @@ pub struct TrainArgs {
     /// batch (the same outputs to the bit, and a slower step)
     #[arg(long)]
     pub per_point: bool,
-    /// Seed for the built-in data, the initial weights and the batches
+    /// Seed for the built-in data, the initial weights, the batches and the held-out points
     #[arg(
         long,
         allow_negative_numbers = true,
@@ -71,7 +90,9 @@ pub struct TrainArgs {
         value_parser = seed
     )]
     pub seed: u64,
-    /// One JSON object per step on stdout, {"step", "loss", "accuracy", "lr"}, and nothing else
+    /// One JSON object per step on stdout, {"step", "loss", "accuracy", "test_loss",
+    /// "test_accuracy", "lr"}, and nothing else (test_ null without --test; accuracy null for
+    /// a regression)
     #[arg(long)]
     pub json: bool,
     /// Print every Nth step (and always the last) [default: 1, every step]
@@ -111,8 +132,8 @@ impl TrainArgs {
             points: self.points.map(|n| n as usize),
             noise: None,
             seed: Some(self.seed),
-            test: None,
-            features: None,
+            test: self.test,
+            features: self.features.clone(),
             hidden: self.hidden.clone(),
             activation: self.activation,
             loss: self.loss,
@@ -126,7 +147,7 @@ impl TrainArgs {
                 .map_err(anyhow::Error::msg)?,
             batch: self.batch.map(|b| b as usize),
             l2: self.l2,
-            l1: None,
+            l1: self.l1,
             steps: self.steps.map(|n| n as usize),
         })
     }
@@ -138,8 +159,18 @@ fn dataset(s: &str) -> Result<DatasetName, String> {
     match s.parse() {
         Ok(name @ (DatasetName::Demo | DatasetName::BuiltIn(_))) => Ok(name),
         _ => Err(format!(
-            "unknown dataset `{s}` (expected demo, moons, circles, blobs or spiral)"
+            "unknown dataset `{s}` (expected demo, {})",
+            BuiltIn::names()
         )),
+    }
+}
+
+/// `--test`: a fraction from 0 up to (not including) 1.
+fn fraction(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(x) if (0.0..1.0).contains(&x) => Ok(x),
+        Ok(_) => Err("must be a number from 0 up to (not including) 1".into()),
+        Err(_) => Err("not a number".into()),
     }
 }
 

@@ -16,8 +16,9 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
+use micrograd::data::Dataset;
 use micrograd::nn::Module;
-use micrograd::train::{History, SavedModel, Trainer};
+use micrograd::train::{History, SavedModel};
 
 pub use args::TrainArgs;
 use outputs::check_outputs;
@@ -35,15 +36,16 @@ pub fn run(args: &TrainArgs) -> Result<()> {
     check_outputs(args, &dir, &model_path)?;
     let Prepared {
         notes,
-        name,
-        preset,
+        setup,
         model,
         task,
     } = prepare(args)?;
     for note in &notes {
         eprintln!("micrograd: note: {note}");
     }
-    let mut trainer = Trainer::new(&model, &preset.data, &preset.config)
+    let (name, preset) = (&setup.name, &setup.preset);
+    let mut trainer = setup
+        .trainer(&model)
         .with_context(|| format!("cannot train on {name}"))?;
     let steps = preset.steps;
     let mut out = crate::output::stdout();
@@ -75,8 +77,16 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         }
         divergence.watch(&record);
         if let Some(bar) = &progress {
+            let test = match record.test_loss {
+                Some(loss) => format!(
+                    "  test loss {}{}",
+                    short(loss),
+                    percent(record.test_accuracy, " accuracy ")
+                ),
+                None => String::new(),
+            };
             bar.set_message(format!(
-                "loss {}{}",
+                "loss {}{}{test}",
                 short(record.loss),
                 percent(record.accuracy, " accuracy ")
             ));
@@ -105,18 +115,29 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         Box::new(out)
     };
     if !args.json {
+        let held_out = match &setup.test {
+            Some(test) => format!(", {} held out", test.len()),
+            None => String::new(),
+        };
         writeln!(
             report,
-            "trained {} ({} parameters) on {name} ({} samples) for {steps} steps in {:.3} s ({:.0} steps/s)",
+            "trained {} ({} parameters) on {name} ({} samples{held_out}) for {steps} steps in {:.3} s ({:.0} steps/s)",
             describe(&model),
             model.num_parameters(),
             preset.data.len(),
             elapsed,
             steps as f64 / elapsed.max(1e-9),
         )?;
+        let test = match last.test_loss {
+            Some(loss) => format!(
+                "; held out: loss {loss:?}{}",
+                percent(last.test_accuracy, ", accuracy ")
+            ),
+            None => String::new(),
+        };
         writeln!(
             report,
-            "final loss {:?}{}",
+            "final loss {:?}{}{test}",
             last.loss,
             percent(last.accuracy, ", accuracy ")
         )?;
@@ -128,7 +149,7 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         weights,
         task: trainer.task().clone(),
         loss: Some(preset.config.loss),
-        features: None,
+        features: setup.features.clone(),
     };
     saved.save(&model_path)?;
     writeln!(report, "model: {}", model_path.display())?;
@@ -140,15 +161,14 @@ pub fn run(args: &TrainArgs) -> Result<()> {
             ", accuracy "
         )
     );
-    let pictures = pictures(
-        &dir,
-        &saved.weights,
-        &preset.data,
-        trainer.task(),
-        &history.records(),
-        &title,
-    )
-    .with_context(|| format!("the model is saved in {}, but", model_path.display()))?;
+    // The boundary is drawn over every point as it was drawn or read.
+    let points = setup.points();
+    let points = Dataset {
+        x: points.iter().map(|p| p.x.to_vec()).collect(),
+        y: points.iter().map(|p| p.y).collect(),
+    };
+    let pictures = pictures(&dir, &saved, &points, &history.records(), &title)
+        .with_context(|| format!("the model is saved in {}, but", model_path.display()))?;
     writeln!(report, "pictures: {}", pictures.join(", "))?;
     report.flush()?;
     Ok(())

@@ -2,17 +2,16 @@
 
 use anyhow::{Context, Result};
 use micrograd::data::Dataset;
-use micrograd::nn::Weights;
-use micrograd::train::{StepRecord, Task};
+use micrograd::train::{SavedModel, StepRecord};
 use micrograd::viz::{DecisionBoundary, TrainingCurves};
 
 /// Writes the loss and accuracy curves, and for a classifier of points in
-/// the plane its decision boundary, as PNG and SVG; returns their paths.
+/// the plane (`data`, as drawn or read) its decision boundary, as PNG and
+/// SVG; returns their paths.
 pub fn pictures(
     dir: &std::path::Path,
-    weights: &Weights,
+    model: &SavedModel,
     data: &Dataset,
-    task: &Task,
     records: &[StepRecord],
     title: &str,
 ) -> Result<Vec<String>> {
@@ -24,7 +23,9 @@ pub fn pictures(
             .with_context(|| format!("cannot draw {}", path.display()))?;
         written.push(path.display().to_string());
     }
-    if let Ok(boundary) = DecisionBoundary::new(weights, data, task) {
+    let boundary =
+        DecisionBoundary::with_features(&model.weights, data, &model.task, model.features.as_ref());
+    if let Ok(boundary) = boundary {
         let boundary = boundary.title(title);
         for ext in ["png", "svg"] {
             let path = dir.join(format!("decision-boundary.{ext}"));

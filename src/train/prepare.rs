@@ -17,9 +17,9 @@ use crate::usage::usage;
 pub struct Prepared {
     /// What the user may not expect of these settings, for stderr.
     pub notes: Vec<String>,
-    /// The data's name for people.
-    pub name: String,
-    pub preset: Preset,
+    /// The data (its training points in `preset`, its held-out ones, its
+    /// features), the network and the training, resolved.
+    pub setup: Setup,
     pub model: MLP,
     /// What the labels were taken to mean, and why.
     pub task: String,
@@ -71,14 +71,26 @@ pub fn prepare(args: &TrainArgs) -> Result<Prepared> {
     if let (None, Some(weights)) = (&settings.hidden, &init) {
         settings.hidden = Some(Hidden(weights.nouts()[..weights.layers.len() - 1].to_vec()));
     }
-    let Setup {
-        name, mut preset, ..
-    } = settings.resolve(file.as_ref().map(|(name, data)| (name.as_str(), data)))?;
+    let mut setup = settings.resolve(file.as_ref().map(|(name, data)| (name.as_str(), data)))?;
+    drop(file);
+    // The demo's weights read x1 and x2, and no other features.
+    let init = match (init, &setup.features) {
+        (Some(_), Some(features)) if args.init.is_none() => {
+            notes.push(format!(
+                "the demo's initial weights read x1,x2; --features {features} starts from \
+                 weights drawn from --seed {}",
+                args.seed
+            ));
+            None
+        }
+        (init, _) => init,
+    };
+    let preset = &mut setup.preset;
     preset.config.threads = args.threads.map(|t| t as usize);
     if args.per_point {
         preset.config.batching = Batching::PerPoint;
     }
-    check_size(&mut preset)?;
+    check_size(preset)?;
     let model = preset.model(args.seed);
     if let Some(weights) = &init {
         let source = args
@@ -103,8 +115,7 @@ pub fn prepare(args: &TrainArgs) -> Result<Prepared> {
     };
     Ok(Prepared {
         notes,
-        name,
-        preset,
+        setup,
         model,
         task,
     })

@@ -54,32 +54,40 @@ pub fn short(x: f64) -> String {
 }
 
 /// micrograd's demo prints `step 0 loss 0.8958441028683222, accuracy 50.0%`
-/// (the loss to the last digit, the accuracy to one decimal).
+/// (the loss to the last digit, the accuracy to one decimal); then, with
+/// held-out points, `, test loss 0.91, test accuracy 48.0%`.
 pub fn micrograd_line(r: &StepRecord) -> String {
-    match r.accuracy {
-        Some(a) => format!(
-            "step {} loss {:?}, accuracy {:.1}%",
-            r.step,
-            r.loss,
-            a * 100.0
-        ),
-        None => format!("step {} loss {:?}", r.step, r.loss),
+    let mut line = format!("step {} loss {:?}", r.step, r.loss);
+    if let Some(a) = r.accuracy {
+        line += &format!(", accuracy {:.1}%", a * 100.0);
     }
+    if let Some(loss) = r.test_loss {
+        line += &format!(", test loss {loss:?}");
+    }
+    if let Some(a) = r.test_accuracy {
+        line += &format!(", test accuracy {:.1}%", a * 100.0);
+    }
+    line
 }
 
-/// `{"step": k, "loss": ..., "accuracy": ..., "lr": ...}`, in that order.
+/// `{"step": k, "loss": ..., "accuracy": ..., "test_loss": ...,
+/// "test_accuracy": ..., "lr": ...}`, in that order.
 pub fn json_line(r: &StepRecord) -> String {
     #[derive(serde::Serialize)]
     struct Line {
         step: usize,
         loss: Number,
         accuracy: Option<Number>,
+        test_loss: Option<Number>,
+        test_accuracy: Option<Number>,
         lr: Number,
     }
     let line = Line {
         step: r.step,
         loss: Number(r.loss),
         accuracy: r.accuracy.map(Number),
+        test_loss: r.test_loss.map(Number),
+        test_accuracy: r.test_accuracy.map(Number),
         lr: Number(r.lr),
     };
     serde_json::to_string(&line).expect("numbers always serialize")
