@@ -1,9 +1,12 @@
 //! Graphs to SVG and PNG in pure Rust: layout and SVG by graphviz-pure (a
 //! port of Graphviz), PNG by its resvg-based rasterizer with bundled fonts.
-//! Nothing is needed from the system.
+//! Nothing is needed from the system. In WebAssembly, SVG only: a page
+//! rasterizes SVG itself, and the rasterizer's fonts would weigh more than
+//! the rest of the module.
 
 use std::path::Path;
 
+#[cfg(not(target_arch = "wasm32"))]
 use graphviz_pure_raster::RasterFormat;
 
 use super::Graph;
@@ -12,6 +15,7 @@ use crate::error::{Error, Result};
 use crate::whole_file::write_atomically;
 
 /// Graphviz's raster resolution.
+#[cfg(not(target_arch = "wasm32"))]
 const DEFAULT_DPI: f64 = 96.0;
 
 /// The longest side of a PNG, in pixels: a whole MLP's graph is reduced to
@@ -53,11 +57,12 @@ impl Graph {
     }
 
     /// The graph as PNG at 96 dpi (or [`dpi`](Graph::dpi)), reduced so that
-    /// neither side exceeds 10,000 pixels.
+    /// neither side exceeds 10,000 pixels. Not in WebAssembly.
     ///
     /// # Errors
     ///
     /// [`Error::Render`] if laying out or rasterizing fails.
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn to_png(&self) -> Result<Vec<u8>> {
         let requested = self.dpi.unwrap_or(DEFAULT_DPI);
         let plain = self.layout("")?;
@@ -90,7 +95,14 @@ impl Graph {
         let path = path.as_ref();
         let bytes = match Format::of(path, &["svg", "png", "dot", "gv"])? {
             Format::Svg => self.to_svg()?.into_bytes(),
+            #[cfg(not(target_arch = "wasm32"))]
             Format::Png => self.to_png()?,
+            #[cfg(target_arch = "wasm32")]
+            Format::Png => {
+                return Err(Error::Render(
+                    "PNG is not drawn in WebAssembly: draw SVG".into(),
+                ));
+            }
             Format::Dot => self.to_dot().into_bytes(),
         };
         write_atomically(path, &bytes)
@@ -128,6 +140,7 @@ impl Graph {
 }
 
 /// The `width="…pt" height="…pt"` of Graphviz's SVG.
+#[cfg(not(target_arch = "wasm32"))]
 fn svg_size_pt(svg: &str) -> Option<(f64, f64)> {
     let attr = |name: &str| -> Option<f64> {
         let start = svg.find(&format!("{name}=\""))? + name.len() + 2;
