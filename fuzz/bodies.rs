@@ -208,3 +208,26 @@ fn check_predict(weights: &Weights) -> Vec<f64> {
     assert_eq!(Some(outputs.len()), weights.nouts().last().copied());
     outputs
 }
+
+/// The playground page's engine, as its worker asks it: each line a
+/// request (what a link, a control or a hostile page script sends), to one
+/// page in turn. Every answer is a JSON object: an error, or what was
+/// asked. Steps are capped at a few per request here, so that a case
+/// finishes in seconds (the engine itself refuses more than 1,000).
+pub fn page_request(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let mut page = micrograd_playground_engine::Page::default();
+    for line in text.lines().take(16) {
+        if let Ok(request) = serde_json::from_str::<serde_json::Value>(line)
+            && request["op"] == "step"
+            && request["steps"].as_u64().is_some_and(|n| n > 3)
+        {
+            continue;
+        }
+        let answer: serde_json::Value =
+            serde_json::from_str(&page.handle_json(line)).expect("every answer is JSON");
+        assert!(answer.is_object(), "every answer is an object: {answer}");
+    }
+}

@@ -56,7 +56,7 @@ enum Command {
     /// The engine's speed on training workloads: batched, per point, node by node, and a flat tape.
     #[command(after_help = EXIT_CODES)]
     Bench(bench::BenchArgs),
-    /// Serve a page where a network trains live in the browser, as TensorFlow Playground.
+    /// Serve the page where a network trains live in the browser, as TensorFlow Playground (or write it out with --export).
     #[cfg(feature = "playground")]
     #[command(after_help = EXIT_CODES)]
     Playground(playground::PlaygroundArgs),

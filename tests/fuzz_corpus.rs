@@ -76,3 +76,8 @@ fn init_json() {
 fn safetensors_model() {
     replay("safetensors_model", bodies::safetensors_model, None);
 }
+
+#[test]
+fn page_request() {
+    replay("page_request", bodies::page_request, Some(PICTURE_TIME));
+}
