@@ -15,6 +15,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
+import { gzipSync } from "node:zlib";
 import { chromium } from "playwright-core";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
@@ -29,6 +30,7 @@ const STEPS_PER_SECOND = 60; // while playing the spiral
 const PAINTS_PER_SECOND = 10; // boundary repaints while playing
 const FIRST_PAINT_MS = 1_000; // from navigation to the first boundary painted
 const NARROW = 360; // no horizontal overflow at this width
+const GZIPPED_BYTES = 1_500_000; // the whole page, each file gzipped
 
 const results = [];
 const measured = {};
@@ -156,6 +158,13 @@ async function main() {
   const newContext = async (options = {}) => watch(await browser.newContext({ viewport: { width: 1360, height: 1000 }, acceptDownloads: true, ...options }));
 
   try {
+    await check(`the whole page is under ${GZIPPED_BYTES} bytes gzipped`, async () => {
+      const sizes = Object.fromEntries(FILES.map((f) => [f, gzipSync(readFileSync(join(dir, f)), { level: 9 }).length]));
+      const total = Object.values(sizes).reduce((a, b) => a + b, 0);
+      measured.gzipped_bytes = { ...sizes, total };
+      assert(total < GZIPPED_BYTES, `${total} bytes gzipped: ${JSON.stringify(sizes)}`);
+    });
+
     const context = await newContext();
     let page;
     let defaults;
