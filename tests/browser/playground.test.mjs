@@ -333,6 +333,56 @@ async function main() {
       assert(errors.length === 0, `console errors: ${errors.join(" | ")}`);
     });
 
+    await check("the link reader, fuzzed: 150 seeded random links each open a working page", async () => {
+      // Mutations of real links and random bytes, from a fixed seed
+      // (a 32-bit xorshift), so a failure names a link that can be replayed.
+      let state = 0x9e3779b9;
+      const random = () => {
+        state ^= state << 13; state >>>= 0;
+        state ^= state >>> 17;
+        state ^= state << 5; state >>>= 0;
+        return state / 2 ** 32;
+      };
+      const pick = (list) => list[Math.floor(random() * list.length)];
+      const keys = ["dataset", "points", "noise", "seed", "test", "features", "hidden", "activation", "loss", "optimizer", "lr", "schedule", "batch", "l1", "l2", "steps", "speed", "discretize", "show-test", "", "=", "%", "constructor", "__proto__"];
+      const values = ["spiral", "xor", "plane", "upload", "demo", "0", "-1", "1e309", "NaN", "0.5", "x1,x2,x1*x2", "sin(x1)", "64,64", ",", "%00", "%E0%A4", "<b>", "'", "\"", "max", "1", "true", "9".repeat(40), ""];
+      const link = () => {
+        const parts = [];
+        for (let n = Math.floor(random() * 6); n >= 0; n--) {
+          if (random() < 0.15) {
+            parts.push(Array.from({ length: Math.floor(random() * 12) }, () => String.fromCharCode(32 + Math.floor(random() * 95))).join(""));
+          } else {
+            parts.push(`${pick(keys)}=${pick(values)}`);
+          }
+        }
+        return parts.join(random() < 0.9 ? "&" : ";");
+      };
+      const before = consoleErrors.length;
+      const fuzzed = await openPage(context, url);
+      const broken = [];
+      for (let i = 0; i < 150; i++) {
+        const hash = link();
+        await fuzzed.evaluate((h) => { location.hash = h; }, hash);
+        await fuzzed.waitForFunction(() => document.body.dataset.busy === "0");
+        const state = await fuzzed.evaluate(() => ({
+          dataset: document.querySelector('[data-testid="dataset"]').value,
+          options: [...document.querySelector('[data-testid="dataset"]').options].map((o) => o.value),
+          hidden: document.querySelector('[data-testid="hidden-layers"]').value,
+        }));
+        if (!state.options.includes(state.dataset) || !/^(\d+(,\d+)*)?$/.test(state.hidden)) broken.push(`#${hash}: ${JSON.stringify(state)}`);
+      }
+      // The page still trains after all that.
+      await fuzzed.evaluate(() => { location.hash = "dataset=moons"; });
+      await fuzzed.waitForFunction(() => document.body.dataset.busy === "0");
+      const steps = Number(await fuzzed.innerText(byTestId("step-count")));
+      await fuzzed.click(byTestId("step"));
+      await fuzzed.waitForFunction((n) => Number(document.querySelector('[data-testid="step-count"]').textContent) === n + 1, steps);
+      await fuzzed.close();
+      const errors = consoleErrors.slice(before);
+      assert(broken.length === 0, `links that broke the page: ${broken.slice(0, 5).join(" | ")}`);
+      assert(errors.length === 0, `console errors: ${errors.slice(0, 5).join(" | ")}`);
+    });
+
     await check(`no horizontal overflow at ${NARROW} px, the dataset list whole`, async () => {
       const narrow = await newContext({ viewport: { width: NARROW, height: 800 } });
       const small = await openPage(narrow, `${url}#dataset=spiral`);
