@@ -16,7 +16,7 @@ mod graphs;
 mod heatmaps;
 mod limits;
 mod page;
-mod protocol;
+pub mod protocol;
 
 #[cfg(target_arch = "wasm32")]
 mod exports;
