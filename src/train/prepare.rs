@@ -47,24 +47,6 @@ pub fn prepare(args: &TrainArgs) -> Result<Prepared> {
             check_file_fits(path)?;
             Some(Weights::load_micrograd_json(path)?)
         }
-        // The demo starts from the notebook's weights, unless asked for
-        // another network.
-        None if demo => {
-            let weights = micrograd::data::micrograd_demo_weights();
-            let demo_hidden = &weights.nouts()[..weights.layers.len() - 1];
-            match &args.hidden {
-                Some(hidden) if hidden.0 != demo_hidden => {
-                    notes.push(format!(
-                        "the demo's initial weights are for hidden layers {}; --hidden {hidden} starts from \
-                         weights drawn from --seed {}",
-                        Hidden(demo_hidden.to_vec()),
-                        args.seed
-                    ));
-                    None
-                }
-                _ => Some(weights),
-            }
-        }
         None => None,
     };
     // Without --hidden, the initial weights decide.
@@ -73,18 +55,12 @@ pub fn prepare(args: &TrainArgs) -> Result<Prepared> {
     }
     let mut setup = settings.resolve(file.as_ref().map(|(name, data)| (name.as_str(), data)))?;
     drop(file);
-    // The demo's weights read x1 and x2, and no other features.
-    let init = match (init, &setup.features) {
-        (Some(_), Some(features)) if args.init.is_none() => {
-            notes.push(format!(
-                "the demo's initial weights read x1,x2; --features {features} starts from \
-                 weights drawn from --seed {}",
-                args.seed
-            ));
-            None
-        }
-        (init, _) => init,
-    };
+    // The demo starts from the notebook's weights, unless asked for
+    // another network or other features.
+    let init = init.or_else(|| setup.initial_weights());
+    if demo && init.is_none() {
+        notes.push(why_not_the_demos_weights(args, &setup));
+    }
     let preset = &mut setup.preset;
     preset.config.threads = args.threads.map(|t| t as usize);
     if args.per_point {
@@ -119,6 +95,27 @@ pub fn prepare(args: &TrainArgs) -> Result<Prepared> {
         model,
         task,
     })
+}
+
+/// Why the demo does not start from its notebook's weights
+/// ([`Setup::initial_weights`]): its hidden layers or its features.
+fn why_not_the_demos_weights(args: &TrainArgs, setup: &Setup) -> String {
+    let weights = micrograd::data::micrograd_demo_weights();
+    let demo_hidden = &weights.nouts()[..weights.layers.len() - 1];
+    match &setup.features {
+        Some(features) if setup.preset.hidden == demo_hidden => format!(
+            "the demo's initial weights read x1,x2; --features {features} starts from \
+             weights drawn from --seed {}",
+            args.seed
+        ),
+        _ => format!(
+            "the demo's initial weights are for hidden layers {}; --hidden {} starts from \
+             weights drawn from --seed {}",
+            Hidden(demo_hidden.to_vec()),
+            Hidden(setup.preset.hidden.clone()),
+            args.seed
+        ),
+    }
 }
 
 /// Refuses a network the tape or the machine cannot hold, before it is

@@ -573,3 +573,33 @@ fn every_task_for_loss_makes_is_one_its_loss_reads() {
         }
     }
 }
+
+#[test]
+fn only_micrograds_demo_with_its_own_network_starts_from_the_notebooks_weights() {
+    use micrograd::data::micrograd_demo_weights;
+    use micrograd::train::Settings;
+    let setup = |json: &str| {
+        serde_json::from_str::<Settings>(json)
+            .unwrap()
+            .resolve(None)
+            .unwrap()
+    };
+    assert_eq!(
+        setup(r#"{"dataset": "demo"}"#).initial_weights(),
+        Some(micrograd_demo_weights())
+    );
+    // The notebook's network is 2-16-16-1: its weights are for those layers.
+    assert_eq!(
+        setup(r#"{"dataset": "demo", "hidden": [16, 16], "activation": "tanh"}"#).initial_weights(),
+        Some(micrograd_demo_weights())
+    );
+    assert_eq!(
+        setup(r#"{"dataset": "demo", "hidden": [4]}"#).initial_weights(),
+        None
+    );
+    assert_eq!(
+        setup(r#"{"dataset": "demo", "features": ["x1", "x2", "x1*x2"]}"#).initial_weights(),
+        None
+    );
+    assert_eq!(setup(r#"{"dataset": "moons"}"#).initial_weights(), None);
+}

@@ -3,7 +3,7 @@
 //! lives as long as the page's worker.
 
 use micrograd::Scope;
-use micrograd::data::{Dataset, Feature, micrograd_demo_weights};
+use micrograd::data::{Dataset, Feature};
 use micrograd::json::{Number, numbers};
 use micrograd::nn::{Activation, Loss, MLP, ScheduleShape, parameter_count};
 use micrograd::train::{DatasetName, Settings, StepRecord, Task, Trainer};
@@ -17,14 +17,11 @@ use crate::protocol::{
     Record, Request, Steps,
 };
 
-/// What a page trains: the network and its data, and the trainer that
-/// borrows them.
+/// What a page trains: the network and its setup (the data among it),
+/// which the trainer borrows.
 struct Owner {
     model: MLP,
-    /// The training points, as the network reads them.
-    data: Dataset,
-    /// The held-out points, as the network reads them.
-    test: Option<Dataset>,
+    training: Training,
 }
 
 /// A trainer, or why the data cannot be trained on.
@@ -42,13 +39,7 @@ self_cell!(
 struct Session {
     /// Dropped before the scope its nodes live in.
     run: Run,
-    training: Training,
-    /// Every point as drawn or read (before features), held out or not.
-    points: Vec<Vec<f64>>,
-    /// Their targets.
-    targets_of: Vec<f64>,
-    /// Whether each point is held out.
-    test: Vec<bool>,
+    /// The plane around the points, if they are in one.
     plane: Option<Plane>,
     /// The smallest and largest target.
     targets: (f64, f64),
@@ -100,7 +91,7 @@ impl Page {
             Request::Configure { settings } => self.configure(&settings).map(Answer::Info),
             Request::Reset => match &self.session {
                 Some(session) => {
-                    let settings = session.training.setup.settings.clone();
+                    let settings = session.training().setup.settings.clone();
                     self.configure(&settings).map(Answer::Info)
                 }
                 None => Err(nothing_yet()),
@@ -152,9 +143,9 @@ impl Page {
         let owner = session.run.borrow_owner();
         let saved = micrograd::train::SavedModel {
             weights: owner.model.weights(),
-            task: session.training.task.clone(),
-            loss: Some(session.training.setup.preset.config.loss),
-            features: session.training.setup.features.clone(),
+            task: session.training().task.clone(),
+            loss: Some(session.training().setup.preset.config.loss),
+            features: session.training().setup.features.clone(),
         };
         Ok(saved.to_safetensors())
     }
@@ -197,49 +188,35 @@ impl Page {
         let scope = Scope::new();
         let setup = &training.setup;
         let every = setup.points();
-        let points: Vec<Vec<f64>> = every.iter().map(|p| p.x.to_vec()).collect();
-        let targets_of: Vec<f64> = every.iter().map(|p| p.y).collect();
-        let test: Vec<bool> = every.iter().map(|p| p.held_out).collect();
-        let targets = targets_of
+        let targets = every
             .iter()
-            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &y| {
-                (lo.min(y), hi.max(y))
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), p| {
+                (lo.min(p.y), hi.max(p.y))
             });
-        let config = setup.preset.config.clone();
+        let raw: Vec<Vec<f64>> = every.iter().map(|p| p.x.to_vec()).collect();
+        let plane = Plane::of(&raw);
         let model = setup.model();
-        // micrograd's demo starts from the notebook's weights, as `micrograd
-        // train --dataset demo` does, unless its network or features were
-        // changed (then from weights drawn from the seed).
-        if setup.settings.dataset == Some(DatasetName::Demo) && setup.features.is_none() {
-            let weights = micrograd_demo_weights();
-            if model.nouts() == weights.nouts() {
-                model
-                    .set_weights(&weights)
-                    .expect("the demo's weights fit the demo's network");
-            }
+        // The page falls back to weights from the seed where the demo's do
+        // not fit (a loss with other outputs); the program refuses.
+        if let Some(weights) = setup.initial_weights()
+            && model.nouts() == weights.nouts()
+        {
+            model
+                .set_weights(&weights)
+                .expect("weights of the model's shape fit it");
         }
-        let owner = Owner {
-            model,
-            data: setup.preset.data.clone(),
-            test: setup.test.clone(),
-        };
-        let run = Run::new(owner, |owner| {
-            let trainer = Trainer::new(&owner.model, &owner.data, &config);
-            match &owner.test {
-                Some(test) => trainer.and_then(|t| t.with_test(test)),
-                None => trainer,
-            }
-            .map_err(|e| e.to_string())
+        let run = Run::new(Owner { model, training }, |owner| {
+            owner
+                .training
+                .setup
+                .trainer(&owner.model)
+                .map_err(|e| e.to_string())
         });
         let stopped = run.with_dependent(|_, trained| trained.as_ref().err().cloned());
         let session = Session {
             run,
-            plane: Plane::of(&points),
-            points,
-            targets_of,
-            test,
+            plane,
             targets,
-            training,
             step: 0,
             stopped,
             _scope: scope,
@@ -286,7 +263,7 @@ impl Page {
             Some(plane) => {
                 let (grid, focus) = heatmaps::boundary(
                     &weights,
-                    &session.training.task,
+                    &session.training().task,
                     session.targets,
                     plane,
                     &inputs,
@@ -316,22 +293,23 @@ impl Page {
 
     fn point(&self, point: usize) -> Result<PointAnswer, PageError> {
         let session = self.session.as_ref().ok_or_else(nothing_yet)?;
-        let count = session.points.len();
-        if point >= count {
+        let points = session.training().setup.points();
+        let count = points.len();
+        let Some(chosen) = points.get(point) else {
             return Err(PageError::new(format!(
                 "there is no point {point}: the data has {count} (0 to {})",
                 count - 1
             )));
-        }
+        };
         let weights = session.run.borrow_owner().model.weights();
         let mut x = Vec::new();
-        session.inputs()(&session.points[point], &mut x);
+        session.inputs()(chosen.x, &mut x);
         let drawn = graphs::point(
             &weights,
-            &session.training.task,
-            session.training.setup.preset.config.loss,
+            &session.training().task,
+            session.training().setup.preset.config.loss,
             &x,
-            session.targets_of[point],
+            chosen.y,
             self.limits.graph_nodes,
         )?;
         Ok(PointAnswer {
@@ -345,10 +323,14 @@ impl Page {
 }
 
 impl Session {
+    fn training(&self) -> &Training {
+        &self.run.borrow_owner().training
+    }
+
     /// The network's inputs at a point: its features, or the point as it
     /// is.
     fn inputs(&self) -> impl Fn(&[f64], &mut Vec<f64>) + '_ {
-        |p: &[f64], x: &mut Vec<f64>| match &self.training.setup.features {
+        |p: &[f64], x: &mut Vec<f64>| match &self.training().setup.features {
             Some(features) => features.map_into(p, x),
             None => {
                 x.clear();
@@ -358,7 +340,7 @@ impl Session {
     }
 
     fn info(&self) -> Info {
-        let training = &self.training;
+        let training = self.training();
         let setup = &training.setup;
         let task = match &training.task {
             Task::Binary { .. } => "binary",
@@ -373,22 +355,23 @@ impl Session {
         let nin = training.widths[0];
         let neurons: usize = training.widths[1..].iter().sum();
         let inputs = self.inputs();
+        let points = setup.points();
         Info {
             settings: setup.settings.clone(),
             data: DataInfo {
                 name: setup.name.clone(),
-                points: self.points.len(),
-                features: self.points.first().map_or(0, Vec::len),
+                points: points.len(),
+                features: points.first().map_or(0, |p| p.x.len()),
                 task,
                 classes: numbers(&classes),
                 x: self.plane.map(|_| {
-                    self.points
+                    points
                         .iter()
-                        .map(|p| [Number(p[0]), Number(p[1])])
+                        .map(|p| [Number(p.x[0]), Number(p.x[1])])
                         .collect()
                 }),
-                y: numbers(&self.targets_of),
-                test: self.test.clone(),
+                y: points.iter().map(|p| Number(p.y)).collect(),
+                test: points.iter().map(|p| p.held_out).collect(),
                 extent: self.plane.map(|p| p.extent().map(Number)),
                 targets: [Number(self.targets.0), Number(self.targets.1)],
             },

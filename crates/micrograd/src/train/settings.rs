@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize, Serializer};
 use super::{BuiltIn, Preset, Task, Trainer};
 use crate::data::{Dataset, Features};
 use crate::error::{Error, Result};
-use crate::nn::{Activation, Loss, MLP, OptimizerKind, Schedule, ScheduleShape};
+use crate::nn::{Activation, Loss, MLP, OptimizerKind, Schedule, ScheduleShape, Weights};
 
 /// How a run trains, every field optional: `dataset`, `points`, `noise`
 /// and `seed` choose the data and its preset; `test` holds some of its
@@ -376,6 +376,25 @@ impl Setup {
     /// A fresh network for this run, drawn from its seed.
     pub fn model(&self) -> MLP {
         self.preset.model(self.preset.config.seed)
+    }
+
+    /// The weights a run starts from where they are not drawn from its
+    /// seed: micrograd's demo starts from its notebook's
+    /// ([`micrograd_demo_weights`](crate::data::micrograd_demo_weights)),
+    /// as `micrograd train --dataset demo` and the playground do, unless
+    /// its hidden layers were changed or the network reads other features
+    /// than x1 and x2. `None` for any other run.
+    ///
+    /// They are for the demo's outputs too: with a loss that needs other
+    /// outputs they do not fit the model (each front end says what it does
+    /// then).
+    pub fn initial_weights(&self) -> Option<Weights> {
+        if self.settings.dataset != Some(DatasetName::Demo) || self.features.is_some() {
+            return None;
+        }
+        let weights = crate::data::micrograd_demo_weights();
+        let hidden = &weights.nouts()[..weights.layers.len() - 1];
+        (self.preset.hidden == hidden).then_some(weights)
     }
 }
 
