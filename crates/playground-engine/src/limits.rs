@@ -121,7 +121,7 @@ pub fn resolve(
     let config = &mut setup.preset.config;
     // A page has one thread (a browser's WebAssembly has no others).
     config.threads = Some(1);
-    config.batching = Batching::Lanes;
+    config.batching = Batching::Replay;
 
     let task = setup.task().map_err(|e| {
         format!(

@@ -434,13 +434,20 @@ pub(crate) fn lane_terms(
 
 /// Whether a batch of targets is taken as it is or negated.
 #[derive(Clone, Copy)]
-enum Sign {
+pub(crate) enum Sign {
     Kept,
     Negated,
 }
 
 /// Each lane's target as `loss` reads it (`-y`, negated), as a batch.
 fn numbers(loss: Loss, targets: Read<'_>, sign: Sign, lanes: &mut Vec<f64>) -> Value {
+    target_numbers(loss, targets, sign, lanes);
+    Value::batch(lanes)
+}
+
+/// Each lane's target as `loss` reads it (`-y`, negated), into `lanes`:
+/// the numbers of [`numbers`]' batch, for a replayed step.
+pub(crate) fn target_numbers(loss: Loss, targets: Read<'_>, sign: Sign, lanes: &mut Vec<f64>) {
     lanes.clear();
     match (targets, sign) {
         (Read::Values(y), Sign::Kept) => lanes.extend_from_slice(y),
@@ -455,7 +462,6 @@ fn numbers(loss: Loss, targets: Read<'_>, sign: Sign, lanes: &mut Vec<f64>) -> V
             lanes.extend(c.iter().map(|&c| class_number(numbers, loss, c)));
         }
     }
-    Value::batch(lanes)
 }
 
 impl Loss {

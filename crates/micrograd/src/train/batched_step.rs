@@ -16,6 +16,7 @@ use crate::nn::loss::{self, LossScratch, Targets};
 use crate::nn::{Activation, Layer, Loss, MLP, Neuron, Workspace};
 
 use super::Task;
+use super::replay::{Program, Replay};
 
 /// The most points one chunk's graph holds: small enough that a chunk's
 /// lanes stay in the cache, large enough that building its graph is cheap
@@ -54,6 +55,16 @@ impl Blueprint {
                 })
                 .collect(),
         }
+    }
+
+    /// The multiply-adds of one point's forward pass: one per weight.
+    pub(crate) fn multiply_adds(&self) -> usize {
+        self.layers.iter().flatten().map(|&(nin, _)| nin).sum()
+    }
+
+    /// Each layer's neurons: their inputs and activation.
+    pub(crate) fn layers(&self) -> &[Vec<(usize, Activation)>] {
+        &self.layers
     }
 
     /// A copy of the model on this thread's tape, its parameters (in
@@ -152,9 +163,28 @@ impl ChunkSums {
     }
 }
 
+/// How a thread runs its chunks: building each one's graph with its copy
+/// of the model on its tape, or replaying the step's program.
+#[derive(Clone, Copy)]
+pub(crate) enum Graph<'a> {
+    Build {
+        model: &'a MLP,
+        /// The model's parameters.
+        params: &'a [Value],
+        /// The first of them, if they are one run of nodes.
+        run: Option<Value>,
+    },
+    Replay {
+        program: &'a Program,
+        /// The parameters' numbers.
+        params: &'a [f64],
+    },
+}
+
 /// Buffers for building a chunk's graph, kept from step to step.
 #[derive(Default)]
 pub(crate) struct Buffers {
+    replay: Replay,
     column: Vec<f64>,
     inputs: Vec<Value>,
     workspace: Workspace,
@@ -163,20 +193,32 @@ pub(crate) struct Buffers {
     lanes: Vec<f64>,
 }
 
-/// Chunks `chunks` of `step` on this thread, with `model` and its `params`
-/// on this thread's tape (`run`: the first of them, if they are one run of
-/// nodes).
-#[allow(clippy::too_many_arguments)]
+/// Chunks `chunks` of `step` (cut into `count`) on this thread, as `graph`
+/// says.
 pub(crate) fn run_chunks(
     step: &Step<'_>,
-    model: &MLP,
-    params: &[Value],
-    run: Option<Value>,
+    graph: Graph<'_>,
     buffers: &mut Buffers,
     chunks: Range<usize>,
     count: usize,
     sums: Sums<'_>,
 ) {
+    let (model, params, run) = match graph {
+        Graph::Build { model, params, run } => (model, params, run),
+        Graph::Replay { program, params } => {
+            let p = program.params();
+            buffers.replay.load(program, params);
+            for (i, c) in chunks.enumerate() {
+                let batch = &step.batch[chunk(step.batch.len(), count, c)];
+                let grads = &mut sums.grads[i * p..(i + 1) * p];
+                let (loss, right) = buffers.replay.chunk(program, step, batch, grads);
+                sums.losses[i] = loss;
+                sums.right[i] = right;
+                sums.nodes[i] = 0;
+            }
+            return;
+        }
+    };
     let p = params.len();
     if run.is_none() {
         // Each chunk's backward starts from zero, and leaves them so.

@@ -33,13 +33,22 @@ pub struct TrainConfig {
 /// How a training step builds its graph.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Batching {
-    /// One graph for the whole batch, each node holding a lane per point
+    /// [`Lanes`](Batching::Lanes)' graph, recorded once and replayed: its
+    /// shape is the same every step, so each step runs it as a fixed
+    /// program over the batch (layer kernels and lane loops, no nodes, no
+    /// allocation), with the same bits as building it. Steps that cannot
+    /// be replayed (the softmax cross-entropy, a layer whose neurons
+    /// differ) are built as `Lanes` does: [`Trainer::replays`] says which.
+    ///
+    /// [`Trainer::replays`]: super::Trainer::replays
+    #[default]
+    Replay,
+    /// One graph for the whole batch, built every step, each node holding a lane per point
     /// (JAX's `vmap`), layers as matrix products; large batches are cut by
     /// position into chunks of 256 points, spread over the threads, and
     /// their sums added in order. Each point's outputs are the bits of its
     /// own graph; the gradients agree with [`PerPoint`](Batching::PerPoint)
     /// to about 1e-15 (the sums are added in another order).
-    #[default]
     Lanes,
     /// micrograd's graph: one node per number, point after point, on one
     /// thread.
@@ -58,7 +67,7 @@ impl TrainConfig {
             l1: 0.0,
             batch: None,
             seed: 0,
-            batching: Batching::Lanes,
+            batching: Batching::Replay,
             threads: None,
         }
     }

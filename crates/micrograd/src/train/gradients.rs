@@ -70,7 +70,8 @@ impl Trainer<'_> {
         let count = batched_step::chunk_count(batch.len());
         let p = self.params.len();
         let threads = &mut self.threads;
-        if threads.count > 1 && count > 1 && threads.team.is_none() {
+        let shares = threads.for_step(batch.len(), count);
+        if shares > 1 && threads.team.is_none() {
             let team = Team::new(
                 threads.count - 1,
                 self.data,
@@ -78,6 +79,7 @@ impl Trainer<'_> {
                 &self.task,
                 self.config.loss,
                 &threads.blueprint,
+                threads.program.clone(),
             )?;
             threads.team = Some(team);
         }
@@ -89,7 +91,7 @@ impl Trainer<'_> {
             config,
             params,
             run,
-            threads: Threads { team, .. },
+            threads: Threads { team, program, .. },
             scratch:
                 Scratch {
                     lanes,
@@ -99,6 +101,15 @@ impl Trainer<'_> {
                 },
             ..
         } = self;
+        // The parameters' numbers, for the helpers' copies of the model and
+        // for a replay.
+        let replayed = program.is_some();
+        if replayed || (team.is_some() && shares > 1) {
+            match run {
+                Some(first) => engine::read_run_data(*first, p, snapshot),
+                None => engine::read_data(params, snapshot),
+            }
+        }
         let step = batched_step::Step {
             data,
             batch,
@@ -107,15 +118,22 @@ impl Trainer<'_> {
             task,
         };
         let sums = sums.sized(count, p);
+        let graph = match program {
+            Some(program) => batched_step::Graph::Replay {
+                program,
+                params: snapshot,
+            },
+            None => batched_step::Graph::Build {
+                model,
+                params,
+                run: *run,
+            },
+        };
         let mut own = |chunks: std::ops::Range<usize>, sums: batched_step::Sums<'_>| {
-            batched_step::run_chunks(&step, model, params, *run, lanes, chunks, count, sums);
+            batched_step::run_chunks(&step, graph, lanes, chunks, count, sums);
         };
         match team {
-            Some(team) if count > 1 => {
-                // The helpers' copies of the model start from these numbers.
-                engine::read_data(params, snapshot);
-                team.step(batch, snapshot, count, own, sums);
-            }
+            Some(team) if shares > 1 => team.step(batch, snapshot, (count, shares), own, sums),
             _ => own(0..count, sums),
         }
 

@@ -9,6 +9,7 @@ mod footprint;
 mod gradients;
 mod history;
 mod preset;
+mod replay;
 mod saved;
 mod settings;
 mod task;
@@ -114,9 +115,31 @@ struct Threads {
     count: usize,
     /// The model's structure, for the helpers' copies of it.
     blueprint: batched_step::Blueprint,
+    /// The step's program, when it is replayed.
+    program: Option<replay::Program>,
     /// The other threads, started at the first step that has chunks for
     /// them.
     team: Option<Team>,
+}
+
+/// The least arithmetic (multiply-adds, forward and backward) a thread is
+/// given: below it, handing a share to another thread and waiting for it
+/// costs more than the share saves. About 30 µs of a core's work; a
+/// batch of 1,000 points through micrograd's 2-16-16-1 network is three
+/// times that.
+const LEAST_WORK_PER_THREAD: usize = 300_000;
+
+impl Threads {
+    /// How many threads a step over `points` points, cut into `chunks`,
+    /// uses: as many as it is allowed, as it has chunks for, and as its
+    /// work pays for. Any number gives the same bits.
+    fn for_step(&self, points: usize, chunks: usize) -> usize {
+        let work = 3 * points * self.blueprint.multiply_adds();
+        self.count
+            .min(chunks)
+            .min(work / LEAST_WORK_PER_THREAD)
+            .max(1)
+    }
 }
 
 /// What a step fills, kept from step to step so that a step allocates
@@ -191,6 +214,12 @@ impl<'a> Trainer<'a> {
             threads: Threads {
                 count: config.thread_count(),
                 blueprint: batched_step::Blueprint::of(model),
+                program: match config.batching {
+                    Batching::Replay => {
+                        replay::Program::of(&batched_step::Blueprint::of(model), config.loss)
+                    }
+                    Batching::Lanes | Batching::PerPoint => None,
+                },
                 team: None,
             },
             scratch: Scratch::default(),
@@ -278,7 +307,7 @@ impl<'a> Trainer<'a> {
         }
         let p = self.params.len();
         let (loss, accuracy, nodes) = match self.config.batching {
-            Batching::Lanes => self.lanes_gradients(start)?,
+            Batching::Lanes | Batching::Replay => self.lanes_gradients(start)?,
             Batching::PerPoint => {
                 let record = self.per_point_gradients(start)?;
                 let grads = &mut self.scratch.sums.grads;
@@ -380,6 +409,16 @@ impl<'a> Trainer<'a> {
             on_step(&last);
         }
         Ok(last)
+    }
+
+    /// Whether this trainer's steps are replayed
+    /// ([`Batching::Replay`]): `false` when they are built every step, by
+    /// choice ([`Batching::Lanes`], [`Batching::PerPoint`]) or because the
+    /// step cannot be replayed (the softmax cross-entropy, whose graph
+    /// reads its logits while it is built; a layer whose neurons differ in
+    /// inputs or activation).
+    pub fn replays(&self) -> bool {
+        self.threads.program.is_some()
     }
 
     /// How many steps have been taken.

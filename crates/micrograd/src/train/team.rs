@@ -18,7 +18,8 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use super::Task;
-use super::batched_step::{self, Blueprint, Buffers, ChunkSums, Step, Sums};
+use super::batched_step::{self, Blueprint, Buffers, ChunkSums, Graph, Step, Sums};
+use super::replay::Program;
 use crate::data::Dataset;
 use crate::engine::{self, Value};
 use crate::error::{Error, Result};
@@ -57,6 +58,8 @@ struct Inputs {
     task: Task,
     loss: Loss,
     blueprint: Blueprint,
+    /// The step's program, when it is replayed.
+    program: Option<Program>,
     batch: Vec<usize>,
     params: Vec<f64>,
     /// The step's chunks, and how many shares they are cut into.
@@ -64,8 +67,12 @@ struct Inputs {
     shares: usize,
 }
 
-/// The chunks of share `s` of `shares`: contiguous, as equal as possible.
+/// The chunks of share `s` of `shares`: contiguous, as equal as possible;
+/// none past the last share.
 pub(crate) fn share(chunks: usize, shares: usize, s: usize) -> Range<usize> {
+    if s >= shares {
+        return chunks..chunks;
+    }
     s * chunks / shares..(s + 1) * chunks / shares
 }
 
@@ -86,6 +93,7 @@ impl Team {
         task: &Task,
         loss: Loss,
         blueprint: &Blueprint,
+        program: Option<Program>,
     ) -> Result<Team> {
         let shared = Arc::new(Shared {
             step: AtomicU64::new(0),
@@ -98,6 +106,7 @@ impl Team {
                 task: task.clone(),
                 loss,
                 blueprint: blueprint.clone(),
+                program,
                 batch: Vec::new(),
                 params: Vec::new(),
                 chunks: 0,
@@ -120,8 +129,9 @@ impl Team {
         Ok(team)
     }
 
-    /// One step's chunks over the team: `batch` and `params` go to the
-    /// helpers, `own` computes the caller's share (the first) into the
+    /// One step's chunks over `shares` threads of the team (the caller and
+    /// `shares - 1` helpers; the others idle): `batch` and `params` go to
+    /// the helpers, `own` computes the caller's share (the first) into the
     /// sums it is given, and each helper's sums are copied into `sums`.
     ///
     /// # Panics
@@ -131,12 +141,14 @@ impl Team {
         &mut self,
         batch: &[usize],
         params: &[f64],
-        chunks: usize,
+        (chunks, shares): (usize, usize),
         own: impl FnOnce(Range<usize>, Sums<'_>),
         sums: Sums<'_>,
     ) {
         let shared = &*self.shared;
-        let shares = self.helpers.len() + 1;
+        let shares = shares.clamp(1, self.helpers.len() + 1);
+        // The helpers that take part: the first `shares - 1`.
+        let helping = shares - 1;
         {
             let mut inputs = shared
                 .inputs
@@ -151,7 +163,7 @@ impl Team {
         }
         shared.finished.store(0, Ordering::Relaxed);
         shared.step.fetch_add(1, Ordering::Release);
-        for helper in &self.helpers {
+        for helper in &self.helpers[..helping] {
             helper.thread().unpark();
         }
 
@@ -161,7 +173,7 @@ impl Team {
         own(mine.clone(), first);
 
         let started = Instant::now();
-        while shared.finished.load(Ordering::Acquire) < self.helpers.len() {
+        while shared.finished.load(Ordering::Acquire) < helping {
             if started.elapsed() < SPIN {
                 std::hint::spin_loop();
             } else {
@@ -172,7 +184,7 @@ impl Team {
             !shared.failed.load(Ordering::Relaxed),
             "micrograd: a training thread panicked"
         );
-        for (h, output) in shared.outputs.iter().enumerate() {
+        for (h, output) in shared.outputs[..helping].iter().enumerate() {
             let theirs = share(chunks, shares, h + 1);
             let (part, remaining) = rest.split_at(theirs.len(), p);
             rest = remaining;
@@ -202,13 +214,13 @@ struct Copy {
     model: MLP,
     params: Vec<Value>,
     run: Option<Value>,
-    buffers: Buffers,
 }
 
 /// Helper `h`'s life: wait for a step, do its share, say so.
 fn help(shared: &Shared, h: usize) {
     let mut seen = 0;
     let mut copy: Option<Copy> = None;
+    let mut buffers = Buffers::default();
     loop {
         let started = Instant::now();
         loop {
@@ -226,19 +238,14 @@ fn help(shared: &Shared, h: usize) {
                 std::thread::park_timeout(Duration::from_millis(10));
             }
         }
+        let mut takes_part = true;
         let done = catch_unwind(AssertUnwindSafe(|| {
             let inputs = shared.inputs.read().unwrap_or_else(PoisonError::into_inner);
-            let copy = copy.get_or_insert_with(|| {
-                let model = inputs.blueprint.build(&inputs.params);
-                let params = model.parameters();
-                Copy {
-                    run: engine::run_start(&params),
-                    params,
-                    model,
-                    buffers: Buffers::default(),
-                }
-            });
-            engine::write_data(&copy.params, &inputs.params);
+            if h + 1 >= inputs.shares {
+                // Not needed this step: the caller waits for the others.
+                takes_part = false;
+                return;
+            }
             let chunks = share(inputs.chunks, inputs.shares, h + 1);
             let mut output = lock(&shared.outputs[h]);
             let sums = output.sized(chunks.len(), inputs.params.len());
@@ -249,20 +256,37 @@ fn help(shared: &Shared, h: usize) {
                 loss: inputs.loss,
                 task: &inputs.task,
             };
-            batched_step::run_chunks(
-                &step,
-                &copy.model,
-                &copy.params,
-                copy.run,
-                &mut copy.buffers,
-                chunks,
-                inputs.chunks,
-                sums,
-            );
+            if let Some(program) = &inputs.program {
+                // A replay needs no copy of the model: the numbers will do.
+                let graph = Graph::Replay {
+                    program,
+                    params: &inputs.params,
+                };
+                batched_step::run_chunks(&step, graph, &mut buffers, chunks, inputs.chunks, sums);
+                return;
+            }
+            let copy = copy.get_or_insert_with(|| {
+                let model = inputs.blueprint.build(&inputs.params);
+                let params = model.parameters();
+                Copy {
+                    run: engine::run_start(&params),
+                    params,
+                    model,
+                }
+            });
+            engine::write_data(&copy.params, &inputs.params);
+            let graph = Graph::Build {
+                model: &copy.model,
+                params: &copy.params,
+                run: copy.run,
+            };
+            batched_step::run_chunks(&step, graph, &mut buffers, chunks, inputs.chunks, sums);
         }));
         if done.is_err() {
             shared.failed.store(true, Ordering::Relaxed);
         }
-        shared.finished.fetch_add(1, Ordering::Release);
+        if takes_part || done.is_err() {
+            shared.finished.fetch_add(1, Ordering::Release);
+        }
     }
 }

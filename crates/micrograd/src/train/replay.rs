@@ -1,0 +1,365 @@
+//! A training step recorded once and replayed: JAX's `jit` for the
+//! trainer.
+//!
+//! Every step of a trainer builds the same graph: the same layers over a
+//! batch of the same size, the same loss. A [`Program`] is that graph's
+//! shape, taken once from the model's structure and the loss; a
+//! [`Replay`] runs it on a thread's own buffers, chunk by chunk, with the
+//! step's parameters and points: no nodes, no handles, no allocation after
+//! the first step. Each layer is its kernels (`engine::kernels`) and its
+//! activation, each loss its few lane operations, in the order the graph's
+//! forward and backward sweep run them and through the same rules
+//! (`engine::rules`), so every number (each lane's activations and loss
+//! term, each chunk's sums and gradients) is the bits the built graph
+//! gives. The tests compare them, step after step.
+//!
+//! What is not replayed falls back to building the graph every step: a
+//! model whose neurons within a layer differ (in inputs or activation),
+//! and the softmax cross-entropy, whose graph reads its logits' data while
+//! it is built (each lane's largest logit, a constant of the graph). See
+//! [`Trainer::replays`](super::Trainer::replays).
+
+use crate::engine::kernels::{self, Rows};
+use crate::engine::rules::{self, Apply, Functions, Local, Unary};
+use crate::nn::loss::{self, Sign, Targets};
+use crate::nn::{Activation, Loss};
+
+use super::batched_step::{Blueprint, Step};
+
+/// Lanes per row, padded to a multiple of this, so that the kernels work
+/// in whole vector blocks (the engine's lane slab pads the same way).
+const PAD: usize = 16;
+
+/// A step's shape: its layers and its loss.
+#[derive(Clone, Debug)]
+pub(crate) struct Program {
+    layers: Vec<Plan>,
+    loss: Loss,
+    params: usize,
+}
+
+/// One layer: `j` neurons over `k` inputs, one activation.
+#[derive(Clone, Copy, Debug)]
+struct Plan {
+    j: usize,
+    k: usize,
+    activation: Activation,
+    /// Its first parameter, in `parameters()` order.
+    first: usize,
+}
+
+impl Program {
+    /// The program of a step of `blueprint`'s model under `loss`, or `None`
+    /// where the step is built instead (see the module doc).
+    pub(crate) fn of(blueprint: &Blueprint, loss: Loss) -> Option<Program> {
+        if loss == Loss::SoftmaxCe {
+            return None;
+        }
+        let mut layers = Vec::new();
+        let mut first = 0;
+        for neurons in blueprint.layers() {
+            let &(k, activation) = neurons.first()?;
+            if neurons.iter().any(|&n| n != (k, activation)) {
+                return None;
+            }
+            let j = neurons.len();
+            layers.push(Plan {
+                j,
+                k,
+                activation,
+                first,
+            });
+            first += j * (k + 1);
+        }
+        // The losses replayed score one output.
+        if layers.last()?.j != 1 {
+            return None;
+        }
+        Some(Program {
+            layers,
+            loss,
+            params: first,
+        })
+    }
+
+    /// How many parameters the model has.
+    pub(crate) fn params(&self) -> usize {
+        self.params
+    }
+}
+
+/// A thread's buffers for replaying a program, kept from step to step.
+#[derive(Default)]
+pub(crate) struct Replay {
+    /// Each layer's weights (`J×K`, row-major) and biases, from the step's
+    /// parameters.
+    w: Vec<Vec<f64>>,
+    b: Vec<Vec<f64>>,
+    /// The rows of each layer's inputs (`acts[0]`, the points) and outputs
+    /// (`acts[l + 1]`), `stride` apart.
+    acts: Vec<Vec<f64>>,
+    /// Where each row of `acts[l]` starts.
+    starts: Vec<Vec<usize>>,
+    stride: usize,
+    /// What a layer's outputs receive, and what its inputs do.
+    g: Vec<f64>,
+    dx: Vec<f64>,
+    dw: Vec<f64>,
+    db: Vec<f64>,
+    transposed: Vec<f64>,
+    /// The chunk's targets, as the loss reads them.
+    targets: Targets,
+    y: Vec<f64>,
+}
+
+impl Replay {
+    /// Takes the step's parameters (`parameters()` order).
+    pub(crate) fn load(&mut self, program: &Program, params: &[f64]) {
+        self.w.resize_with(program.layers.len(), Vec::new);
+        self.b.resize_with(program.layers.len(), Vec::new);
+        for ((plan, w), b) in program.layers.iter().zip(&mut self.w).zip(&mut self.b) {
+            w.clear();
+            b.clear();
+            let layer = &params[plan.first..plan.first + plan.j * (plan.k + 1)];
+            for neuron in layer.chunks_exact(plan.k + 1) {
+                w.extend_from_slice(&neuron[..plan.k]);
+                b.push(neuron[plan.k]);
+            }
+        }
+    }
+
+    /// One chunk: the points `batch` of `step` through the program with the
+    /// parameters last [loaded](Replay::load). Returns the sum of their loss
+    /// terms and how many of them the outputs classify right, and writes
+    /// d(loss)/d(parameter) from them (the batch's scale included) to
+    /// `grads`: the bits of the chunk's built graph.
+    pub(crate) fn chunk(
+        &mut self,
+        program: &Program,
+        step: &Step<'_>,
+        batch: &[usize],
+        grads: &mut [f64],
+    ) -> (f64, usize) {
+        let n = batch.len();
+        self.lay_out(program, n);
+        self.forward(program, step, batch);
+        step.targets.gather_into(batch, &mut self.targets);
+        let sum = self.loss(program, step, n);
+        let right = self.right(step, n);
+        self.backward(program, n, grads);
+        (sum, right)
+    }
+
+    /// Sizes the rows for `n` lanes.
+    fn lay_out(&mut self, program: &Program, n: usize) {
+        let stride = n.next_multiple_of(PAD).max(PAD);
+        let layers = program.layers.len();
+        self.acts.resize_with(layers + 1, Vec::new);
+        self.starts.resize_with(layers, Vec::new);
+        if stride == self.stride && self.starts.iter().all(|s| !s.is_empty()) {
+            return;
+        }
+        self.stride = stride;
+        for (l, plan) in program.layers.iter().enumerate() {
+            // Zeros in the padding: its lanes stay finite, and never reach a
+            // real lane.
+            self.acts[l].clear();
+            self.acts[l].resize(plan.k * stride, 0.0);
+            self.starts[l].clear();
+            self.starts[l].extend((0..plan.k).map(|k| k * stride));
+        }
+        let last = program.layers.last().map_or(0, |p| p.j);
+        self.acts[layers].clear();
+        self.acts[layers].resize(last * stride, 0.0);
+    }
+
+    /// Each layer's outputs, lane by lane: `Dense`'s kernel, then the
+    /// activation's rule.
+    fn forward(&mut self, program: &Program, step: &Step<'_>, batch: &[usize]) {
+        let stride = self.stride;
+        let n = batch.len();
+        for (k, row) in self.acts[0].chunks_exact_mut(stride).enumerate() {
+            for (lane, &i) in row.iter_mut().zip(batch) {
+                *lane = step.data.x[i][k];
+            }
+        }
+        for (l, plan) in program.layers.iter().enumerate() {
+            let (below, above) = self.acts.split_at_mut(l + 1);
+            let x = Rows {
+                slab: &below[l],
+                starts: &self.starts[l],
+                width: stride,
+            };
+            let out = &mut above[0][..plan.j * stride];
+            kernels::dense_forward(&self.w[l], &self.b[l], x, out);
+            if let Some(op) = unary(plan.activation) {
+                for row in out.chunks_exact_mut(stride) {
+                    for z in &mut row[..n] {
+                        *z = z.apply(op);
+                    }
+                }
+            }
+        }
+    }
+
+    /// The loss terms of the chunk's lanes, summed in lane order from 0;
+    /// leaves in `g` what the output's lanes receive from the loss (times
+    /// the batch's scale, as the root's `sum * scale` gives it).
+    fn loss(&mut self, program: &Program, step: &Step<'_>, n: usize) -> f64 {
+        let scores = &self.acts[program.layers.len()][..n];
+        let sign = match program.loss {
+            Loss::Bce => Sign::Kept,
+            _ => Sign::Negated,
+        };
+        loss::target_numbers(program.loss, self.targets.read(), sign, &mut self.y);
+        let y = &self.y[..n];
+        // `root = sum * scale`: the sum receives `scale · 1` (the `*` rule).
+        let g_sum = match program.loss.scale(step.batch.len()) {
+            Some(scale) => rules::times(scale, 1.0),
+            None => 1.0,
+        };
+        self.g.clear();
+        self.g.resize(self.stride, 0.0);
+        let g = &mut self.g[..n];
+        let mut sum = 0.0;
+        match program.loss {
+            // `(score * -y + 1).relu()`
+            Loss::Svm => {
+                for ((&s, &neg_y), g) in scores.iter().zip(y).zip(g) {
+                    let t = s * neg_y;
+                    let u = t + 1.0;
+                    let h = u.apply(Unary::Relu);
+                    sum += h;
+                    let g_u = grad(Unary::Relu, u, h, g_sum);
+                    // `+` passes it on; `*` gives the score the other factor.
+                    *g = rules::times(neg_y, g_u);
+                }
+            }
+            // `(pred + -y) ** 2`
+            Loss::Mse | Loss::SumSquares => {
+                for ((&s, &neg_y), g) in scores.iter().zip(y).zip(g) {
+                    let d = s + neg_y;
+                    let e = rules::powf::<f64, _>(2.0, Value(d));
+                    sum += e;
+                    *g = rules::powf(
+                        2.0,
+                        Local {
+                            x: d,
+                            out: e,
+                            g: g_sum,
+                        },
+                    );
+                }
+            }
+            // `z.softplus() - z * y`, i.e. `softplus(z) + (z * y) * -1`.
+            Loss::Bce => {
+                for ((&z, &y), g) in scores.iter().zip(y).zip(g) {
+                    let sp = z.apply(Unary::Softplus);
+                    let zy = z * y;
+                    // The graph's `* -1` node, as it computes it.
+                    #[allow(clippy::neg_multiply)]
+                    let neg = zy * -1.0;
+                    sum += sp + neg;
+                    // Backward from the last node: `+` gives both terms
+                    // `g_sum`; `* -1`, then `* y`, reach z first, then the
+                    // softplus adds its share.
+                    let g_zy = rules::times(-1.0, g_sum);
+                    let from_product = rules::times(y, g_zy);
+                    *g = from_product + grad(Unary::Softplus, z, sp, g_sum);
+                }
+            }
+            Loss::SoftmaxCe => unreachable!("the softmax cross-entropy is built, not replayed"),
+        }
+        sum
+    }
+
+    /// How many of the chunk's `n` points the outputs classify right; 0
+    /// for a regression.
+    fn right(&self, step: &Step<'_>, n: usize) -> usize {
+        let Some(classes) = self.targets.classes() else {
+            return 0;
+        };
+        let scores = &self.acts[self.acts.len() - 1][..n];
+        scores
+            .iter()
+            .zip(classes)
+            .filter(|&(&s, &class)| step.task.is_right(std::iter::once(s), class))
+            .count()
+    }
+
+    /// The sweep back from the loss: each layer's activation's rule, then
+    /// its kernels; the weights' and biases' gradients into `grads`.
+    fn backward(&mut self, program: &Program, n: usize, grads: &mut [f64]) {
+        let stride = self.stride;
+        for (l, plan) in program.layers.iter().enumerate().rev() {
+            let out = &self.acts[l + 1][..plan.j * stride];
+            if let Some(op) = unary(plan.activation) {
+                for (g_row, out_row) in self
+                    .g
+                    .chunks_exact_mut(stride)
+                    .zip(out.chunks_exact(stride))
+                {
+                    for (g, &out) in g_row[..n].iter_mut().zip(&out_row[..n]) {
+                        // The activations read their output only.
+                        *g = grad(op, out, out, *g);
+                    }
+                }
+            }
+            let x = Rows {
+                slab: &self.acts[l],
+                starts: &self.starts[l],
+                width: stride,
+            };
+            self.dw.resize(plan.j * plan.k, 0.0);
+            self.db.resize(plan.j, 0.0);
+            kernels::dense_weight_grads(
+                &self.g,
+                x,
+                n,
+                &mut self.dw,
+                &mut self.db,
+                &mut self.transposed,
+            );
+            let layer = &mut grads[plan.first..plan.first + plan.j * (plan.k + 1)];
+            for ((neuron, dw), &db) in layer
+                .chunks_exact_mut(plan.k + 1)
+                .zip(self.dw.chunks_exact(plan.k))
+                .zip(&self.db)
+            {
+                neuron[..plan.k].copy_from_slice(dw);
+                neuron[plan.k] = db;
+            }
+            if l > 0 {
+                self.dx.resize(plan.k * stride, 0.0);
+                kernels::dense_input_grads(&self.w[l], &self.g, stride, &mut self.dx);
+                std::mem::swap(&mut self.g, &mut self.dx);
+            }
+        }
+    }
+}
+
+/// The elementwise op of an activation; `None` for none.
+fn unary(activation: Activation) -> Option<Unary> {
+    match activation {
+        Activation::Linear => None,
+        Activation::Relu => Some(Unary::Relu),
+        Activation::Tanh => Some(Unary::Tanh),
+        Activation::Sigmoid => Some(Unary::Sigmoid),
+    }
+}
+
+/// What `op`'s operand `x` receives, given its output and gradient.
+fn grad(op: Unary, x: f64, out: f64, g: f64) -> f64 {
+    rules::unary(op, Local { x, out, g })
+}
+
+/// A rule's value of one number.
+struct Value(f64);
+
+impl Apply<f64> for Value {
+    type Out = f64;
+    #[inline(always)]
+    fn rule(self, value: impl Fn(f64) -> f64, _: impl Fn(f64, f64, f64) -> f64) -> f64 {
+        value(self.0)
+    }
+}

@@ -1,0 +1,190 @@
+//! A replayed step (`Batching::Replay`) against the same step built every
+//! time (`Batching::Lanes`): every loss, accuracy and parameter, bit for
+//! bit, step after step, for every loss it replays, every activation,
+//! penalties, optimizers, minibatches, batches of several chunks, and any
+//! thread count.
+
+use micrograd::data::{self, Dataset};
+use micrograd::nn::{Activation, Loss, MLP, Module, OptimizerKind, Schedule};
+use micrograd::train::{Batching, StepRecord, TrainConfig, Trainer};
+
+/// Every step's record and the parameters after the last, as bits.
+fn train(
+    data: &Dataset,
+    model: impl Fn() -> MLP,
+    config: &TrainConfig,
+    steps: usize,
+) -> (Vec<[Option<u64>; 3]>, Vec<u64>, bool) {
+    let model = model();
+    let mut trainer = Trainer::new(&model, data, config).unwrap();
+    let replays = trainer.replays();
+    let bits = |r: &StepRecord| {
+        [
+            Some(r.loss.to_bits()),
+            r.accuracy.map(f64::to_bits),
+            Some(r.lr.to_bits()),
+        ]
+    };
+    let records = (0..steps).map(|_| bits(&trainer.step().unwrap())).collect();
+    let params = model
+        .parameters()
+        .iter()
+        .map(|p| p.data().to_bits())
+        .collect();
+    (records, params, replays)
+}
+
+/// Trains once replayed and once built, and asserts the same bits.
+fn same_bits(what: &str, data: &Dataset, model: impl Fn() -> MLP, config: TrainConfig) {
+    let steps = 30;
+    let replayed = TrainConfig {
+        batching: Batching::Replay,
+        ..config.clone()
+    };
+    let built = TrainConfig {
+        batching: Batching::Lanes,
+        ..config
+    };
+    let (r_records, r_params, replays) = train(data, &model, &replayed, steps);
+    let (b_records, b_params, built_replays) = train(data, &model, &built, steps);
+    assert!(replays, "{what}: the step is replayed");
+    assert!(!built_replays, "{what}: Batching::Lanes builds every step");
+    for (step, (r, b)) in r_records.iter().zip(&b_records).enumerate() {
+        assert_eq!(r, b, "{what}: step {step}'s loss, accuracy and lr");
+    }
+    assert!(
+        r_params == b_params,
+        "{what}: the parameters after {steps} steps differ"
+    );
+}
+
+fn config(loss: Loss) -> TrainConfig {
+    TrainConfig {
+        loss,
+        optimizer: OptimizerKind::Sgd { momentum: 0.9 },
+        schedule: Schedule::Constant(0.05),
+        l2: 1e-4,
+        l1: 0.0,
+        batch: None,
+        seed: 7,
+        batching: Batching::Replay,
+        threads: Some(1),
+    }
+}
+
+fn model(widths: &'static [usize], activation: Activation) -> impl Fn() -> MLP {
+    move || {
+        MLP::builder(2, widths)
+            .activation(activation)
+            .seed(3)
+            .build()
+    }
+}
+
+#[test]
+fn micrograd_demo_replayed_is_built_bit_for_bit() {
+    let data = data::moons(100, 0.1, 1);
+    let steps = 100;
+    same_bits(
+        "micrograd's demo",
+        &data,
+        || MLP::new(2, &[16, 16, 1]),
+        TrainConfig::micrograd_demo(steps),
+    );
+}
+
+#[test]
+fn every_replayed_loss_and_activation_gives_the_built_bits() {
+    let moons = data::moons(150, 0.1, 2);
+    let plane = data::plane(150, 0.1, 4);
+    for activation in [Activation::Relu, Activation::Tanh, Activation::Sigmoid] {
+        for loss in [Loss::Svm, Loss::Bce] {
+            let what = format!("{loss} with {}", activation.name());
+            same_bits(&what, &moons, model(&[8, 5, 1], activation), config(loss));
+        }
+        for loss in [Loss::Mse, Loss::SumSquares] {
+            let what = format!("{loss} with {}", activation.name());
+            let config = TrainConfig {
+                schedule: Schedule::Constant(0.002),
+                ..config(loss)
+            };
+            same_bits(&what, &plane, model(&[8, 5, 1], activation), config);
+        }
+    }
+}
+
+#[test]
+fn penalties_optimizers_and_minibatches_replay_the_built_bits() {
+    let data = data::moons(300, 0.2, 5);
+    for (optimizer, l2, l1, batch) in [
+        (OptimizerKind::Adam, 0.0, 1e-3, Some(64)),
+        (OptimizerKind::Sgd { momentum: 0.0 }, 1e-3, 1e-4, Some(33)),
+        (OptimizerKind::Adam, 1e-4, 0.0, None),
+    ] {
+        let config = TrainConfig {
+            optimizer,
+            l2,
+            l1,
+            batch,
+            ..config(Loss::Svm)
+        };
+        let what = format!("{optimizer:?}, l2 {l2}, l1 {l1}, batch {batch:?}");
+        same_bits(&what, &data, model(&[16, 16, 1], Activation::Relu), config);
+    }
+}
+
+#[test]
+fn batches_of_several_chunks_on_any_thread_count_replay_the_built_bits() {
+    // 1,100 points: five chunks of 220; a minibatch of 700: three of 233
+    // and 234 (unequal, so the rows' padding changes from chunk to chunk).
+    let data = data::moons(1100, 0.1, 3);
+    for threads in [1, 2, 3] {
+        for batch in [None, Some(700)] {
+            let config = TrainConfig {
+                threads: Some(threads),
+                batch,
+                ..TrainConfig::micrograd_demo(30)
+            };
+            let what = format!("{threads} threads, batch {batch:?}");
+            same_bits(&what, &data, || MLP::new(2, &[16, 16, 1]), config);
+        }
+    }
+}
+
+#[test]
+fn the_output_layers_activation_and_deep_models_replay_too() {
+    let data = data::moons(120, 0.1, 6);
+    let deep = || {
+        MLP::builder(2, &[7, 9, 6, 4, 1])
+            .activation(Activation::Tanh)
+            .output_activation(Activation::Sigmoid)
+            .seed(11)
+            .build()
+    };
+    same_bits(
+        "a deep model, sigmoid output",
+        &data,
+        deep,
+        config(Loss::Mse),
+    );
+}
+
+#[test]
+fn what_cannot_be_replayed_is_built_and_says_so() {
+    let data = data::spiral(30, 3, 0.2, 1);
+    let model = MLP::new(2, &[8, 3]);
+    let trainer = Trainer::new(&model, &data, &config(Loss::SoftmaxCe)).unwrap();
+    assert!(
+        !trainer.replays(),
+        "the softmax cross-entropy reads its logits while its graph is built"
+    );
+    // A layer whose neurons differ: built.
+    let moons = data::moons(40, 0.1, 1);
+    let mut model = MLP::new(2, &[4, 1]);
+    model.layers[0].neurons[1].activation = Activation::Tanh;
+    let trainer = Trainer::new(&model, &moons, &config(Loss::Svm)).unwrap();
+    assert!(!trainer.replays(), "a layer of mixed activations is built");
+    // It still trains, the same as built.
+    let mut trainer = trainer;
+    assert!(trainer.step().unwrap().loss.is_finite());
+}
