@@ -188,3 +188,42 @@ fn what_cannot_be_replayed_is_built_and_says_so() {
     let mut trainer = trainer;
     assert!(trainer.step().unwrap().loss.is_finite());
 }
+
+#[test]
+fn held_out_scores_replayed_are_the_built_bits() {
+    let all = data::moons(700, 0.2, 9);
+    let (train, test) = (
+        Dataset {
+            x: all.x[..300].to_vec(),
+            y: all.y[..300].to_vec(),
+        },
+        // 400 held-out points: two chunks.
+        Dataset {
+            x: all.x[300..].to_vec(),
+            y: all.y[300..].to_vec(),
+        },
+    );
+    let run = |batching: Batching| {
+        let model = MLP::new(2, &[16, 16, 1]);
+        let config = TrainConfig {
+            batching,
+            ..TrainConfig::micrograd_demo(20)
+        };
+        let mut trainer = Trainer::new(&model, &train, &config)
+            .unwrap()
+            .with_test(&test)
+            .unwrap();
+        (0..20)
+            .map(|_| {
+                let r = trainer.step().unwrap();
+                (
+                    r.test_loss.map(f64::to_bits),
+                    r.test_accuracy.map(f64::to_bits),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let (replayed, built) = (run(Batching::Replay), run(Batching::Lanes));
+    assert!(replayed.iter().all(|(l, a)| l.is_some() && a.is_some()));
+    assert_eq!(replayed, built, "held-out loss and accuracy, step by step");
+}

@@ -364,17 +364,33 @@ fn right_in(task: &Task, buffers: &mut Buffers, n: usize) -> usize {
 /// next: the sum of the points' loss terms (the chunks' sums added in
 /// chunk order, as a step adds them) and how many points the outputs
 /// classify right.
-pub(crate) fn evaluate(step: &Step<'_>, model: &MLP, buffers: &mut Buffers) -> (f64, usize) {
+///
+/// With a `program` (and the model's parameters' numbers), each chunk is
+/// replayed rather than built: the same bits.
+pub(crate) fn evaluate(
+    step: &Step<'_>,
+    model: &MLP,
+    program: Option<(&Program, &[f64])>,
+    buffers: &mut Buffers,
+) -> (f64, usize) {
     let count = chunk_count(step.batch.len());
     let mut sum = None;
     let mut right = 0;
+    if let Some((program, params)) = program {
+        buffers.replay.load(program, params);
+    }
     for c in 0..count {
-        let _graph = Scope::new();
         let batch = &step.batch[chunk(step.batch.len(), count, c)];
-        let (chunk_sum, _) = chunk_loss(step, model, buffers, batch);
-        let chunk_sum = chunk_sum.data();
+        let (chunk_sum, chunk_right) = match program {
+            Some((program, _)) => buffers.replay.measure(program, step, batch),
+            None => {
+                let _graph = Scope::new();
+                let (chunk_sum, _) = chunk_loss(step, model, buffers, batch);
+                (chunk_sum.data(), right_in(step.task, buffers, batch.len()))
+            }
+        };
         sum = Some(sum.map_or(chunk_sum, |s: f64| s + chunk_sum));
-        right += right_in(step.task, buffers, batch.len());
+        right += chunk_right;
     }
     (sum.unwrap_or(0.0), right)
 }

@@ -370,7 +370,16 @@ impl<'a> Trainer<'a> {
             loss: self.config.loss,
             task: &self.task,
         };
-        let (sum, right) = batched_step::evaluate(&step, self.model, &mut held.buffers);
+        let program = self.threads.program.as_ref();
+        if program.is_some() {
+            let params = &mut self.scratch.snapshot;
+            match self.run {
+                Some(first) => engine::read_run_data(first, self.params.len(), params),
+                None => engine::read_data(&self.params, params),
+            }
+        }
+        let program = program.map(|p| (p, self.scratch.snapshot.as_slice()));
+        let (sum, right) = batched_step::evaluate(&step, self.model, program, &mut held.buffers);
         let n = held.all.len();
         let loss = match self.config.loss.scale(n) {
             Some(scale) => sum * scale,

@@ -150,6 +150,21 @@ impl Replay {
         (sum, right)
     }
 
+    /// The chunk's loss and how many points it classifies right, forward
+    /// only: [`chunk`](Replay::chunk) without the gradients.
+    pub(crate) fn measure(
+        &mut self,
+        program: &Program,
+        step: &Step<'_>,
+        batch: &[usize],
+    ) -> (f64, usize) {
+        let n = batch.len();
+        self.lay_out(program, n);
+        self.forward(program, step, batch);
+        step.targets.gather_into(batch, &mut self.targets);
+        (self.loss(program, step, n), self.right(step, n))
+    }
+
     /// Sizes the rows for `n` lanes.
     fn lay_out(&mut self, program: &Program, n: usize) {
         let stride = n.next_multiple_of(PAD).max(PAD);
