@@ -60,7 +60,7 @@ pub mod viz;
 #[cfg(feature = "nn")]
 pub mod whole_file;
 
-pub use engine::{Anomaly, AnomalyKind, Op, Scope, Value, scope, tape_len};
+pub use engine::{Anomaly, AnomalyKind, Input, Op, Recording, Scope, Value, scope, tape_len};
 #[cfg(feature = "nn")]
 pub use error::{Error, Result};
 pub use gradcheck::{GradCheck, gradcheck};

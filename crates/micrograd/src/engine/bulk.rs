@@ -81,6 +81,8 @@ fn run_nodes<'t>(t: &'t Tape, first: Value, len: usize, method: &str) -> &'t [No
 /// A batch's forward lanes (or a single value's number), into `out`.
 pub(crate) fn read_lanes(v: Value, out: &mut Vec<f64>) {
     with_tape(|t| {
+        let i = t.index(v);
+        t.note_lanes_read(i);
         out.clear();
         match t.lane_rows(v) {
             Some((data, _)) => out.extend_from_slice(data),
@@ -92,9 +94,13 @@ pub(crate) fn read_lanes(v: Value, out: &mut Vec<f64>) {
 /// A batch's forward lanes (or a single value's number), after what `out`
 /// holds.
 pub(crate) fn read_lanes_onto(v: Value, out: &mut Vec<f64>) {
-    with_tape(|t| match t.lane_rows(v) {
-        Some((data, _)) => out.extend_from_slice(data),
-        None => out.push(t.node(v).data),
+    with_tape(|t| {
+        let i = t.index(v);
+        t.note_lanes_read(i);
+        match t.lane_rows(v) {
+            Some((data, _)) => out.extend_from_slice(data),
+            None => out.push(t.node(v).data),
+        }
     });
 }
 
@@ -171,6 +177,19 @@ fn each(values: &[Value], method: &str, mut f: impl FnMut(usize, &mut Node)) {
     with_tape(|t| {
         for (i, &v) in values.iter().enumerate() {
             f(i, single_mut(t, v, method));
+        }
+        // What a recording's function reads and writes while traced.
+        if t.trace.is_some() {
+            match method {
+                "data" => {
+                    for &v in values {
+                        let i = t.index(v);
+                        t.note_read(i, t.nodes[i as usize].data);
+                    }
+                }
+                "set_data" => t.note_write(),
+                _ => {}
+            }
         }
     });
 }

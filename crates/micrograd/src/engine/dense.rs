@@ -95,6 +95,37 @@ pub(crate) fn write(
     Some(start)
 }
 
+/// Takes the layer at `start` as it is now, for its forward to be run again
+/// (a replayed trace): its weights into `saved`, its biases and input rows
+/// into the kernel's buffers, as [`write`] did. Returns its neuron count.
+pub(crate) fn refresh(
+    nodes: &[Node],
+    edges: &[u32],
+    saved: &mut [f64],
+    kernel: &mut Scratch,
+    shape: Shape,
+    start: u32,
+) -> usize {
+    let layer = DenseOperands::at(edges, start);
+    let (j_count, k_count) = (layer.j_count, layer.k_count);
+    let weights = &mut saved[layer.saved..layer.saved + j_count * k_count];
+    kernel.b.clear();
+    for (j, row) in weights.chunks_exact_mut(k_count).enumerate() {
+        for (w, i) in row.iter_mut().zip(layer.weights(j)) {
+            *w = nodes[i as usize].data;
+        }
+        kernel.b.push(nodes[layer.bias(j) as usize].data);
+    }
+    kernel.starts.clear();
+    kernel.starts.extend(
+        layer
+            .inputs()
+            .iter()
+            .map(|&i| shape.start(nodes[i as usize].lanes)),
+    );
+    j_count
+}
+
 /// A u64 as two u32, low first.
 fn split_u64(x: u64) -> [u32; 2] {
     [x as u32, (x >> 32) as u32]

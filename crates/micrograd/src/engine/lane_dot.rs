@@ -73,6 +73,32 @@ pub(crate) fn write(
     edges.extend([a.len() as u32, b.len() as u32]);
     edges.extend_from_slice(a);
     edges.extend_from_slice(b);
+    compute(nodes, slab, kernel, (a, b), values);
+    start
+}
+
+/// The values of the block at `start` from its operands as they are now,
+/// `J×K` row by row, into `values` (a replayed trace).
+pub(crate) fn values(
+    nodes: &[Node],
+    edges: &[u32],
+    slab: &LaneSlab,
+    kernel: &mut Scratch,
+    start: u32,
+    values: &mut Vec<f64>,
+) {
+    let block = LaneDots::at(edges, start);
+    compute(nodes, slab, kernel, (block.a, block.b), values);
+}
+
+/// `Σₙ a[j][n]·b[k][n]` for every pair, `J×K` row by row, into `values`.
+fn compute(
+    nodes: &[Node],
+    slab: &LaneSlab,
+    kernel: &mut Scratch,
+    (a, b): (&[u32], &[u32]),
+    values: &mut Vec<f64>,
+) {
     let shape = slab.shape;
     let Scratch {
         g,
@@ -97,7 +123,6 @@ pub(crate) fn write(
     values.resize(a.len() * b.len(), 0.0);
     db.resize(a.len(), 0.0);
     kernels::dense_weight_grads(g, x, shape.width, values, db, transposed);
-    start
 }
 
 /// Batched node `i`'s whole padded row.

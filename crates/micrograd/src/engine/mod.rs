@@ -19,7 +19,8 @@
 //!   `Value`s), and with them `hvp` and `hessian`; `lane_dot`: a layer's
 //!   weight gradients in such a graph, one block; `forward_mode`: `jvp`,
 //!   the rules with a tangent in place of the gradient.
-//! - `scope`: freeing a training step's graph; `anomaly`: the first value
+//! - `trace`: a function recorded once and replayed (`Recording`);
+//!   `scope`: freeing a training step's graph; `anomaly`: the first value
 //!   or gradient of a graph that is not finite; `bulk`: many values at once,
 //!   for the `nn` library.
 //! - `math`, `pyrepr`: careful scalar functions; Python's number printing.
@@ -45,6 +46,7 @@ pub(crate) mod rules;
 mod scope;
 mod sweep;
 mod tape;
+mod trace;
 mod value;
 
 pub use anomaly::{Anomaly, AnomalyKind};
@@ -57,4 +59,5 @@ pub(crate) use bulk::{
 pub use op::Op;
 pub(crate) use rules::Unary;
 pub use scope::{Scope, scope};
+pub use trace::{Input, Recording};
 pub use value::{Value, tape_len};

@@ -25,6 +25,7 @@ use super::lane_slab::{LaneSlab, SINGLE};
 use super::node::{Instr, Node};
 use super::rules::Unary;
 use super::sweep::{self, Keep};
+use super::trace::TraceLog;
 use super::value::Value;
 
 /// Where a scope truncates back to.
@@ -67,7 +68,10 @@ pub(crate) struct Tape {
     /// for its backward.
     pub(crate) saved: Vec<f64>,
     /// Buffers of the layer kernels, kept from call to call.
-    kernel: Scratch,
+    pub(crate) kernel: Scratch,
+    /// What the function a [`Recording`](super::trace) traces reads and
+    /// writes, while it runs.
+    pub(crate) trace: Option<TraceLog>,
 }
 
 thread_local! {
@@ -196,6 +200,7 @@ impl Tape {
             slab: LaneSlab::new(),
             saved: Vec::new(),
             kernel: Scratch::default(),
+            trace: None,
         }
     }
 

@@ -124,7 +124,11 @@ impl Value {
     /// (`data`, `grad`, `set_data`, `set_grad`) panic on a batch: read it
     /// with [`data_lanes`](Value::data_lanes).
     pub fn data(self) -> f64 {
-        with_tape(|t| single(t, self, "data").data)
+        with_tape(|t| {
+            let data = single(t, self, "data").data;
+            t.note_read(self.index, data);
+            data
+        })
     }
 
     /// d(root)/d(self) from the latest [`backward`](Value::backward) (or what
@@ -139,6 +143,7 @@ impl Value {
         with_tape(|t| {
             single(t, self, "set_data");
             t.node_mut(self).data = data;
+            t.note_write();
         });
     }
 
@@ -154,6 +159,10 @@ impl Value {
     /// The forward value of every lane of a batch; one number for a single
     /// value.
     pub fn data_lanes(self) -> Vec<f64> {
+        with_tape(|t| {
+            let i = t.index(self);
+            t.note_lanes_read(i);
+        });
         with_tape(|t| match t.lane_rows(self) {
             Some((data, _)) => data.to_vec(),
             None => vec![t.node(self).data],
