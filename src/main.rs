@@ -54,6 +54,15 @@ enum Command {
     #[command(after_help = EXIT_CODES)]
     Predict(predict::PredictArgs),
     /// The engine's speed on training workloads: batched, per point, node by node, and a flat tape.
+    ///
+    /// The batched step's arithmetic is 6·N·Σ nᵢ₋₁·nᵢ floating-point operations
+    /// (FLOP) for N points through layers n₀-n₁-…-n_L: per weight and point, a
+    /// multiply and an add in the forward sum, in the input's gradient and in
+    /// the weight's gradient (biases, activations, the loss and the update are
+    /// not counted). It is set against the peak of one core, measured in the
+    /// same run by a loop of fused multiply-adds in registers on the widest
+    /// vector unit there is, and by the same loop with a separate multiply and
+    /// add. With several threads the fraction is of threads × one core's peak.
     #[command(after_help = EXIT_CODES)]
     Bench(bench::BenchArgs),
     /// Serve the page where a network trains live in the browser, as TensorFlow Playground (or write it out with --export).

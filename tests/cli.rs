@@ -890,6 +890,55 @@ fn bench_reports_json_per_workload() {
         r["ns_per_node"].as_f64().unwrap(),
     );
     assert!((ns - us * 1e3 / 65481.0).abs() < 1e-9 * ns);
+    // Per weight and point a multiply and an add forward, for the input's
+    // gradient and for the weight's: 6 · 100 · (2·16 + 16·16 + 16·1).
+    assert_eq!(r["flop_per_step"], 182_400);
+    let number = |key: &str| {
+        let x = r[key].as_f64().unwrap_or_else(|| panic!("{key}: {r}"));
+        assert!(x.is_finite() && x > 0.0, "{key}: {r}");
+        x
+    };
+    let gflops = number("gflops");
+    assert!((gflops - 182_400.0 / (us * 1e3)).abs() < 1e-9 * gflops);
+    let (fma, _) = (number("peak_fma_gflops"), number("peak_mul_add_gflops"));
+    let threads = r["threads"].as_f64().unwrap();
+    let fraction = number("fraction_of_peak");
+    assert!((fraction - gflops / (threads * fma)).abs() < 1e-9 * fraction);
+    assert!(
+        [1, 2, 4, 8].contains(&r["peak_f64_lanes"].as_u64().unwrap()),
+        "{r}"
+    );
+}
+
+#[test]
+fn bench_prints_the_peak_once_and_each_steps_arithmetic() {
+    let out = micrograd(&[
+        "bench",
+        "--hidden",
+        "8,4",
+        "--points",
+        "300",
+        "--threads",
+        "2",
+        "--batched",
+        "--seconds",
+        "0.05",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[0].starts_with("peak of one core: "), "{text}");
+    assert_eq!(text.matches("peak of one core").count(), 1, "{text}");
+    // 6 · 300 · (2·8 + 8·4 + 4·1) = 93,600 FLOP, against both threads' peak.
+    let arithmetic = lines
+        .iter()
+        .find(|l| l.trim_start().starts_with("arithmetic"))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(
+        arithmetic.contains(" GFLOP/s, 0.094 MFLOP per step")
+            && arithmetic.ends_with("of 2 × one core's FMA peak"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -984,7 +1033,13 @@ fn bench_times_a_shape_of_your_own() {
         r["nodes_per_step"],
         300 * per_point + 303 + (2 * 65 + 3) + 1
     );
+    // 6 · 300 · (2·8 + 8·4 + 4·1).
+    assert_eq!(r["flop_per_step"], 93_600);
     for key in [
+        "gflops",
+        "peak_fma_gflops",
+        "peak_mul_add_gflops",
+        "fraction_of_peak",
         "per_point_step_us_median",
         "node_by_node_step_us_median",
         "flat_tape_step_us_median",

@@ -9,6 +9,11 @@
 //! the reports are medians. Beside them, the Hessian-vector product of the
 //! batched loss as a graph ([`Value::hvp`](micrograd::Value::hvp)) against
 //! one gradient of the same graph.
+//!
+//! The batched step's arithmetic is counted ([`step_flop`]) and set against
+//! the peak of one core, measured in the same run ([`peak`]).
+
+mod peak;
 
 use std::io::Write;
 use std::time::{Duration, Instant};
@@ -22,6 +27,7 @@ use micrograd::train::{Batching, Hidden, TrainConfig, Trainer};
 use crate::size::{check_run, parse_hidden};
 use micrograd_bench::flat_tape::{self, FlatTape};
 use micrograd_bench::{second_order, values};
+use peak::Peak;
 
 #[derive(Args, Debug)]
 pub struct BenchArgs {
@@ -122,10 +128,14 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         )?);
     }
     let mut out = crate::output::stdout();
+    let peak = Peak::measure();
+    if !args.json {
+        writeln!(out, "{}", peak.describe())?;
+    }
     for (shape, &threads) in shapes.iter().zip(&threads) {
         let budget = Duration::from_secs_f64(args.seconds);
         let report = measure(shape, Some(threads), !args.batched, budget)?;
-        report.write(&mut out, args.json)?;
+        report.write(&mut out, &peak, args.json)?;
     }
     Ok(())
 }
@@ -142,6 +152,8 @@ struct Report<'s> {
     hvp: Vec<Duration>,
     micrograd_nodes: usize,
     tape_nodes: usize,
+    /// The batched step's arithmetic, [`step_flop`].
+    flop: usize,
 }
 
 /// `--json`'s line, fields in this order.
@@ -168,17 +180,29 @@ struct JsonReport<'s> {
     tape_nodes_per_step: usize,
     steps_measured: usize,
     peak_memory_mb: Option<f64>,
+    /// The batched step's floating-point operations, 6·N·Σ nᵢ₋₁·nᵢ.
+    flop_per_step: usize,
+    /// `flop_per_step` over `step_us_median`, in GFLOP/s.
+    gflops: f64,
+    /// One core's peak, measured in the same run, in GFLOP/s.
+    peak_fma_gflops: f64,
+    peak_mul_add_gflops: f64,
+    peak_f64_lanes: usize,
+    /// `gflops` over `threads` × `peak_fma_gflops`.
+    fraction_of_peak: f64,
 }
 
 impl Report<'_> {
-    fn write(&self, out: &mut impl Write, json: bool) -> Result<()> {
+    fn write(&self, out: &mut impl Write, peak: &Peak, json: bool) -> Result<()> {
         let batched = median_us(&self.batched).unwrap_or(f64::NAN);
+        let gflops = self.flop as f64 / (batched * 1e3);
+        let fraction = gflops / (self.threads as f64 * peak.fma_gflops);
         let per_node = |us: f64| us * 1e3 / self.micrograd_nodes as f64;
         let per_point = median_us(&self.per_point);
         let node_by_node = median_us(&self.node_by_node);
         let flat = median_us(&self.flat);
         let (gradient, hvp) = (median_us(&self.gradient), median_us(&self.hvp));
-        let peak = peak_memory_mb();
+        let memory = peak_memory_mb();
         let shape = self.shape;
         if json {
             let line = serde_json::to_string(&JsonReport {
@@ -198,7 +222,13 @@ impl Report<'_> {
                 hvp_us_median: hvp,
                 tape_nodes_per_step: self.tape_nodes,
                 steps_measured: self.batched.len(),
-                peak_memory_mb: peak,
+                peak_memory_mb: memory,
+                flop_per_step: self.flop,
+                gflops,
+                peak_fma_gflops: peak.fma_gflops,
+                peak_mul_add_gflops: peak.mul_add_gflops,
+                peak_f64_lanes: peak.lanes,
+                fraction_of_peak: fraction,
             })?;
             writeln!(out, "{line}")?;
             return Ok(());
@@ -221,6 +251,16 @@ impl Report<'_> {
             self.batched.len(),
             self.threads,
             if self.threads == 1 { "" } else { "s" }
+        )?;
+        let cores = match self.threads {
+            1 => "one core's".to_string(),
+            n => format!("{n} × one core's"),
+        };
+        writeln!(
+            out,
+            "  arithmetic    {gflops:>10.2} GFLOP/s, {:.3} MFLOP per step (6·N·Σ nᵢ₋₁·nᵢ): {:.1}% of {cores} FMA peak",
+            self.flop as f64 / 1e6,
+            100.0 * fraction
         )?;
         if let Some(us) = per_point {
             writeln!(
@@ -259,7 +299,7 @@ impl Report<'_> {
             "  graph         {} nodes as micrograd builds it, {} on the engine's tape batched",
             self.micrograd_nodes, self.tape_nodes
         )?;
-        if let Some(mb) = peak {
+        if let Some(mb) = memory {
             writeln!(out, "  peak memory   {mb:.1} MB (the whole process)")?;
         }
         Ok(())
@@ -281,6 +321,16 @@ fn micrograd_nodes(widths: &[usize], points: usize) -> usize {
         + 5;
     let params = parameter_count(widths);
     points * per_point + (points + 3) + (2 * params + 3) + 1
+}
+
+/// The batched step's floating-point operations for an MLP of layer
+/// widths n₀-n₁-…-n_L on N points: 6·N·Σₗ nₗ₋₁·nₗ. Per weight and point,
+/// a multiply and an add in each of the forward sum, the input's gradient
+/// and the weight's gradient; biases, activations, the loss and the update
+/// are a lower order and not counted (0.18 MFLOP for the demo's 2-16-16-1
+/// on 100 points).
+fn step_flop(widths: &[usize], points: usize) -> usize {
+    6 * points * widths.windows(2).map(|io| io[0] * io[1]).sum::<usize>()
 }
 
 fn measure<'s>(
@@ -336,6 +386,7 @@ fn measure<'s>(
         hvp: Vec::new(),
         micrograd_nodes,
         tape_nodes: first.nodes,
+        flop: step_flop(&widths, shape.points),
     };
     // Warm up (first steps allocate), then take turns: each way runs a
     // burst of steps (about 5 ms, at least 3), its first step uncounted, so
