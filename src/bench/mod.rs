@@ -1,8 +1,9 @@
-//! `micrograd bench`: the engine's speed on training workloads, four ways.
+//! `micrograd bench`: the engine's speed on training workloads, five ways.
 //!
 //! Each workload is a full training step of micrograd's demo: forward the
 //! batch, SVM loss plus L2, backward, SGD update, free the graph. It is
-//! timed as the `Trainer` runs it (one batched graph), as micrograd's graph
+//! timed as the `Trainer` runs it (one batched graph, recorded once and
+//! replayed), with that graph built every step, as micrograd's graph
 //! point by point, and node for node (a `*` and a `+` per weight) both on
 //! the engine and on a flat tape with no checks at all. The ways take turns
 //! in bursts of a few milliseconds, so a noisy machine slows them alike;
@@ -145,6 +146,8 @@ struct Report<'s> {
     shape: &'s Shape,
     threads: usize,
     batched: Vec<Duration>,
+    /// The same step, its graph built every time (not replayed).
+    built: Vec<Duration>,
     per_point: Vec<Duration>,
     node_by_node: Vec<Duration>,
     flat: Vec<Duration>,
@@ -168,6 +171,8 @@ struct JsonReport<'s> {
     hidden: &'s [usize],
     points: usize,
     threads: usize,
+    /// The same step with its graph built every time.
+    built_step_us_median: Option<f64>,
     per_point_step_us_median: Option<f64>,
     node_by_node_step_us_median: Option<f64>,
     node_by_node_ns_per_node: Option<f64>,
@@ -199,6 +204,7 @@ impl Report<'_> {
         let fraction = gflops / (self.threads as f64 * peak.fma_gflops);
         let per_node = |us: f64| us * 1e3 / self.micrograd_nodes as f64;
         let per_point = median_us(&self.per_point);
+        let built = median_us(&self.built);
         let node_by_node = median_us(&self.node_by_node);
         let flat = median_us(&self.flat);
         let (gradient, hvp) = (median_us(&self.gradient), median_us(&self.hvp));
@@ -213,6 +219,7 @@ impl Report<'_> {
                 hidden: &shape.hidden,
                 points: shape.points,
                 threads: self.threads,
+                built_step_us_median: built,
                 per_point_step_us_median: per_point,
                 node_by_node_step_us_median: node_by_node,
                 node_by_node_ns_per_node: node_by_node.map(per_node),
@@ -247,7 +254,7 @@ impl Report<'_> {
         )?;
         writeln!(
             out,
-            "  batched       {batched:>10.1} µs per step (median of {}), {} thread{}: one graph, a lane per point",
+            "  batched       {batched:>10.1} µs per step (median of {}), {} thread{}: a lane per point, recorded once and replayed",
             self.batched.len(),
             self.threads,
             if self.threads == 1 { "" } else { "s" }
@@ -262,6 +269,13 @@ impl Report<'_> {
             self.flop as f64 / 1e6,
             100.0 * fraction
         )?;
+        if let Some(us) = built {
+            writeln!(
+                out,
+                "  built         {us:>10.1} µs per step: the same graph built every step ({:.2}x the replayed time)",
+                us / batched
+            )?;
+        }
         if let Some(us) = per_point {
             writeln!(
                 out,
@@ -354,7 +368,9 @@ fn measure<'s>(
         ..TrainConfig::micrograd_demo(1)
     };
     let batched_model = MLP::new(2, &nouts);
-    let mut batched = Trainer::new(&batched_model, &data, &config(Batching::Lanes))?;
+    let mut batched = Trainer::new(&batched_model, &data, &config(Batching::Replay))?;
+    let built_model = MLP::new(2, &nouts);
+    let mut built = Trainer::new(&built_model, &data, &config(Batching::Lanes))?;
     let per_point_model = MLP::new(2, &nouts);
     let mut per_point = Trainer::new(&per_point_model, &data, &config(Batching::PerPoint))?;
     let layers: Vec<Vec<(Vec<f64>, f64)>> = batched_model
@@ -373,12 +389,14 @@ fn measure<'s>(
         .collect();
     let mut hv = Vec::with_capacity(v.len());
 
-    let first = batched.step()?;
-    let threads_used = config(Batching::Lanes).thread_count();
+    batched.step()?;
+    let first = built.step()?;
+    let threads_used = config(Batching::Replay).thread_count();
     let mut report = Report {
         shape,
         threads: threads_used,
         batched: Vec::new(),
+        built: Vec::new(),
         per_point: Vec::new(),
         node_by_node: Vec::new(),
         flat: Vec::new(),
@@ -412,6 +430,13 @@ fn measure<'s>(
             &mut report.batched,
             keep,
         )?;
+        if all_ways {
+            burst(
+                &mut || built.step().map(drop).map_err(Into::into),
+                &mut report.built,
+                keep,
+            )?;
+        }
         if node_for_node {
             burst(
                 &mut || per_point.step().map(drop).map_err(Into::into),
