@@ -1005,6 +1005,24 @@ fn any_thread_count_and_the_per_point_graph_train_alike() {
 }
 
 #[test]
+fn a_replayed_step_and_a_step_built_every_time_train_to_the_same_bits() {
+    // 600 moons points, SVM: replayed by default; three chunks a step.
+    let run = |extra: &[&str]| -> Vec<String> {
+        let mut args = vec!["train", "--points", "600", "--steps", "8", "--json"];
+        args.extend_from_slice(extra);
+        let out = micrograd(&args);
+        assert!(out.status.success(), "{extra:?}: {}", stderr(&out));
+        stdout(&out).lines().map(str::to_owned).collect()
+    };
+    let replayed = run(&[]);
+    assert_eq!(replayed.len(), 8);
+    assert_eq!(run(&["--no-replay"]), replayed, "built every step");
+    assert_eq!(run(&["--no-replay", "--threads", "2"]), replayed);
+    let out = micrograd(&["train", "--per-point", "--no-replay"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+}
+
+#[test]
 fn bench_times_a_shape_of_your_own() {
     let out = micrograd(&[
         "bench",

@@ -79,8 +79,12 @@ pub struct TrainArgs {
     pub threads: Option<u32>,
     /// Build micrograd's graph point by point instead of one graph for the
     /// batch (the same outputs to the bit, and a slower step)
-    #[arg(long)]
+    #[arg(long, conflicts_with = "no_replay")]
     pub per_point: bool,
+    /// Build the batch's graph every step instead of replaying the step
+    /// recorded at the first (the same numbers to the bit, a slower step)
+    #[arg(long)]
+    pub no_replay: bool,
     /// Seed for the built-in data, the initial weights, the batches and the held-out points
     #[arg(
         long,

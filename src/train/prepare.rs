@@ -66,6 +66,9 @@ pub fn prepare(args: &TrainArgs) -> Result<Prepared> {
     if args.per_point {
         preset.config.batching = Batching::PerPoint;
     }
+    if args.no_replay {
+        preset.config.batching = Batching::Lanes;
+    }
     check_size(preset)?;
     let model = preset.model(args.seed);
     if let Some(weights) = &init {
