@@ -37,8 +37,9 @@ pub enum Batching {
     /// shape is the same every step, so each step runs it as a fixed
     /// program over the batch (layer kernels and lane loops, no nodes, no
     /// allocation), with the same bits as building it. Steps that cannot
-    /// be replayed (the softmax cross-entropy, a layer whose neurons
-    /// differ) are built as `Lanes` does: [`Trainer::replays`] says which.
+    /// be replayed (a model with a layer whose neurons differ in inputs or
+    /// activation) are built as `Lanes` does: [`Trainer::replays`] says
+    /// which.
     ///
     /// [`Trainer::replays`]: super::Trainer::replays
     #[default]

@@ -423,9 +423,8 @@ impl<'a> Trainer<'a> {
     /// Whether this trainer's steps are replayed
     /// ([`Batching::Replay`]): `false` when they are built every step, by
     /// choice ([`Batching::Lanes`], [`Batching::PerPoint`]) or because the
-    /// step cannot be replayed (the softmax cross-entropy, whose graph
-    /// reads its logits while it is built; a layer whose neurons differ in
-    /// inputs or activation).
+    /// step cannot be replayed (a layer whose neurons differ in inputs or
+    /// activation, which the `nn` library's models never have).
     pub fn replays(&self) -> bool {
         self.threads.program.is_some()
     }

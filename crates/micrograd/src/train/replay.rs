@@ -13,10 +13,11 @@
 //! term, each chunk's sums and gradients) is the bits the built graph
 //! gives. The tests compare them, step after step.
 //!
-//! What is not replayed falls back to building the graph every step: a
-//! model whose neurons within a layer differ (in inputs or activation),
-//! and the softmax cross-entropy, whose graph reads its logits' data while
-//! it is built (each lane's largest logit, a constant of the graph). See
+//! The softmax cross-entropy's graph reads its logits while it is built
+//! (each lane's largest logit, a constant of the graph); the program
+//! computes that constant each step, as the graph's builder does. What is
+//! not replayed falls back to building the graph every step: a model whose
+//! neurons within a layer differ (in inputs or activation). See
 //! [`Trainer::replays`](super::Trainer::replays).
 
 use crate::engine::kernels::{self, Rows};
@@ -52,9 +53,6 @@ impl Program {
     /// The program of a step of `blueprint`'s model under `loss`, or `None`
     /// where the step is built instead (see the module doc).
     pub(crate) fn of(blueprint: &Blueprint, loss: Loss) -> Option<Program> {
-        if loss == Loss::SoftmaxCe {
-            return None;
-        }
         let mut layers = Vec::new();
         let mut first = 0;
         for neurons in blueprint.layers() {
@@ -71,8 +69,8 @@ impl Program {
             });
             first += j * (k + 1);
         }
-        // The losses replayed score one output.
-        if layers.last()?.j != 1 {
+        // Every loss but the softmax's scores one output.
+        if loss != Loss::SoftmaxCe && layers.last()?.j != 1 {
             return None;
         }
         Some(Program {
@@ -221,6 +219,9 @@ impl Replay {
     /// leaves in `g` what the output's lanes receive from the loss (times
     /// the batch's scale, as the root's `sum * scale` gives it).
     fn loss(&mut self, program: &Program, step: &Step<'_>, n: usize) -> f64 {
+        if program.loss == Loss::SoftmaxCe {
+            return self.softmax_loss(program, step, n);
+        }
         let scores = &self.acts[program.layers.len()][..n];
         let sign = match program.loss {
             Loss::Bce => Sign::Kept,
@@ -283,7 +284,52 @@ impl Replay {
                     *g = from_product + grad(Unary::Softplus, z, sp, g_sum);
                 }
             }
-            Loss::SoftmaxCe => unreachable!("the softmax cross-entropy is built, not replayed"),
+            Loss::SoftmaxCe => unreachable!("the softmax cross-entropy has its own lanes"),
+        }
+        sum
+    }
+
+    /// [`loss`](Replay::loss) for the softmax cross-entropy over `k`
+    /// outputs: `ln Σⱼ e^(zⱼ - max) + max - z[class]` lane by lane, with the
+    /// graph's nodes: `max` and `-max` constants, `z[class]` as `Σⱼ zⱼ·[j =
+    /// class]` from 0, `Σⱼ e^(zⱼ + -max)` from 0, then `(ln + max) + picked
+    /// · -1`. Backward from the last node, each logit receives first from
+    /// its `exp` (made after the class's pick), then from the pick.
+    fn softmax_loss(&mut self, program: &Program, step: &Step<'_>, n: usize) -> f64 {
+        let stride = self.stride;
+        let k = program.layers.last().map_or(0, |p| p.j);
+        let logits = &self.acts[program.layers.len()][..k * stride];
+        let classes = match self.targets.read() {
+            loss::Read::Classes(classes) => classes,
+            loss::Read::Values(_) => unreachable!("a softmax's targets are classes"),
+        };
+        let g_sum = match program.loss.scale(step.batch.len()) {
+            Some(scale) => rules::times(scale, 1.0),
+            None => 1.0,
+        };
+        self.g.clear();
+        self.g.resize(k * stride, 0.0);
+        let mut sum = 0.0;
+        for (lane, &class) in classes.iter().enumerate().take(n) {
+            let z = |j: usize| logits[j * stride + lane];
+            let max = (0..k).fold(f64::NEG_INFINITY, |m, j| m.max(z(j)));
+            let neg_max = -max;
+            let hot = |j: usize| f64::from(u8::from(class == j));
+            let picked = (0..k).fold(0.0, |p, j| p + z(j) * hot(j));
+            let sum_exp = (0..k).fold(0.0, |s, j| s + (z(j) + neg_max).apply(Unary::Exp));
+            let ln = sum_exp.apply(Unary::Ln);
+            #[allow(clippy::neg_multiply)]
+            let term = (ln + max) + picked * -1.0;
+            sum += term;
+            // `+` passes g_sum to `ln + max` and to `picked · -1`.
+            let g_picked = rules::times(-1.0, g_sum);
+            let g_sum_exp = grad(Unary::Ln, sum_exp, ln, g_sum);
+            for j in 0..k {
+                let shifted = z(j) + neg_max;
+                let e = shifted.apply(Unary::Exp);
+                let from_exp = grad(Unary::Exp, shifted, e, g_sum_exp);
+                self.g[j * stride + lane] = from_exp + rules::times(hot(j), g_picked);
+            }
         }
         sum
     }
@@ -294,11 +340,13 @@ impl Replay {
         let Some(classes) = self.targets.classes() else {
             return 0;
         };
-        let scores = &self.acts[self.acts.len() - 1][..n];
-        scores
-            .iter()
-            .zip(classes)
-            .filter(|&(&s, &class)| step.task.is_right(std::iter::once(s), class))
+        let outputs = &self.acts[self.acts.len() - 1];
+        let k = outputs.len() / self.stride;
+        (0..n)
+            .filter(|&lane| {
+                let point = (0..k).map(|j| outputs[j * self.stride + lane]);
+                step.task.is_right(point, classes[lane])
+            })
             .count()
     }
 
