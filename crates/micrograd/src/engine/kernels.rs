@@ -46,6 +46,7 @@ pub(crate) enum Arith {
     /// bits on every CPU, every vector width and without the `simd`
     /// feature (a correctly rounded `fma` does not depend on them), but not
     /// the per-point graph's.
+    #[cfg_attr(not(test), allow(dead_code, reason = "no caller chooses it yet"))]
     Fused,
 }
 
@@ -55,6 +56,7 @@ pub(crate) enum Epilogue {
     /// The sum as it is.
     None,
     /// [`math::relu`] of the sum, so a ReLU layer's output is written once.
+    #[cfg_attr(not(test), allow(dead_code, reason = "no caller chooses it yet"))]
     Relu,
 }
 
@@ -273,16 +275,17 @@ fn tile_rows<const R: usize>(left: usize) -> usize {
 }
 
 /// `acc[r][c] += a[t][r]·b[t][c]` for each term `t` in order, with `a`
-/// packed `R` numbers a term and `b` `C` vectors a term: the loop every
-/// kernel spends its time in.
+/// packed `R` numbers a term and `b` giving `C` vectors a term: the loop
+/// every kernel spends its time in.
 #[inline(always)]
-fn tile<V: Vector, T: Term, const R: usize, const C: usize>(
+fn tile<'b, V: Vector, T: Term, const R: usize, const C: usize>(
     v: V,
     mut acc: [[V::V; C]; R],
     a: &[f64],
-    b: &[f64],
+    b: impl Iterator<Item = &'b [f64]>,
 ) -> [[V::V; C]; R] {
-    for (a, b) in a.chunks_exact(R).zip(b.chunks_exact(C * V::LANES)) {
+    for (a, b) in a.chunks_exact(R).zip(b) {
+        let b = &b[..C * V::LANES];
         let b: [V::V; C] = std::array::from_fn(|c| v.load(&b[c * V::LANES..]));
         for (acc, &a) in acc.iter_mut().zip(a) {
             let a = v.splat(a);
@@ -311,37 +314,37 @@ trait Tiles<V: Vector> {
 }
 
 /// Sums `a · b` over `depth` terms into `out`'s tiles, with `a` packed by
-/// [`pack_rows`] (`rows` rows) and `b` by [`pack_lanes`] or
-/// [`pack_columns`] (`columns` columns): for each block of `C` vectors,
+/// [`pack_rows`] (`rows` rows) and `b(c0)` the terms of the block of `C`
+/// vectors from column `c0`, for the blocks of `columns`: for each block,
 /// every row tile.
 #[inline(always)]
-fn product<V: Vector, T: Term, const R: usize, const C: usize>(
+fn product<'b, V: Vector, T: Term, const R: usize, const C: usize, I>(
     v: V,
     a: &[f64],
     rows: usize,
-    b: &[f64],
-    columns: usize,
+    columns: std::ops::Range<usize>,
     depth: usize,
+    b: impl Fn(usize) -> I,
     out: &mut impl Tiles<V>,
-) {
-    let width = C * V::LANES;
-    for c0 in (0..columns).step_by(width) {
-        let b = &b[c0 * depth..][..depth * width];
+) where
+    I: Iterator<Item = &'b [f64]>,
+{
+    for c0 in columns.step_by(C * V::LANES) {
         let (mut a, mut r0) = (a, 0);
         while r0 < rows {
             let rows_here = tile_rows::<R>(rows - r0);
             let (a_tile, rest) = a.split_at(rows_here * depth);
             match rows_here {
                 1 => {
-                    let acc = tile::<V, T, 1, C>(v, out.init(v, r0, c0), a_tile, b);
+                    let acc = tile::<V, T, 1, C>(v, out.init(v, r0, c0), a_tile, b(c0));
                     out.store(v, r0, c0, acc);
                 }
                 2 => {
-                    let acc = tile::<V, T, 2, C>(v, out.init(v, r0, c0), a_tile, b);
+                    let acc = tile::<V, T, 2, C>(v, out.init(v, r0, c0), a_tile, b(c0));
                     out.store(v, r0, c0, acc);
                 }
                 _ => {
-                    let acc = tile::<V, T, R, C>(v, out.init(v, r0, c0), a_tile, b);
+                    let acc = tile::<V, T, R, C>(v, out.init(v, r0, c0), a_tile, b(c0));
                     out.store(v, r0, c0, acc);
                 }
             }
@@ -349,6 +352,27 @@ fn product<V: Vector, T: Term, const R: usize, const C: usize>(
             r0 += rows_here;
         }
     }
+}
+
+/// The terms of a block packed by [`pack_lanes`] or [`pack_columns`]
+/// (`depth` terms of `width` numbers each), from its first column `c0`
+/// (the packing's first column is `first`).
+#[inline(always)]
+fn packed<'b>(
+    b: &'b [f64],
+    first: usize,
+    depth: usize,
+    width: usize,
+) -> impl Fn(usize) -> std::slice::ChunksExact<'b, f64> + 'b {
+    move |c0| b[(c0 - first) * depth..][..depth * width].chunks_exact(width)
+}
+
+/// Whether the side loaded as vectors is read from its rows as it is
+/// rather than packed: when few row tiles (`rows`) read it, packing costs
+/// more than it saves.
+#[inline(always)]
+fn direct<const R: usize>(rows: usize) -> bool {
+    rows <= 3 * R
 }
 
 /// Packs `get(r, t)` for `r < rows`, `t < depth` in row tiles
@@ -364,18 +388,20 @@ fn pack_rows<const R: usize>(
     let mut r0 = 0;
     while r0 < rows {
         let rows_here = tile_rows::<R>(rows - r0);
-        for t in 0..depth {
-            for r in r0..r0 + rows_here {
-                out.push(if r < rows { get(r, t) } else { 0.0 });
+        let start = out.len();
+        out.resize(start + rows_here * depth, 0.0);
+        for (t, term) in out[start..].chunks_exact_mut(rows_here).enumerate() {
+            for (r, at) in (r0..rows).zip(term) {
+                *at = get(r, t);
             }
         }
         r0 += rows_here;
     }
 }
 
-/// Packs lanes `0..lanes` of `row(t)` for `t < depth` in blocks of `width`
-/// lanes, each term by term, zero-padded: the side [`tile`] loads, when
-/// each term's numbers are consecutive.
+/// Packs the first `lanes` lanes of `row(t)` for `t < depth` in blocks of
+/// `width` lanes, each term by term, zero-padded: the side [`tile`] loads,
+/// when each term's numbers are consecutive.
 #[inline(always)]
 fn pack_lanes<'r>(
     lanes: usize,
@@ -385,11 +411,15 @@ fn pack_lanes<'r>(
     out: &mut Vec<f64>,
 ) {
     out.clear();
-    for c0 in (0..lanes).step_by(width) {
-        let here = width.min(lanes - c0);
-        for t in 0..depth {
-            out.extend_from_slice(&row(t)[c0..c0 + here]);
-            out.resize(out.len() + width - here, 0.0);
+    out.resize(lanes.div_ceil(width) * depth * width, 0.0);
+    for t in 0..depth {
+        for (block, lanes) in row(t)[..lanes].chunks(width).enumerate() {
+            let at = &mut out[(block * depth + t) * width..][..width];
+            if lanes.len() == width {
+                at.copy_from_slice(lanes);
+            } else {
+                at[..lanes.len()].copy_from_slice(lanes);
+            }
         }
     }
 }
@@ -423,14 +453,16 @@ fn pack_columns<'r>(
 }
 
 /// Stores sums `acc` into `out[..LANES]`, or only the first `n` of them
-/// (`n < LANES`), each through `f`.
+/// (`n < LANES`), through ReLU if `relu`. (No closure: one not inlined
+/// would lose the vector unit's target features.)
 #[inline(always)]
-fn store_some<V: Vector>(v: V, out: &mut [f64], n: usize, acc: V::V, f: impl Fn(V::V) -> V::V) {
+fn store_some<V: Vector>(v: V, out: &mut [f64], n: usize, acc: V::V, relu: bool) {
+    let acc = if relu { v.relu(acc) } else { acc };
     if n >= V::LANES {
-        v.store(out, f(acc));
+        v.store(out, acc);
     } else {
         let mut spill = [0.0; 16];
-        v.store(&mut spill, f(acc));
+        v.store(&mut spill, acc);
         out[..n].copy_from_slice(&spill[..n]);
     }
 }
@@ -501,9 +533,7 @@ impl<V: Vector> Tiles<V> for ForwardTiles<'_> {
             for (c, &acc) in acc.iter().enumerate() {
                 let lane = c0 + c * V::LANES;
                 if lane < n {
-                    store_some(v, &mut row[lane..], n - lane, acc, |a| {
-                        if relu { v.relu(a) } else { a }
-                    });
+                    store_some(v, &mut row[lane..], n - lane, acc, relu);
                 }
             }
         }
@@ -523,19 +553,35 @@ impl Forward<'_> {
         } = self;
         let (j_count, k_count, n) = (b.len(), x.starts.len(), x.width);
         let w = &w[..j_count * k_count];
-        PACKS.with_borrow_mut(|(a, bp)| {
+        // Taken out, not borrowed in a closure: code in a closure that is not
+        // inlined would lose the vector unit's target features.
+        let (mut a_vec, mut b_vec) = PACKS.take();
+        let (a, bp) = (&mut a_vec, &mut b_vec);
+        {
             with_tile!(V, |R, C| {
+                let width = C * V::LANES;
                 pack_rows::<R>(j_count, k_count, |j, k| w[j * k_count + k], a);
-                pack_lanes(n, C * V::LANES, k_count, |k| x.row(k), bp);
                 let mut tiles = ForwardTiles {
                     b,
                     out,
                     n,
                     relu: epilogue == Epilogue::Relu,
                 };
-                product::<V, T, R, C>(v, a, j_count, bp, n, k_count, &mut tiles);
+                // Whole blocks read from the rows, or none; the rest packed.
+                let full = if direct::<R>(j_count) {
+                    n - n % width
+                } else {
+                    0
+                };
+                let (slab, starts) = (x.slab, x.starts);
+                let rows = |c0: usize| starts.iter().map(move |&s| &slab[s + c0..][..width]);
+                product::<V, T, R, C, _>(v, a, j_count, 0..full, k_count, rows, &mut tiles);
+                pack_lanes(n - full, width, k_count, |k| &x.row(k)[full..], bp);
+                let rest = packed(bp, full, k_count, width);
+                product::<V, T, R, C, _>(v, a, j_count, full..n, k_count, rest, &mut tiles);
             })
-        });
+        }
+        PACKS.set((a_vec, b_vec));
     }
 }
 
@@ -605,7 +651,7 @@ impl<V: Vector> Tiles<V> for InputTiles<'_> {
                     continue;
                 }
                 match self.mask {
-                    None => store_some(v, &mut row[lane..], n - lane, acc, |a| a),
+                    None => store_some(v, &mut row[lane..], n - lane, acc, false),
                     Some(mask) => {
                         let mask = &mask.row(k)[lane..];
                         if n - lane >= V::LANES {
@@ -648,16 +694,37 @@ impl InputGrads<'_> {
             );
         }
         let w = &w[..j_count * k_count];
-        PACKS.with_borrow_mut(|(a, b)| {
+        // Taken out, not borrowed in a closure: code in a closure that is not
+        // inlined would lose the vector unit's target features.
+        let (mut a_vec, mut b_vec) = PACKS.take();
+        let (a, b) = (&mut a_vec, &mut b_vec);
+        {
             with_tile!(V, |R, C| {
                 // Term `t` is neuron `J - 1 - t`: the last first.
                 let neuron = |t: usize| j_count - 1 - t;
                 pack_rows::<R>(k_count, j_count, |k, t| w[neuron(t) * k_count + k], a);
-                pack_lanes(n, C * V::LANES, j_count, |t| &g[neuron(t) * n..][..n], b);
+                let width = C * V::LANES;
                 let mut tiles = InputTiles { dx, n, mask };
-                product::<V, T, R, C>(v, a, k_count, b, n, j_count, &mut tiles);
+                // Whole blocks read from the rows, or none; the rest packed.
+                let full = if direct::<R>(k_count) {
+                    n - n % width
+                } else {
+                    0
+                };
+                let rows = |c0: usize| (0..j_count).rev().map(move |j| &g[j * n + c0..][..width]);
+                product::<V, T, R, C, _>(v, a, k_count, 0..full, j_count, rows, &mut tiles);
+                pack_lanes(
+                    n - full,
+                    width,
+                    j_count,
+                    |t| &g[neuron(t) * n + full..][..n - full],
+                    b,
+                );
+                let rest = packed(b, full, j_count, width);
+                product::<V, T, R, C, _>(v, a, k_count, full..n, j_count, rest, &mut tiles);
             })
-        });
+        }
+        PACKS.set((a_vec, b_vec));
     }
 }
 
@@ -749,7 +816,11 @@ impl WeightGrads<'_> {
         let stride = x.width;
         let (j_count, k_count) = (db.len(), x.starts.len());
         let g_row = |j: usize| &g[j * stride..][..n];
-        PACKS.with_borrow_mut(|(a, _)| {
+        // Taken out, not borrowed in a closure: code in a closure that is not
+        // inlined would lose the vector unit's target features.
+        let (mut a_vec, b_vec) = PACKS.take();
+        let a = &mut a_vec;
+        {
             with_tile!(V, |R, C| {
                 let width = C * V::LANES;
                 // Vectorize across the longer side: the inputs (x
@@ -763,7 +834,8 @@ impl WeightGrads<'_> {
                         columns: k_count,
                         set,
                     };
-                    product::<V, T, R, C>(v, a, j_count, scratch, k_count, n, &mut tiles);
+                    let columns = packed(scratch, 0, n, width);
+                    product::<V, T, R, C, _>(v, a, j_count, 0..k_count, n, columns, &mut tiles);
                     // The biases: each neuron's lanes summed in lane order,
                     // the neurons side by side.
                     lane_sums(g, stride, n, db);
@@ -792,10 +864,12 @@ impl WeightGrads<'_> {
                         columns: j_count,
                         set,
                     };
-                    product::<V, T, R, C>(v, a, k_count + 1, scratch, j_count, n, &mut tiles);
+                    let columns = packed(scratch, 0, n, width);
+                    product::<V, T, R, C, _>(v, a, k_count + 1, 0..j_count, n, columns, &mut tiles);
                 }
             })
-        });
+        }
+        PACKS.set((a_vec, b_vec));
     }
 }
 
