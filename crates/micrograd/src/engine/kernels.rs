@@ -286,7 +286,13 @@ fn tile<'b, V: Vector, T: Term, const R: usize, const C: usize>(
 ) -> [[V::V; C]; R] {
     for (a, b) in a.chunks_exact(R).zip(b) {
         let b = &b[..C * V::LANES];
-        let b: [V::V; C] = std::array::from_fn(|c| v.load(&b[c * V::LANES..]));
+        // A loop, not `array::from_fn`: a closure left out of line would
+        // lose the vector unit's target features.
+        let mut loaded = [v.splat(0.0); C];
+        for (c, at) in loaded.iter_mut().enumerate() {
+            *at = v.load(&b[c * V::LANES..]);
+        }
+        let b = loaded;
         for (acc, &a) in acc.iter_mut().zip(a) {
             let a = v.splat(a);
             for (acc, &b) in acc.iter_mut().zip(&b) {
@@ -517,7 +523,11 @@ struct ForwardTiles<'a> {
 impl<V: Vector> Tiles<V> for ForwardTiles<'_> {
     #[inline(always)]
     fn init<const R: usize, const C: usize>(&self, v: V, r0: usize, _: usize) -> [[V::V; C]; R] {
-        std::array::from_fn(|r| [v.splat(self.b.get(r0 + r).copied().unwrap_or(0.0)); C])
+        let mut acc = [[v.splat(0.0); C]; R];
+        for (acc, &b) in acc.iter_mut().zip(self.b.get(r0..).unwrap_or(&[])) {
+            *acc = [v.splat(b); C];
+        }
+        acc
     }
     #[inline(always)]
     fn store<const R: usize, const C: usize>(
