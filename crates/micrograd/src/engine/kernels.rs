@@ -523,9 +523,11 @@ struct ForwardTiles<'a> {
 impl<V: Vector> Tiles<V> for ForwardTiles<'_> {
     #[inline(always)]
     fn init<const R: usize, const C: usize>(&self, v: V, r0: usize, _: usize) -> [[V::V; C]; R] {
+        // The biases first, then a loop with no closure: see [`tile`].
+        let bias: [f64; R] = std::array::from_fn(|r| self.b.get(r0 + r).copied().unwrap_or(0.0));
         let mut acc = [[v.splat(0.0); C]; R];
-        for (acc, &b) in acc.iter_mut().zip(self.b.get(r0..).unwrap_or(&[])) {
-            *acc = [v.splat(b); C];
+        for r in 0..R {
+            acc[r] = [v.splat(bias[r]); C];
         }
         acc
     }
