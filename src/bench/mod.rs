@@ -44,9 +44,13 @@ pub struct BenchArgs {
     /// Threads for the batched step [default: every core]
     #[arg(long, allow_negative_numbers = true, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1024))]
     pub threads: Option<u32>,
-    /// Time the batched step only (not per point, node by node, flat tape)
+    /// Time the batched step only (not built, per point, node by node, flat tape)
     #[arg(long)]
     pub batched: bool,
+    /// Replay the batched step with fused multiply-adds in the layers' products
+    /// (`Batching::Fused`: faster, not micrograd's bits)
+    #[arg(long)]
+    pub fused: bool,
     /// One JSON object per workload on stdout
     #[arg(long)]
     pub json: bool,
@@ -135,7 +139,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     }
     for (shape, &threads) in shapes.iter().zip(&threads) {
         let budget = Duration::from_secs_f64(args.seconds);
-        let report = measure(shape, Some(threads), !args.batched, budget)?;
+        let report = measure(shape, Some(threads), !args.batched, args.fused, budget)?;
         report.write(&mut out, &peak, args.json)?;
     }
     Ok(())
@@ -157,6 +161,8 @@ struct Report<'s> {
     tape_nodes: usize,
     /// The batched step's arithmetic, [`step_flop`].
     flop: usize,
+    /// Whether the batched step fused its multiply-adds.
+    fused: bool,
 }
 
 /// `--json`'s line, fields in this order.
@@ -165,6 +171,8 @@ struct JsonReport<'s> {
     workload: &'s str,
     /// The batched step, as the `Trainer` runs it.
     step_us_median: f64,
+    /// Whether it fused its multiply-adds (`--fused`).
+    fused: bool,
     /// The step's graph as micrograd builds it (what the flat tape builds).
     nodes_per_step: usize,
     ns_per_node: f64,
@@ -214,6 +222,7 @@ impl Report<'_> {
             let line = serde_json::to_string(&JsonReport {
                 workload: shape.name,
                 step_us_median: batched,
+                fused: self.fused,
                 nodes_per_step: self.micrograd_nodes,
                 ns_per_node: per_node(batched),
                 hidden: &shape.hidden,
@@ -254,10 +263,15 @@ impl Report<'_> {
         )?;
         writeln!(
             out,
-            "  batched       {batched:>10.1} µs per step (median of {}), {} thread{}: a lane per point, recorded once and replayed",
+            "  batched       {batched:>10.1} µs per step (median of {}), {} thread{}: a lane per point, recorded once and replayed{}",
             self.batched.len(),
             self.threads,
-            if self.threads == 1 { "" } else { "s" }
+            if self.threads == 1 { "" } else { "s" },
+            if self.fused {
+                ", fused multiply-adds"
+            } else {
+                ""
+            }
         )?;
         let cores = match self.threads {
             1 => "one core's".to_string(),
@@ -351,6 +365,7 @@ fn measure<'s>(
     shape: &'s Shape,
     threads: Option<usize>,
     all_ways: bool,
+    fused: bool,
     budget: Duration,
 ) -> Result<Report<'s>> {
     let data = moons(shape.points, 0.1, 0);
@@ -368,7 +383,12 @@ fn measure<'s>(
         ..TrainConfig::micrograd_demo(1)
     };
     let batched_model = MLP::new(2, &nouts);
-    let mut batched = Trainer::new(&batched_model, &data, &config(Batching::Replay))?;
+    let replayed = if fused {
+        Batching::Fused
+    } else {
+        Batching::Replay
+    };
+    let mut batched = Trainer::new(&batched_model, &data, &config(replayed))?;
     let built_model = MLP::new(2, &nouts);
     let mut built = Trainer::new(&built_model, &data, &config(Batching::Lanes))?;
     let per_point_model = MLP::new(2, &nouts);
@@ -405,6 +425,7 @@ fn measure<'s>(
         micrograd_nodes,
         tape_nodes: first.nodes,
         flop: step_flop(&widths, shape.points),
+        fused,
     };
     // Warm up (first steps allocate), then take turns: each way runs a
     // burst of steps (about 5 ms, at least 3), its first step uncounted, so

@@ -69,6 +69,9 @@ pub fn prepare(args: &TrainArgs) -> Result<Prepared> {
     if args.no_replay {
         preset.config.batching = Batching::Lanes;
     }
+    if args.fused {
+        preset.config.batching = Batching::Fused;
+    }
     check_size(preset)?;
     let model = preset.model(args.seed);
     if let Some(weights) = &init {

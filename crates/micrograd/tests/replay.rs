@@ -245,3 +245,37 @@ fn held_out_scores_replayed_are_the_built_bits() {
     assert!(replayed.iter().all(|(l, a)| l.is_some() && a.is_some()));
     assert_eq!(replayed, built, "held-out loss and accuracy, step by step");
 }
+
+#[test]
+fn fused_mode_gives_one_set_of_bits_for_any_thread_count_near_the_exact_ones() {
+    // 1,100 points: five chunks; 64 wide, so the products are long sums.
+    let data = data::moons(1100, 0.1, 3);
+    let run = |batching: Batching, threads: usize| {
+        let config = TrainConfig {
+            batching,
+            threads: Some(threads),
+            ..TrainConfig::micrograd_demo(10)
+        };
+        train(&data, || MLP::new(2, &[64, 64, 1]), &config, 10)
+    };
+    let fused = run(Batching::Fused, 1);
+    assert!(fused.2, "the fused step is replayed");
+    for threads in [2, 3] {
+        assert!(
+            run(Batching::Fused, threads) == fused,
+            "fused, {threads} threads: other bits than 1 thread"
+        );
+    }
+    // A fused multiply-add rounds once where the graph rounds twice: the
+    // losses agree closely, and are not all the same bits.
+    let exact = run(Batching::Replay, 1);
+    let loss = |r: &[Option<u64>; 3]| f64::from_bits(r[0].unwrap());
+    for (f, e) in fused.0.iter().zip(&exact.0) {
+        let (f, e) = (loss(f), loss(e));
+        assert!((f - e).abs() <= 1e-12 * e.abs(), "fused {f}, exact {e}");
+    }
+    assert!(
+        fused.1 != exact.1,
+        "fused multiply-adds changed no bit of 10 steps' parameters"
+    );
+}

@@ -11,7 +11,7 @@
 //! `parameters()` order).
 
 use super::grads::{GradSink, Grads, Part, Scratch, give};
-use super::kernels::{self, Rows};
+use super::kernels::{self, Arith, Epilogue, Rows};
 use super::lane_slab::{LaneSlab, SINGLE, Shape};
 use super::node::{Instr, Node};
 
@@ -151,7 +151,14 @@ pub(crate) fn forward(
         width: shape.stride,
     };
     let layer = DenseOperands::at(edges, start);
-    kernels::dense_forward(layer.saved_weights(saved), &kernel.b, x, rows);
+    kernels::dense_forward(
+        layer.saved_weights(saved),
+        &kernel.b,
+        x,
+        rows,
+        Epilogue::None,
+        Arith::Exact,
+    );
 }
 
 /// A layer's backward: what its inputs, weights and biases receive from
@@ -212,7 +219,7 @@ pub(crate) fn backward(
 
     // Every entry is written by the kernel.
     dx.resize(k_count * stride, 0.0);
-    kernels::dense_input_grads(w, g, stride, dx);
+    kernels::dense_input_grads(w, g, stride, dx, None, Arith::Exact);
     for (k, &xk) in layer.inputs().iter().enumerate() {
         give(t, lanes, sink, xk, &dx[k * stride..k * stride + width]);
     }
@@ -224,7 +231,7 @@ pub(crate) fn backward(
         starts,
         width: stride,
     };
-    kernels::dense_weight_grads(g, x, width, dw, db, transposed);
+    kernels::dense_weight_grads(g, x, width, dw, db, transposed, Arith::Exact);
     let neurons = taking
         .iter()
         .enumerate()

@@ -1,16 +1,18 @@
 //! The kernels of a layer over a batch: forward, and the gradients of its
-//! inputs, weights and biases, blocked so that the accumulators stay in
-//! vector registers. With the `simd` feature they are compiled for the
-//! widest vector unit the CPU has (AVX-512, AVX2), chosen at run time by
-//! `pulp`; without it, for one number at a time.
+//! inputs, weights and biases, each a matrix product cut into tiles whose
+//! sums stay in vector registers. With the `simd` feature they are compiled
+//! for the widest vector unit the CPU has (AVX-512, AVX2), chosen at run
+//! time by `pulp`; without it, for one number at a time.
 //!
 //! The vector width never changes a result: every lane (and every weight)
-//! is summed in its own fixed order. No kernel uses a fused multiply-add,
-//! forward or backward: each term is multiplied, rounded, then added, as
-//! the per-point graph's `*` and `+` do it. So the bits are the same on
-//! every CPU and in WebAssembly (which has no fused multiply-add, so
-//! `f64::mul_add` there is libm's exact, and slow, software `fma`), with or
-//! without the `simd` feature.
+//! is summed in its own fixed order, and the tiling only decides which sums
+//! advance side by side. In [`Arith::Exact`] no kernel uses a fused
+//! multiply-add, forward or backward: each term is multiplied, rounded,
+//! then added, as the per-point graph's `*` and `+` do it. So the bits are
+//! the same on every CPU and in WebAssembly (which has no fused
+//! multiply-add, so `f64::mul_add` there is libm's exact, and slow,
+//! software `fma`), with or without the `simd` feature. [`Arith::Fused`]
+//! keeps the same orders with one rounding per term.
 //!
 //! The forward gives each point the bits of its own per-point graph. The
 //! gradients are summed in the orders the graph's backward uses: an
@@ -21,6 +23,42 @@
 //! same batch gives. (A graph of all the points one by one gives a weight
 //! its points' terms in another order, so only to the last bits: about
 //! 1e-15 of the largest.)
+//!
+//! Each product first copies its two sides into packed panels, as the
+//! small-GEMM crates do (`matrixmultiply`, `gemm`): the side that is
+//! broadcast in tiles of `R` rows, term by term, the side that is loaded
+//! as vectors in blocks of `C` vectors, term by term. Rows of the slab lie
+//! a power of two apart, which maps them to a few sets of the L1 cache;
+//! the panels are read in order instead, with no bounds checks in the
+//! loop. Rows and lanes past the end are zero-padded and never stored.
+
+use std::cell::RefCell;
+
+use super::math;
+
+/// How each term `w·x` of a kernel's sums is added.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Arith {
+    /// Multiplied, rounded, then added: `acc + w*x`, the per-point graph's
+    /// bits.
+    Exact,
+    /// One fused multiply-add, `w.mul_add(x, acc)`, rounded once: the same
+    /// bits on every CPU, every vector width and without the `simd`
+    /// feature (a correctly rounded `fma` does not depend on them), but not
+    /// the per-point graph's.
+    #[cfg_attr(not(test), allow(dead_code, reason = "no caller chooses it yet"))]
+    Fused,
+}
+
+/// What [`dense_forward`] applies to each sum before storing it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Epilogue {
+    /// The sum as it is.
+    None,
+    /// [`math::relu`] of the sum, so a ReLU layer's output is written once.
+    #[cfg_attr(not(test), allow(dead_code, reason = "no caller chooses it yet"))]
+    Relu,
+}
 
 /// A layer's input rows, each `width` lanes long, somewhere in the slab.
 #[derive(Clone, Copy)]
@@ -38,34 +76,8 @@ impl<'a> Rows<'a> {
     }
 }
 
-/// Runs `$block::<V, R>(args)` for the `R = $rows` rows left after the
-/// whole blocks (fewer than eight), so that they too share one pass.
-macro_rules! last_rows {
-    ($rows:expr, $block:ident($($arg:expr),* $(,)?)) => {
-        match $rows {
-            1 => $block::<V, 1>($($arg),*),
-            2 => $block::<V, 2>($($arg),*),
-            3 => $block::<V, 3>($($arg),*),
-            4 => $block::<V, 4>($($arg),*),
-            5 => $block::<V, 5>($($arg),*),
-            6 => $block::<V, 6>($($arg),*),
-            7 => $block::<V, 7>($($arg),*),
-            _ => {}
-        }
-    };
-}
-
-/// Neurons (or inputs) per register block, each row two vectors wide: as
-/// many as the vector registers hold (8 in AVX-512's 32 registers, 4 in
-/// AVX2's 16).
-#[inline(always)]
-fn block_rows<V: Vector>() -> usize {
-    if V::LANES >= 8 { 8 } else { 4 }
-}
-
 /// The few vector operations the kernels need: lanes of f64, multiplied
-/// and added element by element (no fused multiply-add: see the module
-/// doc).
+/// and added element by element.
 trait Vector: Copy {
     type V: Copy;
     const LANES: usize;
@@ -76,6 +88,12 @@ trait Vector: Copy {
     fn store(self, out: &mut [f64], v: Self::V);
     fn add(self, a: Self::V, b: Self::V) -> Self::V;
     fn mul(self, a: Self::V, b: Self::V) -> Self::V;
+    /// `a·b + c`, rounded once.
+    fn mul_add(self, a: Self::V, b: Self::V, c: Self::V) -> Self::V;
+    /// [`math::relu`] lane by lane.
+    fn relu(self, a: Self::V) -> Self::V;
+    /// [`math::step`] lane by lane.
+    fn step(self, a: Self::V) -> Self::V;
 }
 
 /// One number at a time: the engine without the `simd` feature.
@@ -106,6 +124,18 @@ impl Vector for Scalar {
     #[inline(always)]
     fn mul(self, a: f64, b: f64) -> f64 {
         a * b
+    }
+    #[inline(always)]
+    fn mul_add(self, a: f64, b: f64, c: f64) -> f64 {
+        a.mul_add(b, c)
+    }
+    #[inline(always)]
+    fn relu(self, a: f64) -> f64 {
+        math::relu(a)
+    }
+    #[inline(always)]
+    fn step(self, a: f64) -> f64 {
+        math::step(a)
     }
 }
 
@@ -138,9 +168,50 @@ impl<S: pulp::Simd> Vector for Pulp<S> {
     fn mul(self, a: S::f64s, b: S::f64s) -> S::f64s {
         self.0.mul_f64s(a, b)
     }
+    #[inline(always)]
+    fn mul_add(self, a: S::f64s, b: S::f64s, c: S::f64s) -> S::f64s {
+        self.0.mul_add_f64s(a, b, c)
+    }
+    #[inline(always)]
+    fn relu(self, a: S::f64s) -> S::f64s {
+        // `a < 0` is false for -0.0 and NaN, which pass through.
+        let zero = self.0.splat_f64s(0.0);
+        self.0.select_f64s(self.0.less_than_f64s(a, zero), zero, a)
+    }
+    #[inline(always)]
+    fn step(self, a: S::f64s) -> S::f64s {
+        // `a > 0` is false for NaN.
+        let (zero, one) = (self.0.splat_f64s(0.0), self.0.splat_f64s(1.0));
+        self.0
+            .select_f64s(self.0.greater_than_f64s(a, zero), one, zero)
+    }
 }
 
-/// Runs `$kernel.run(vector)` with the widest vector unit there is.
+/// How one term joins its sum: [`Arith`] as a type, so that each mode is
+/// compiled on its own.
+trait Term {
+    fn term<V: Vector>(v: V, acc: V::V, a: V::V, b: V::V) -> V::V;
+}
+
+struct Exact;
+struct Fused;
+
+impl Term for Exact {
+    #[inline(always)]
+    fn term<V: Vector>(v: V, acc: V::V, a: V::V, b: V::V) -> V::V {
+        v.add(acc, v.mul(a, b))
+    }
+}
+
+impl Term for Fused {
+    #[inline(always)]
+    fn term<V: Vector>(v: V, acc: V::V, a: V::V, b: V::V) -> V::V {
+        v.mul_add(a, b, acc)
+    }
+}
+
+/// Runs `$kernel.run::<V, T>(vector)` with the widest vector unit there is
+/// and the term of `$kernel.arith`.
 macro_rules! dispatch {
     ($kernel:ident) => {
         #[cfg(feature = "simd")]
@@ -148,7 +219,10 @@ macro_rules! dispatch {
             type Output = ();
             #[inline(always)]
             fn with_simd<S: pulp::Simd>(self, simd: S) {
-                self.run(Pulp(simd));
+                match self.arith {
+                    Arith::Exact => self.run::<_, Exact>(Pulp(simd)),
+                    Arith::Fused => self.run::<_, Fused>(Pulp(simd)),
+                }
             }
         }
 
@@ -157,18 +231,274 @@ macro_rules! dispatch {
                 #[cfg(feature = "simd")]
                 pulp::Arch::new().dispatch(self);
                 #[cfg(not(feature = "simd"))]
-                self.run(Scalar);
+                match self.arith {
+                    Arith::Exact => self.run::<_, Exact>(Scalar),
+                    Arith::Fused => self.run::<_, Fused>(Scalar),
+                }
             }
         }
     };
 }
 
-/// `out[j] = b[j] + Σₖ w[j][k]·x[k]` lane by lane, the sum in `k` order
-/// starting from the bias: micrograd's
+/// Runs `$body` with `const R` and `const C`, the tile of the vector unit
+/// `$v` (rows broadcast × vectors loaded): as many sums as the registers
+/// hold beside one term's operands. AVX2's 16 registers: 6 × 2 sums, two
+/// loaded vectors and a broadcast (and, in `Exact`, the product before its
+/// add). AVX-512's 32: 8 × 3. One number at a time: 4 × 2.
+macro_rules! with_tile {
+    ($v:ty, |$r:ident, $c:ident| $body:expr) => {
+        match <$v as Vector>::LANES {
+            8 => {
+                const $r: usize = 8;
+                const $c: usize = 3;
+                $body
+            }
+            4 => {
+                const $r: usize = 6;
+                const $c: usize = 2;
+                $body
+            }
+            _ => {
+                const $r: usize = 4;
+                const $c: usize = 2;
+                $body
+            }
+        }
+    };
+}
+
+/// The rows of the next tile when `left` rows are left: `R`, or, for the
+/// last one or two, a tile of their own instead of a padded one.
+#[inline(always)]
+fn tile_rows<const R: usize>(left: usize) -> usize {
+    if left >= R || left > 2 { R } else { left }
+}
+
+/// `acc[r][c] += a[t][r]·b[t][c]` for each term `t` in order, with `a`
+/// packed `R` numbers a term and `b` giving `C` vectors a term: the loop
+/// every kernel spends its time in.
+#[inline(always)]
+fn tile<'b, V: Vector, T: Term, const R: usize, const C: usize>(
+    v: V,
+    mut acc: [[V::V; C]; R],
+    a: &[f64],
+    b: impl Iterator<Item = &'b [f64]>,
+) -> [[V::V; C]; R] {
+    for (a, b) in a.chunks_exact(R).zip(b) {
+        let b = &b[..C * V::LANES];
+        // A loop, not `array::from_fn`: a closure left out of line would
+        // lose the vector unit's target features.
+        let mut loaded = [v.splat(0.0); C];
+        for (c, at) in loaded.iter_mut().enumerate() {
+            *at = v.load(&b[c * V::LANES..]);
+        }
+        let b = loaded;
+        for (acc, &a) in acc.iter_mut().zip(a) {
+            let a = v.splat(a);
+            for (acc, &b) in acc.iter_mut().zip(&b) {
+                *acc = T::term(v, *acc, a, b);
+            }
+        }
+    }
+    acc
+}
+
+/// Where a product's tiles start and end: their sums' first values, and
+/// what is done with their last.
+trait Tiles<V: Vector> {
+    /// The sums of rows `r0..r0 + R`, lanes `c0..c0 + C·LANES` before the
+    /// first term.
+    fn init<const R: usize, const C: usize>(&self, v: V, r0: usize, c0: usize) -> [[V::V; C]; R];
+    /// Stores the tile's sums, of the rows and lanes that exist.
+    fn store<const R: usize, const C: usize>(
+        &mut self,
+        v: V,
+        r0: usize,
+        c0: usize,
+        acc: [[V::V; C]; R],
+    );
+}
+
+/// Sums `a · b` over `depth` terms into `out`'s tiles, with `a` packed by
+/// [`pack_rows`] (`rows` rows) and `b(c0)` the terms of the block of `C`
+/// vectors from column `c0`, for the blocks of `columns`: for each block,
+/// every row tile.
+#[inline(always)]
+fn product<'b, V: Vector, T: Term, const R: usize, const C: usize, I>(
+    v: V,
+    a: &[f64],
+    rows: usize,
+    columns: std::ops::Range<usize>,
+    depth: usize,
+    b: impl Fn(usize) -> I,
+    out: &mut impl Tiles<V>,
+) where
+    I: Iterator<Item = &'b [f64]>,
+{
+    for c0 in columns.step_by(C * V::LANES) {
+        let (mut a, mut r0) = (a, 0);
+        while r0 < rows {
+            let rows_here = tile_rows::<R>(rows - r0);
+            let (a_tile, rest) = a.split_at(rows_here * depth);
+            match rows_here {
+                1 => {
+                    let acc = tile::<V, T, 1, C>(v, out.init(v, r0, c0), a_tile, b(c0));
+                    out.store(v, r0, c0, acc);
+                }
+                2 => {
+                    let acc = tile::<V, T, 2, C>(v, out.init(v, r0, c0), a_tile, b(c0));
+                    out.store(v, r0, c0, acc);
+                }
+                _ => {
+                    let acc = tile::<V, T, R, C>(v, out.init(v, r0, c0), a_tile, b(c0));
+                    out.store(v, r0, c0, acc);
+                }
+            }
+            a = rest;
+            r0 += rows_here;
+        }
+    }
+}
+
+/// The terms of a block packed by [`pack_lanes`] or [`pack_columns`]
+/// (`depth` terms of `width` numbers each), from its first column `c0`
+/// (the packing's first column is `first`).
+#[inline(always)]
+fn packed<'b>(
+    b: &'b [f64],
+    first: usize,
+    depth: usize,
+    width: usize,
+) -> impl Fn(usize) -> std::slice::ChunksExact<'b, f64> + 'b {
+    move |c0| b[(c0 - first) * depth..][..depth * width].chunks_exact(width)
+}
+
+/// Whether the side loaded as vectors is read from its rows as it is
+/// rather than packed: when few row tiles (`rows`) read it, packing costs
+/// more than it saves.
+#[inline(always)]
+fn direct<const R: usize>(rows: usize) -> bool {
+    rows <= 3 * R
+}
+
+/// Packs `get(r, t)` for `r < rows`, `t < depth` in row tiles
+/// ([`tile_rows`]), each term by term: the side [`tile`] broadcasts.
+#[inline(always)]
+fn pack_rows<const R: usize>(
+    rows: usize,
+    depth: usize,
+    get: impl Fn(usize, usize) -> f64,
+    out: &mut Vec<f64>,
+) {
+    out.clear();
+    let mut r0 = 0;
+    while r0 < rows {
+        let rows_here = tile_rows::<R>(rows - r0);
+        let start = out.len();
+        out.resize(start + rows_here * depth, 0.0);
+        for (t, term) in out[start..].chunks_exact_mut(rows_here).enumerate() {
+            for (r, at) in (r0..rows).zip(term) {
+                *at = get(r, t);
+            }
+        }
+        r0 += rows_here;
+    }
+}
+
+/// Packs the first `lanes` lanes of `row(t)` for `t < depth` in blocks of
+/// `width` lanes, each term by term, zero-padded: the side [`tile`] loads,
+/// when each term's numbers are consecutive.
+#[inline(always)]
+fn pack_lanes<'r>(
+    lanes: usize,
+    width: usize,
+    depth: usize,
+    row: impl Fn(usize) -> &'r [f64],
+    out: &mut Vec<f64>,
+) {
+    out.clear();
+    out.resize(lanes.div_ceil(width) * depth * width, 0.0);
+    for t in 0..depth {
+        for (block, lanes) in row(t)[..lanes].chunks(width).enumerate() {
+            let at = &mut out[(block * depth + t) * width..][..width];
+            if lanes.len() == width {
+                at.copy_from_slice(lanes);
+            } else {
+                at[..lanes.len()].copy_from_slice(lanes);
+            }
+        }
+    }
+}
+
+/// Packs `column(c)[t]` for `c < columns`, `t < depth` in blocks of
+/// `width` columns, each term by term, zero-padded: the side [`tile`]
+/// loads, when each column's terms are consecutive (a transpose).
+#[inline(always)]
+fn pack_columns<'r>(
+    columns: usize,
+    width: usize,
+    depth: usize,
+    column: impl Fn(usize) -> &'r [f64],
+    out: &mut Vec<f64>,
+) {
+    out.clear();
+    for c0 in (0..columns).step_by(width) {
+        let start = out.len();
+        out.resize(start + depth * width, 0.0);
+        let block = &mut out[start..];
+        for c in c0..columns.min(c0 + width) {
+            for (at, &x) in block[c - c0..]
+                .iter_mut()
+                .step_by(width)
+                .zip(&column(c)[..depth])
+            {
+                *at = x;
+            }
+        }
+    }
+}
+
+/// Stores sums `acc` into `out[..LANES]`, or only the first `n` of them
+/// (`n < LANES`), through ReLU if `relu`. (No closure: one not inlined
+/// would lose the vector unit's target features.)
+#[inline(always)]
+fn store_some<V: Vector>(v: V, out: &mut [f64], n: usize, acc: V::V, relu: bool) {
+    let acc = if relu { v.relu(acc) } else { acc };
+    if n >= V::LANES {
+        v.store(out, acc);
+    } else {
+        let mut spill = [0.0; 16];
+        v.store(&mut spill, acc);
+        out[..n].copy_from_slice(&spill[..n]);
+    }
+}
+
+thread_local! {
+    /// The packed sides of the last product, kept for the next.
+    static PACKS: RefCell<(Vec<f64>, Vec<f64>)> = const { RefCell::new((Vec::new(), Vec::new())) };
+}
+
+/// `out[j] = epilogue(b[j] + Σₖ w[j][k]·x[k])` lane by lane, the sum in `k`
+/// order starting from the bias: micrograd's
 /// `sum((wi*xi for wi, xi in zip(self.w, x)), self.b)`, for every point at
 /// once. `w` is `J×K` row-major, `out` is `J` rows of `x.width` lanes.
-pub(crate) fn dense_forward(w: &[f64], b: &[f64], x: Rows<'_>, out: &mut [f64]) {
-    Forward { w, b, x, out }.dispatch();
+pub(crate) fn dense_forward(
+    w: &[f64],
+    b: &[f64],
+    x: Rows<'_>,
+    out: &mut [f64],
+    epilogue: Epilogue,
+    arith: Arith,
+) {
+    Forward {
+        w,
+        b,
+        x,
+        out,
+        epilogue,
+        arith,
+    }
+    .dispatch();
 }
 
 struct Forward<'a> {
@@ -176,77 +506,120 @@ struct Forward<'a> {
     b: &'a [f64],
     x: Rows<'a>,
     out: &'a mut [f64],
+    epilogue: Epilogue,
+    arith: Arith,
 }
 
 dispatch!(Forward);
 
-impl Forward<'_> {
+/// Where [`dense_forward`]'s tiles go: rows are neurons, from their bias.
+struct ForwardTiles<'a> {
+    b: &'a [f64],
+    out: &'a mut [f64],
+    n: usize,
+    relu: bool,
+}
+
+impl<V: Vector> Tiles<V> for ForwardTiles<'_> {
     #[inline(always)]
-    fn run<V: Vector>(self, v: V) {
-        let Forward { w, b, x, out } = self;
-        let j_count = b.len();
-        let rows = block_rows::<V>();
-        let full = j_count - j_count % rows;
-        for j0 in (0..full).step_by(rows) {
-            match rows {
-                8 => forward_block::<V, 8>(v, w, b, x, out, j0),
-                _ => forward_block::<V, 4>(v, w, b, x, out, j0),
+    fn init<const R: usize, const C: usize>(&self, v: V, r0: usize, _: usize) -> [[V::V; C]; R] {
+        // The biases first, then a loop with no closure: see [`tile`].
+        let bias: [f64; R] = std::array::from_fn(|r| self.b.get(r0 + r).copied().unwrap_or(0.0));
+        let mut acc = [[v.splat(0.0); C]; R];
+        for r in 0..R {
+            acc[r] = [v.splat(bias[r]); C];
+        }
+        acc
+    }
+    #[inline(always)]
+    fn store<const R: usize, const C: usize>(
+        &mut self,
+        v: V,
+        r0: usize,
+        c0: usize,
+        acc: [[V::V; C]; R],
+    ) {
+        let (n, relu) = (self.n, self.relu);
+        for (j, acc) in (r0..self.b.len()).zip(&acc) {
+            let row = &mut self.out[j * n..(j + 1) * n];
+            for (c, &acc) in acc.iter().enumerate() {
+                let lane = c0 + c * V::LANES;
+                if lane < n {
+                    store_some(v, &mut row[lane..], n - lane, acc, relu);
+                }
             }
         }
-        last_rows!(j_count - full, forward_block(v, w, b, x, out, full));
     }
 }
 
-/// Neurons `j0..j0 + R` of [`dense_forward`].
-#[inline(always)]
-fn forward_block<V: Vector, const R: usize>(
-    v: V,
-    w: &[f64],
-    b: &[f64],
-    x: Rows<'_>,
-    out: &mut [f64],
-    j0: usize,
-) {
-    let (k_count, n) = (x.starts.len(), x.width);
-    let step = 2 * V::LANES;
-    let w_rows: [&[f64]; R] = std::array::from_fn(|r| &w[(j0 + r) * k_count..][..k_count]);
-    let mut lane = 0;
-    while lane + step <= n {
-        let mut acc: [[V::V; 2]; R] = std::array::from_fn(|r| [v.splat(b[j0 + r]); 2]);
-        for k in 0..k_count {
-            let xk = &x.row(k)[lane..lane + step];
-            let (x0, x1) = (v.load(xk), v.load(&xk[V::LANES..]));
-            for (acc, w_row) in acc.iter_mut().zip(&w_rows) {
-                let wjk = v.splat(w_row[k]);
-                acc[0] = v.add(acc[0], v.mul(wjk, x0));
-                acc[1] = v.add(acc[1], v.mul(wjk, x1));
-            }
+impl Forward<'_> {
+    #[inline(always)]
+    fn run<V: Vector, T: Term>(self, v: V) {
+        let Forward {
+            w,
+            b,
+            x,
+            out,
+            epilogue,
+            ..
+        } = self;
+        let (j_count, k_count, n) = (b.len(), x.starts.len(), x.width);
+        let w = &w[..j_count * k_count];
+        // Taken out, not borrowed in a closure: code in a closure that is not
+        // inlined would lose the vector unit's target features.
+        let (mut a_vec, mut b_vec) = PACKS.take();
+        let (a, bp) = (&mut a_vec, &mut b_vec);
+        {
+            with_tile!(V, |R, C| {
+                let width = C * V::LANES;
+                pack_rows::<R>(j_count, k_count, |j, k| w[j * k_count + k], a);
+                let mut tiles = ForwardTiles {
+                    b,
+                    out,
+                    n,
+                    relu: epilogue == Epilogue::Relu,
+                };
+                // Whole blocks read from the rows, or none; the rest packed.
+                let full = if direct::<R>(j_count) {
+                    n - n % width
+                } else {
+                    0
+                };
+                let (slab, starts) = (x.slab, x.starts);
+                let rows = |c0: usize| starts.iter().map(move |&s| &slab[s + c0..][..width]);
+                product::<V, T, R, C, _>(v, a, j_count, 0..full, k_count, rows, &mut tiles);
+                pack_lanes(n - full, width, k_count, |k| &x.row(k)[full..], bp);
+                let rest = packed(bp, full, k_count, width);
+                product::<V, T, R, C, _>(v, a, j_count, full..n, k_count, rest, &mut tiles);
+            })
         }
-        for (r, acc) in acc.iter().enumerate() {
-            let o = &mut out[(j0 + r) * n + lane..(j0 + r) * n + lane + step];
-            v.store(o, acc[0]);
-            v.store(&mut o[V::LANES..], acc[1]);
-        }
-        lane += step;
-    }
-    for (r, w_row) in w_rows.iter().enumerate() {
-        for l in lane..n {
-            let mut acc = b[j0 + r];
-            for (k, &wjk) in w_row.iter().enumerate() {
-                acc += wjk * x.row(k)[l];
-            }
-            out[(j0 + r) * n + l] = acc;
-        }
+        PACKS.set((a_vec, b_vec));
     }
 }
 
 /// What the inputs receive: `dx[k] = Σⱼ w[j][k]·g[j]` lane by lane, over the
 /// neurons from the last to the first (the order in which a per-point
-/// graph's backward sweep meets them), starting from 0, each term
-/// multiplied and then added. `g` is `J` rows of `width` lanes, `dx` is `K`
-/// rows.
-pub(crate) fn dense_input_grads(w: &[f64], g: &[f64], width: usize, dx: &mut [f64]) {
-    InputGrads { w, g, width, dx }.dispatch();
+/// graph's backward sweep meets them), starting from 0. `g` is `J` rows of
+/// `width` lanes, `dx` is `K` rows. With a `mask` (the layer's input rows,
+/// `width` lanes each) each is stored as `step(mask[k]) * dx[k]`
+/// ([`math::step`]), what a ReLU before the layer passes back.
+pub(crate) fn dense_input_grads(
+    w: &[f64],
+    g: &[f64],
+    width: usize,
+    dx: &mut [f64],
+    mask: Option<Rows<'_>>,
+    arith: Arith,
+) {
+    InputGrads {
+        w,
+        g,
+        width,
+        dx,
+        mask,
+        arith,
+    }
+    .dispatch();
 }
 
 struct InputGrads<'a> {
@@ -254,79 +627,125 @@ struct InputGrads<'a> {
     g: &'a [f64],
     width: usize,
     dx: &'a mut [f64],
+    mask: Option<Rows<'a>>,
+    arith: Arith,
 }
 
 dispatch!(InputGrads);
 
-impl InputGrads<'_> {
+/// Where [`dense_input_grads`]' tiles go: rows are inputs, from 0.
+struct InputTiles<'a> {
+    dx: &'a mut [f64],
+    n: usize,
+    mask: Option<Rows<'a>>,
+}
+
+impl<V: Vector> Tiles<V> for InputTiles<'_> {
     #[inline(always)]
-    fn run<V: Vector>(self, v: V) {
-        let InputGrads { w, g, width: n, dx } = self;
-        if n == 0 {
-            return;
-        }
-        let k_count = dx.len() / n;
-        let rows = block_rows::<V>();
-        let full = k_count - k_count % rows;
-        for k0 in (0..full).step_by(rows) {
-            match rows {
-                8 => input_grads_block::<V, 8>(v, w, g, n, dx, k0),
-                _ => input_grads_block::<V, 4>(v, w, g, n, dx, k0),
+    fn init<const R: usize, const C: usize>(&self, v: V, _: usize, _: usize) -> [[V::V; C]; R] {
+        [[v.splat(0.0); C]; R]
+    }
+    #[inline(always)]
+    fn store<const R: usize, const C: usize>(
+        &mut self,
+        v: V,
+        r0: usize,
+        c0: usize,
+        acc: [[V::V; C]; R],
+    ) {
+        let n = self.n;
+        let k_count = self.dx.len() / n;
+        for (k, acc) in (r0..k_count).zip(&acc) {
+            let row = &mut self.dx[k * n..(k + 1) * n];
+            for (c, &acc) in acc.iter().enumerate() {
+                let lane = c0 + c * V::LANES;
+                if lane >= n {
+                    continue;
+                }
+                match self.mask {
+                    None => store_some(v, &mut row[lane..], n - lane, acc, false),
+                    Some(mask) => {
+                        let mask = &mask.row(k)[lane..];
+                        if n - lane >= V::LANES {
+                            v.store(&mut row[lane..], v.mul(v.step(v.load(mask)), acc));
+                        } else {
+                            let mut spill = [0.0; 16];
+                            v.store(&mut spill, acc);
+                            for ((out, &m), &a) in row[lane..].iter_mut().zip(mask).zip(&spill) {
+                                *out = math::step(m) * a;
+                            }
+                        }
+                    }
+                }
             }
         }
-        last_rows!(k_count - full, input_grads_block(v, w, g, n, dx, full));
     }
 }
 
-/// Inputs `k0..k0 + R` of [`dense_input_grads`].
-#[inline(always)]
-fn input_grads_block<V: Vector, const R: usize>(
-    v: V,
-    w: &[f64],
-    g: &[f64],
-    n: usize,
-    dx: &mut [f64],
-    k0: usize,
-) {
-    let (j_count, k_count) = (g.len() / n, dx.len() / n);
-    let step = 2 * V::LANES;
-    let mut lane = 0;
-    while lane + step <= n {
-        let mut acc: [[V::V; 2]; R] = [[v.splat(0.0); 2]; R];
-        for j in (0..j_count).rev() {
-            let gj = &g[j * n + lane..j * n + lane + step];
-            let (g0, g1) = (v.load(gj), v.load(&gj[V::LANES..]));
-            let w_row = &w[j * k_count + k0..j * k_count + k0 + R];
-            for (acc, &wjk) in acc.iter_mut().zip(w_row) {
-                let wjk = v.splat(wjk);
-                acc[0] = v.add(acc[0], v.mul(wjk, g0));
-                acc[1] = v.add(acc[1], v.mul(wjk, g1));
-            }
+impl InputGrads<'_> {
+    #[inline(always)]
+    fn run<V: Vector, T: Term>(self, v: V) {
+        let InputGrads {
+            w,
+            g,
+            width: n,
+            dx,
+            mask,
+            ..
+        } = self;
+        if n == 0 {
+            return;
         }
-        for (r, acc) in acc.iter().enumerate() {
-            let o = &mut dx[(k0 + r) * n + lane..(k0 + r) * n + lane + step];
-            v.store(o, acc[0]);
-            v.store(&mut o[V::LANES..], acc[1]);
+        let (j_count, k_count) = (g.len() / n, dx.len() / n);
+        if let Some(mask) = mask {
+            assert!(
+                mask.width == n && mask.starts.len() == k_count,
+                "dense_input_grads: the mask has {} rows of {} lanes, not {k_count} of {n}",
+                mask.starts.len(),
+                mask.width
+            );
         }
-        lane += step;
-    }
-    for r in 0..R {
-        for l in lane..n {
-            let mut acc = 0.0;
-            for j in (0..j_count).rev() {
-                acc += w[j * k_count + k0 + r] * g[j * n + l];
-            }
-            dx[(k0 + r) * n + l] = acc;
+        let w = &w[..j_count * k_count];
+        // Taken out, not borrowed in a closure: code in a closure that is not
+        // inlined would lose the vector unit's target features.
+        let (mut a_vec, mut b_vec) = PACKS.take();
+        let (a, b) = (&mut a_vec, &mut b_vec);
+        {
+            with_tile!(V, |R, C| {
+                // Term `t` is neuron `J - 1 - t`: the last first.
+                let neuron = |t: usize| j_count - 1 - t;
+                pack_rows::<R>(k_count, j_count, |k, t| w[neuron(t) * k_count + k], a);
+                let width = C * V::LANES;
+                let mut tiles = InputTiles { dx, n, mask };
+                // Whole blocks read from the rows, or none; the rest packed.
+                let full = if direct::<R>(k_count) {
+                    n - n % width
+                } else {
+                    0
+                };
+                let rows = |c0: usize| (0..j_count).rev().map(move |j| &g[j * n + c0..][..width]);
+                product::<V, T, R, C, _>(v, a, k_count, 0..full, j_count, rows, &mut tiles);
+                pack_lanes(
+                    n - full,
+                    width,
+                    j_count,
+                    |t| &g[neuron(t) * n + full..][..n - full],
+                    b,
+                );
+                let rest = packed(b, full, j_count, width);
+                product::<V, T, R, C, _>(v, a, k_count, full..n, j_count, rest, &mut tiles);
+            })
         }
+        PACKS.set((a_vec, b_vec));
     }
 }
 
 /// What the weights and biases receive: `dw[j][k] = Σₙ g[j][n]·x[k][n]` and
 /// `db[j] = Σₙ g[j][n]` over the first `lanes` lanes, each summed in lane
-/// order from 0, each term multiplied and then added. Every sum runs on its
-/// own, so the work is vectorized across weights: one side is first transposed into `scratch`
-/// (lane-major), and each lane adds its outer product `g[·][n] ⊗ x[·][n]`
-/// to a block of accumulators. `g` is `J` rows of `x.width` lanes.
+/// order from 0. Every sum runs on its own, so the work is vectorized
+/// across weights: the longer side is packed transposed (lane-major) into
+/// `scratch` and loaded as vectors, the other broadcast. `g` is `J` rows of
+/// `x.width` lanes.
 pub(crate) fn dense_weight_grads(
     g: &[f64],
     x: Rows<'_>,
@@ -334,6 +753,7 @@ pub(crate) fn dense_weight_grads(
     dw: &mut [f64],
     db: &mut [f64],
     scratch: &mut Vec<f64>,
+    arith: Arith,
 ) {
     WeightGrads {
         g,
@@ -342,6 +762,7 @@ pub(crate) fn dense_weight_grads(
         dw,
         db,
         scratch,
+        arith,
     }
     .dispatch();
 }
@@ -353,13 +774,48 @@ struct WeightGrads<'a> {
     dw: &'a mut [f64],
     db: &'a mut [f64],
     scratch: &'a mut Vec<f64>,
+    arith: Arith,
 }
 
 dispatch!(WeightGrads);
 
+/// Where [`dense_weight_grads`]' tiles go: `set(row, column, sum)` for the
+/// rows and columns that exist.
+struct WeightTiles<F> {
+    rows: usize,
+    columns: usize,
+    set: F,
+}
+
+impl<V: Vector, F: FnMut(usize, usize, f64)> Tiles<V> for WeightTiles<F> {
+    #[inline(always)]
+    fn init<const R: usize, const C: usize>(&self, v: V, _: usize, _: usize) -> [[V::V; C]; R] {
+        [[v.splat(0.0); C]; R]
+    }
+    #[inline(always)]
+    fn store<const R: usize, const C: usize>(
+        &mut self,
+        v: V,
+        r0: usize,
+        c0: usize,
+        acc: [[V::V; C]; R],
+    ) {
+        let mut spill = [0.0; 16];
+        for (r, acc) in (r0..self.rows).zip(&acc) {
+            for (c, &acc) in acc.iter().enumerate() {
+                v.store(&mut spill, acc);
+                let first = c0 + c * V::LANES;
+                for (column, &sum) in (first..self.columns).zip(&spill[..V::LANES]) {
+                    (self.set)(r, column, sum);
+                }
+            }
+        }
+    }
+}
+
 impl WeightGrads<'_> {
     #[inline(always)]
-    fn run<V: Vector>(self, v: V) {
+    fn run<V: Vector, T: Term>(self, v: V) {
         let WeightGrads {
             g,
             x,
@@ -367,47 +823,65 @@ impl WeightGrads<'_> {
             dw,
             db,
             scratch,
+            ..
         } = self;
         let stride = x.width;
         let (j_count, k_count) = (db.len(), x.starts.len());
-        let block = 2 * V::LANES;
-        // Vectorize across the longer side: the inputs (x transposed) or
-        // the neurons (g transposed); the transposed side is padded to
-        // whole blocks, whose extra sums are dropped.
-        if k_count >= j_count {
-            let cols = k_count.next_multiple_of(block);
-            // Every real entry is written; the padding's sums are dropped.
-            scratch.resize(n * cols, 0.0);
-            transpose(|k| x.row(k), k_count, n, scratch, cols);
-            let g_row = |j: usize| &g[j * stride..j * stride + n];
-            outer_sums(v, g_row, j_count, scratch, cols, n, &mut |j, k, value| {
-                if k < k_count {
-                    dw[j * k_count + k] = value;
+        let g_row = |j: usize| &g[j * stride..][..n];
+        // Taken out, not borrowed in a closure: code in a closure that is not
+        // inlined would lose the vector unit's target features.
+        let (mut a_vec, b_vec) = PACKS.take();
+        let a = &mut a_vec;
+        {
+            with_tile!(V, |R, C| {
+                let width = C * V::LANES;
+                // Vectorize across the longer side: the inputs (x
+                // transposed) or the neurons (g transposed).
+                if k_count >= j_count {
+                    pack_rows::<R>(j_count, n, |j, l| g[j * stride + l], a);
+                    pack_columns(k_count, width, n, |k| x.row(k), scratch);
+                    let set = |j: usize, k: usize, sum: f64| dw[j * k_count + k] = sum;
+                    let mut tiles = WeightTiles {
+                        rows: j_count,
+                        columns: k_count,
+                        set,
+                    };
+                    let columns = packed(scratch, 0, n, width);
+                    product::<V, T, R, C, _>(v, a, j_count, 0..k_count, n, columns, &mut tiles);
+                    // The biases: each neuron's lanes summed in lane order,
+                    // the neurons side by side.
+                    lane_sums(g, stride, n, db);
+                } else {
+                    // The bias is the weight of an input that is 1 in every
+                    // lane (`1·g` is `g`, fused or not): one more row, of
+                    // ones, after the inputs'.
+                    let x_at = |k: usize, l: usize| {
+                        if k < k_count {
+                            x.slab[x.starts[k] + l]
+                        } else {
+                            1.0
+                        }
+                    };
+                    pack_rows::<R>(k_count + 1, n, x_at, a);
+                    pack_columns(j_count, width, n, g_row, scratch);
+                    let set = |k: usize, j: usize, sum: f64| {
+                        if k < k_count {
+                            dw[j * k_count + k] = sum;
+                        } else {
+                            db[j] = sum;
+                        }
+                    };
+                    let mut tiles = WeightTiles {
+                        rows: k_count + 1,
+                        columns: j_count,
+                        set,
+                    };
+                    let columns = packed(scratch, 0, n, width);
+                    product::<V, T, R, C, _>(v, a, k_count + 1, 0..j_count, n, columns, &mut tiles);
                 }
-            });
-            // The biases: each neuron's lanes summed in lane order, the
-            // neurons side by side.
-            lane_sums(g, stride, n, db);
-        } else {
-            // The bias is the weight of an input that is 1 in every lane:
-            // one more row, of ones, after the inputs'.
-            let cols = j_count.next_multiple_of(block);
-            scratch.resize(n * cols + n, 0.0);
-            let (gt, ones) = scratch.split_at_mut(n * cols);
-            transpose(|j| &g[j * stride..(j + 1) * stride], j_count, n, gt, cols);
-            ones.fill(1.0);
-            let ones = &*ones;
-            let x_row = |k: usize| if k < k_count { &x.row(k)[..n] } else { ones };
-            outer_sums(v, x_row, k_count + 1, gt, cols, n, &mut |k, j, value| {
-                if j < j_count {
-                    if k < k_count {
-                        dw[j * k_count + k] = value;
-                    } else {
-                        db[j] = value;
-                    }
-                }
-            });
+            })
         }
+        PACKS.set((a_vec, b_vec));
     }
 }
 
@@ -433,102 +907,351 @@ fn lane_sums(rows: &[f64], stride: usize, n: usize, sums: &mut [f64]) {
     }
 }
 
-/// `t[l][r] = row(r)[l]` for `r < rows`, `l < n`: rows of lanes into lanes
-/// of rows (`cols` wide), in tiles of eight lanes so that reads and writes
-/// stay in the cache.
-#[inline(always)]
-fn transpose<'r>(
-    row: impl Fn(usize) -> &'r [f64],
-    rows: usize,
-    n: usize,
-    t: &mut [f64],
-    cols: usize,
-) {
-    const TILE: usize = 8;
-    for (l0, t_tile) in (0..n).step_by(TILE).zip(t.chunks_mut(TILE * cols)) {
-        let tile = TILE.min(n - l0);
-        for r in 0..rows {
-            let lanes = &row(r)[l0..l0 + tile];
-            for (&value, t_row) in lanes.iter().zip(t_tile.chunks_exact_mut(cols)) {
-                t_row[r] = value;
+#[cfg(test)]
+mod tests {
+    //! Every kernel in both modes against the sums written out plainly in
+    //! the documented orders, one number at a time, bit for bit.
+
+    use super::*;
+
+    /// xorshift64*: numbers for the tests, the same on every run.
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+        }
+        fn below(&mut self, n: usize) -> usize {
+            (self.next() % n as u64) as usize
+        }
+        /// Mostly in (-2, 2), with a few NaN, ±inf, ±0 and tiny values when
+        /// `special`.
+        fn value(&mut self, special: bool) -> f64 {
+            if special && self.below(40) == 0 {
+                [
+                    f64::NAN,
+                    f64::INFINITY,
+                    f64::NEG_INFINITY,
+                    -0.0,
+                    0.0,
+                    1e-310,
+                ][self.below(6)]
+            } else {
+                (self.next() >> 11) as f64 / (1u64 << 53) as f64 * 4.0 - 2.0
+            }
+        }
+        fn values(&mut self, n: usize, special: bool) -> Vec<f64> {
+            (0..n).map(|_| self.value(special)).collect()
+        }
+    }
+
+    /// One term of a reference sum, in the mode's arithmetic.
+    fn term(arith: Arith, acc: f64, w: f64, x: f64) -> f64 {
+        match arith {
+            Arith::Exact => acc + w * x,
+            Arith::Fused => w.mul_add(x, acc),
+        }
+    }
+
+    /// Equal bits, or both NaN (Rust does not fix a NaN's payload).
+    fn assert_same(got: &[f64], want: &[f64], what: &str) {
+        assert_eq!(got.len(), want.len(), "{what}: lengths");
+        for (i, (g, w)) in got.iter().zip(want).enumerate() {
+            assert!(
+                g.to_bits() == w.to_bits() || (g.is_nan() && w.is_nan()),
+                "{what}: [{i}] is {g:e} ({:#x}), the reference gives {w:e} ({:#x})",
+                g.to_bits(),
+                w.to_bits()
+            );
+        }
+    }
+
+    /// `count` rows of `width` lanes at random places in a slab.
+    fn rows(rng: &mut Rng, count: usize, width: usize, special: bool) -> (Vec<f64>, Vec<usize>) {
+        let len = (count + 2) * width + 40;
+        let slab = rng.values(len, special);
+        let starts = (0..count).map(|_| rng.below(len - width + 1)).collect();
+        (slab, starts)
+    }
+
+    /// A shape: J and K small or one of the layer widths, lanes 1..=300.
+    fn shape(rng: &mut Rng) -> (usize, usize, usize) {
+        let side = |rng: &mut Rng| {
+            if rng.below(4) == 0 {
+                [64, 128, 256][rng.below(3)]
+            } else {
+                1 + rng.below(20)
+            }
+        };
+        let (j, k) = (side(rng), side(rng));
+        // Keep the large products few lanes wide, so the test stays quick.
+        let lanes = if j * k > 4096 {
+            1 + rng.below(40)
+        } else {
+            1 + rng.below(300)
+        };
+        (j, k, lanes)
+    }
+
+    const MODES: [Arith; 2] = [Arith::Exact, Arith::Fused];
+
+    #[test]
+    fn forward_is_the_sum_from_the_bias_in_input_order() {
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        for case in 0..300 {
+            let special = case % 2 == 1;
+            let (j_count, k_count, n) = shape(&mut rng);
+            let w = rng.values(j_count * k_count, special);
+            let b = rng.values(j_count, special);
+            let (slab, starts) = rows(&mut rng, k_count, n, special);
+            let x = Rows {
+                slab: &slab,
+                starts: &starts,
+                width: n,
+            };
+            for arith in MODES {
+                for epilogue in [Epilogue::None, Epilogue::Relu] {
+                    let mut want = vec![0.0; j_count * n];
+                    for j in 0..j_count {
+                        for l in 0..n {
+                            let mut acc = b[j];
+                            for k in 0..k_count {
+                                acc = term(arith, acc, w[j * k_count + k], slab[starts[k] + l]);
+                            }
+                            // micrograd's ReLU, written out.
+                            if epilogue == Epilogue::Relu && acc < 0.0 {
+                                acc = 0.0;
+                            }
+                            want[j * n + l] = acc;
+                        }
+                    }
+                    // A longer output than the rows need keeps its tail.
+                    let mut got = vec![7.0; j_count * n + 3];
+                    dense_forward(&w, &b, x, &mut got, epilogue, arith);
+                    assert_same(&got[j_count * n..], &[7.0; 3], "forward's tail");
+                    let what = format!("forward {j_count}x{k_count}x{n} {arith:?} {epilogue:?}");
+                    assert_same(&got[..j_count * n], &want, &what);
+                }
             }
         }
     }
-}
 
-/// `out(r, c, Σₙ a(r)[n]·bt[n][c])` for every row `r < rows` and column
-/// `c < cols` of `bt` (lane-major, `cols` a multiple of two vectors), each
-/// sum in lane order from 0.
-#[inline(always)]
-fn outer_sums<'r, V: Vector>(
-    v: V,
-    a: impl Fn(usize) -> &'r [f64],
-    rows: usize,
-    bt: &[f64],
-    cols: usize,
-    n: usize,
-    out: &mut impl FnMut(usize, usize, f64),
-) {
-    let block = block_rows::<V>();
-    let full = rows - rows % block;
-    for r0 in (0..full).step_by(block) {
-        match block {
-            8 => outer_sums_block::<V, 8>(v, &a, r0, bt, cols, n, out),
-            _ => outer_sums_block::<V, 4>(v, &a, r0, bt, cols, n, out),
-        }
-    }
-    // The last rows together, so that their sums interleave.
-    last_rows!(rows - full, outer_sums_block(v, &a, full, bt, cols, n, out));
-}
-
-/// Rows `r0..r0 + R` of [`outer_sums`].
-#[inline(always)]
-fn outer_sums_block<'r, V: Vector, const R: usize>(
-    v: V,
-    a: &impl Fn(usize) -> &'r [f64],
-    r0: usize,
-    bt: &[f64],
-    cols: usize,
-    n: usize,
-    out: &mut impl FnMut(usize, usize, f64),
-) {
-    let a_rows: [&[f64]; R] = std::array::from_fn(|r| &a(r0 + r)[..n]);
-    let block = 2 * V::LANES;
-    // Two vectors of sums, spilled for `out`; at most 2 × 8 lanes.
-    let mut spill = [0.0; 16];
-    for c0 in (0..cols).step_by(block) {
-        let acc = outer_sums_lanes::<V, R>(v, &a_rows, bt, cols, c0, n);
-        for (r, acc) in acc.iter().enumerate() {
-            v.store(&mut spill, acc[0]);
-            v.store(&mut spill[V::LANES..], acc[1]);
-            for (c, &value) in spill[..block].iter().enumerate() {
-                out(r0 + r, c0 + c, value);
+    #[test]
+    fn input_grads_are_the_sums_from_the_last_neuron_masked() {
+        let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+        for case in 0..300 {
+            let special = case % 2 == 1;
+            let (j_count, k_count, n) = shape(&mut rng);
+            let w = rng.values(j_count * k_count, special);
+            let g = rng.values(j_count * n, special);
+            // The mask: previous ReLU outputs, so mostly ≥ 0, with some
+            // negative values, -0.0 and NaN all the same.
+            let (slab, starts) = rows(&mut rng, k_count, n, true);
+            let mask = Rows {
+                slab: &slab,
+                starts: &starts,
+                width: n,
+            };
+            for arith in MODES {
+                for masked in [false, true] {
+                    let mut want = vec![0.0; k_count * n];
+                    for k in 0..k_count {
+                        for l in 0..n {
+                            let mut acc = 0.0;
+                            for j in (0..j_count).rev() {
+                                acc = term(arith, acc, w[j * k_count + k], g[j * n + l]);
+                            }
+                            if masked {
+                                let on = slab[starts[k] + l] > 0.0;
+                                acc *= if on { 1.0 } else { 0.0 };
+                            }
+                            want[k * n + l] = acc;
+                        }
+                    }
+                    let mut got = vec![7.0; k_count * n];
+                    let mask = masked.then_some(mask);
+                    dense_input_grads(&w, &g, n, &mut got, mask, arith);
+                    let what =
+                        format!("input grads {j_count}x{k_count}x{n} {arith:?} mask {masked}");
+                    assert_same(&got, &want, &what);
+                }
             }
         }
     }
-}
 
-/// The sums of one block of [`outer_sums`], kept in registers: returned by
-/// value, so that no store in the loop can keep them in memory.
-#[inline(always)]
-fn outer_sums_lanes<V: Vector, const R: usize>(
-    v: V,
-    a_rows: &[&[f64]; R],
-    bt: &[f64],
-    cols: usize,
-    c0: usize,
-    n: usize,
-) -> [[V::V; 2]; R] {
-    let block = 2 * V::LANES;
-    let mut acc: [[V::V; 2]; R] = [[v.splat(0.0); 2]; R];
-    for l in 0..n {
-        let bl = &bt[l * cols + c0..l * cols + c0 + block];
-        let (b0, b1) = (v.load(bl), v.load(&bl[V::LANES..]));
-        for (acc, a_row) in acc.iter_mut().zip(a_rows) {
-            let av = v.splat(a_row[l]);
-            acc[0] = v.add(acc[0], v.mul(av, b0));
-            acc[1] = v.add(acc[1], v.mul(av, b1));
+    #[test]
+    fn weight_grads_are_the_sums_in_lane_order() {
+        let mut rng = Rng(0x0123_4567_89ab_cdef);
+        let mut scratch = Vec::new();
+        for case in 0..300 {
+            let special = case % 2 == 1;
+            let (j_count, k_count, width) = shape(&mut rng);
+            let lanes = 1 + rng.below(width);
+            let g = rng.values(j_count * width, special);
+            let (slab, starts) = rows(&mut rng, k_count, width, special);
+            let x = Rows {
+                slab: &slab,
+                starts: &starts,
+                width,
+            };
+            for arith in MODES {
+                let mut want_dw = vec![0.0; j_count * k_count];
+                let mut want_db = vec![0.0; j_count];
+                for j in 0..j_count {
+                    for k in 0..k_count {
+                        let mut acc = 0.0;
+                        for l in 0..lanes {
+                            acc = term(arith, acc, g[j * width + l], slab[starts[k] + l]);
+                        }
+                        want_dw[j * k_count + k] = acc;
+                    }
+                    want_db[j] = g[j * width..j * width + lanes]
+                        .iter()
+                        .fold(0.0, |acc, &g| acc + g);
+                }
+                let mut dw = vec![7.0; j_count * k_count];
+                let mut db = vec![7.0; j_count];
+                dense_weight_grads(&g, x, lanes, &mut dw, &mut db, &mut scratch, arith);
+                let what = format!("weight grads {j_count}x{k_count}x{lanes} {arith:?}");
+                assert_same(&dw, &want_dw, &what);
+                assert_same(&db, &want_db, &format!("bias grads of {what}"));
+            }
         }
     }
-    acc
+
+    #[test]
+    fn no_inputs_give_the_bias_and_no_neurons_give_zero() {
+        let x = Rows {
+            slab: &[],
+            starts: &[],
+            width: 5,
+        };
+        let mut out = vec![7.0; 10];
+        dense_forward(&[], &[-1.5, 2.0], x, &mut out, Epilogue::Relu, Arith::Fused);
+        assert_eq!(out, [0.0, 0.0, 0.0, 0.0, 0.0, 2.0, 2.0, 2.0, 2.0, 2.0]);
+        let mut dx = vec![7.0; 10];
+        dense_input_grads(&[], &[], 5, &mut dx, None, Arith::Exact);
+        assert_eq!(dx, [0.0; 10]);
+    }
+
+    /// The GFLOP/s of each kernel at the layer shapes, beside the peak of
+    /// one core's fused multiply-adds:
+    /// `taskset -c 0 cargo test -p micrograd --release --lib kernels::tests::speed -- --ignored --nocapture`.
+    #[test]
+    #[ignore = "a measurement, not a test"]
+    fn speed() {
+        use std::hint::black_box;
+        use std::time::Instant;
+
+        /// The median seconds of one call to `f`.
+        fn median(mut f: impl FnMut()) -> f64 {
+            let start = Instant::now();
+            f();
+            let once = start.elapsed().as_secs_f64().max(1e-7);
+            let reps = ((2e-3 / once) as usize).max(1);
+            let mut samples: Vec<f64> = (0..21)
+                .map(|_| {
+                    let start = Instant::now();
+                    for _ in 0..reps {
+                        f();
+                    }
+                    start.elapsed().as_secs_f64() / reps as f64
+                })
+                .collect();
+            samples.sort_by(f64::total_cmp);
+            samples[samples.len() / 2]
+        }
+
+        println!(
+            "peak (12 independent fused multiply-adds): {:.1} GFLOP/s",
+            fma_peak()
+        );
+        let mut rng = Rng(1);
+        let mut scratch = Vec::new();
+        for (j_count, k_count) in [
+            (64, 64),
+            (128, 128),
+            (256, 256),
+            (16, 16),
+            (16, 2),
+            (1, 128),
+        ] {
+            for lanes in [100_usize, 256] {
+                let stride = lanes.next_multiple_of(16);
+                let w = rng.values(j_count * k_count, false);
+                let b = rng.values(j_count, false);
+                let slab = rng.values(k_count * stride, false);
+                let starts: Vec<usize> = (0..k_count).map(|k| k * stride).collect();
+                let x = Rows {
+                    slab: &slab,
+                    starts: &starts,
+                    width: stride,
+                };
+                let g = rng.values(j_count * stride, false);
+                let (mut out, mut dx) = (vec![0.0; j_count * stride], vec![0.0; k_count * stride]);
+                let (mut dw, mut db) = (vec![0.0; j_count * k_count], vec![0.0; j_count]);
+                let flop =
+                    |lanes: usize, secs: f64| 2.0 * (j_count * k_count * lanes) as f64 / secs / 1e9;
+                for arith in MODES {
+                    let forward = median(|| {
+                        dense_forward(&w, &b, x, black_box(&mut out), Epilogue::None, arith)
+                    });
+                    let input = median(|| {
+                        dense_input_grads(&w, &g, stride, black_box(&mut dx), None, arith)
+                    });
+                    let weight = median(|| {
+                        dense_weight_grads(
+                            &g,
+                            x,
+                            lanes,
+                            black_box(&mut dw),
+                            &mut db,
+                            &mut scratch,
+                            arith,
+                        )
+                    });
+                    println!(
+                        "{j_count:>3}x{k_count:<3} lanes {lanes:>3} (rows {stride:>3}) {arith:?}: forward {:5.1}  input grads {:5.1}  weight grads {:5.1} GFLOP/s",
+                        flop(stride, forward),
+                        flop(stride, input),
+                        flop(lanes, weight)
+                    );
+                }
+            }
+        }
+    }
+
+    /// One core's fused multiply-adds per second, from registers: twelve
+    /// independent sums, many times over.
+    fn fma_peak() -> f64 {
+        #[cfg(feature = "simd")]
+        {
+            struct Peak;
+            impl pulp::WithSimd for Peak {
+                type Output = f64;
+                #[inline(always)]
+                fn with_simd<S: pulp::Simd>(self, s: S) -> f64 {
+                    let v = Pulp(s);
+                    let (m, c) = (v.splat(std::hint::black_box(0.999_999)), v.splat(1e-9));
+                    let mut acc = [v.splat(1.0); 12];
+                    let iterations = 20_000_000;
+                    let start = std::time::Instant::now();
+                    for _ in 0..iterations {
+                        for a in &mut acc {
+                            *a = v.mul_add(*a, m, c);
+                        }
+                    }
+                    let secs = start.elapsed().as_secs_f64();
+                    std::hint::black_box(acc);
+                    (2 * 12 * Pulp::<S>::LANES * iterations) as f64 / secs / 1e9
+                }
+            }
+            pulp::Arch::new().dispatch(Peak)
+        }
+        #[cfg(not(feature = "simd"))]
+        0.0
+    }
 }

@@ -13,7 +13,7 @@
 //! block's `j·K + k`-th, consecutive from the first.
 
 use super::grads::{GradSink, Grads, Part, Scratch, give};
-use super::kernels::{self, Rows};
+use super::kernels::{self, Arith, Epilogue, Rows};
 use super::lane_slab::{LaneSlab, Shape};
 use super::node::{Instr, Node};
 
@@ -122,7 +122,7 @@ fn compute(
     values.clear();
     values.resize(a.len() * b.len(), 0.0);
     db.resize(a.len(), 0.0);
-    kernels::dense_weight_grads(g, x, shape.width, values, db, transposed);
+    kernels::dense_weight_grads(g, x, shape.width, values, db, transposed, Arith::Exact);
 }
 
 /// Batched node `i`'s whole padded row.
@@ -189,7 +189,7 @@ pub(crate) fn backward(t: &mut Grads<'_>, sink: &mut impl GradSink, i: usize, st
         };
         let rows = weights.len() / inputs.len();
         out.resize(rows * shape.stride, 0.0);
-        kernels::dense_forward(weights, &b[..rows], x, out);
+        kernels::dense_forward(weights, &b[..rows], x, out, Epilogue::None, Arith::Exact);
     };
     // a[j] ← Σₖ ĝ[j][k]·b[k]
     product(dw, block.b, dx);

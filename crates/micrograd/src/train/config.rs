@@ -44,6 +44,14 @@ pub enum Batching {
     /// [`Trainer::replays`]: super::Trainer::replays
     #[default]
     Replay,
+    /// [`Replay`](Batching::Replay) with a fused multiply-add for every
+    /// term of the layers' products (one rounding where the graph rounds
+    /// twice): faster, and still the same bits on every CPU, with or
+    /// without its vector units, and for any thread count, but not the
+    /// graph's bits, nor micrograd's (about 1e-16 relative apart per sum).
+    /// In WebAssembly, which has no fused multiply-add, slow. Falls back
+    /// to building as `Replay` does, with the graph's arithmetic.
+    Fused,
     /// One graph for the whole batch, built every step, each node holding a lane per point
     /// (JAX's `vmap`), layers as matrix products; large batches are cut by
     /// position into chunks of 256 points, spread over the threads, and

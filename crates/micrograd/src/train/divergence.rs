@@ -22,7 +22,7 @@ impl Trainer<'_> {
         }
         let anomaly = match self.config.batching {
             Batching::PerPoint => total.check_finite().err(),
-            Batching::Lanes | Batching::Replay => {
+            Batching::Lanes | Batching::Replay | Batching::Fused => {
                 let step = batched_step::Step {
                     data: self.data,
                     batch: &self.order[start..],

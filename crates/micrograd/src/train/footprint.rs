@@ -73,7 +73,7 @@ impl Footprint {
         let (nodes, operands);
         let mut helpers = 0;
         match config.batching {
-            Batching::Lanes | Batching::Replay => {
+            Batching::Lanes | Batching::Replay | Batching::Fused => {
                 let chunks = chunk_count(batch as usize) as u64;
                 let lanes = batch.div_ceil(chunks).min(CHUNK as u64);
                 let stride = lanes.next_multiple_of(PAD);

@@ -33,6 +33,7 @@ use crate::error::{Error, Result};
 use crate::nn::loss::{self, Targets};
 use crate::nn::{MLP, Module, Optimizer, Workspace};
 
+use crate::engine::kernels::Arith;
 use divergence::Course;
 use team::Team;
 
@@ -214,11 +215,17 @@ impl<'a> Trainer<'a> {
             threads: Threads {
                 count: config.thread_count(),
                 blueprint: batched_step::Blueprint::of(model),
-                program: match config.batching {
-                    Batching::Replay => {
-                        replay::Program::of(&batched_step::Blueprint::of(model), config.loss)
+                program: {
+                    let blueprint = batched_step::Blueprint::of(model);
+                    match config.batching {
+                        Batching::Replay => {
+                            replay::Program::of(&blueprint, config.loss, Arith::Exact)
+                        }
+                        Batching::Fused => {
+                            replay::Program::of(&blueprint, config.loss, Arith::Fused)
+                        }
+                        Batching::Lanes | Batching::PerPoint => None,
                     }
-                    Batching::Lanes | Batching::PerPoint => None,
                 },
                 team: None,
             },
@@ -307,7 +314,7 @@ impl<'a> Trainer<'a> {
         }
         let p = self.params.len();
         let (loss, accuracy, nodes) = match self.config.batching {
-            Batching::Lanes | Batching::Replay => self.lanes_gradients(start)?,
+            Batching::Lanes | Batching::Replay | Batching::Fused => self.lanes_gradients(start)?,
             Batching::PerPoint => {
                 let record = self.per_point_gradients(start)?;
                 let grads = &mut self.scratch.sums.grads;

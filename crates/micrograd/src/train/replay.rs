@@ -20,7 +20,7 @@
 //! neurons within a layer differ (in inputs or activation). See
 //! [`Trainer::replays`](super::Trainer::replays).
 
-use crate::engine::kernels::{self, Rows};
+use crate::engine::kernels::{self, Arith, Epilogue, Rows};
 use crate::engine::rules::{self, Apply, Functions, Local, Unary};
 use crate::nn::loss::{self, Sign, Targets};
 use crate::nn::{Activation, Loss};
@@ -37,6 +37,8 @@ pub(crate) struct Program {
     layers: Vec<Plan>,
     loss: Loss,
     params: usize,
+    /// How the layer products multiply and add.
+    arith: Arith,
 }
 
 /// One layer: `j` neurons over `k` inputs, one activation.
@@ -52,7 +54,7 @@ struct Plan {
 impl Program {
     /// The program of a step of `blueprint`'s model under `loss`, or `None`
     /// where the step is built instead (see the module doc).
-    pub(crate) fn of(blueprint: &Blueprint, loss: Loss) -> Option<Program> {
+    pub(crate) fn of(blueprint: &Blueprint, loss: Loss, arith: Arith) -> Option<Program> {
         let mut layers = Vec::new();
         let mut first = 0;
         for neurons in blueprint.layers() {
@@ -77,6 +79,7 @@ impl Program {
             layers,
             loss,
             params: first,
+            arith,
         })
     }
 
@@ -204,8 +207,14 @@ impl Replay {
                 width: stride,
             };
             let out = &mut above[0][..plan.j * stride];
-            kernels::dense_forward(&self.w[l], &self.b[l], x, out);
-            if let Some(op) = unary(plan.activation) {
+            // A ReLU in the product's epilogue: the layer's output is
+            // written once.
+            let (epilogue, op) = match unary(plan.activation) {
+                Some(Unary::Relu) => (Epilogue::Relu, None),
+                op => (Epilogue::None, op),
+            };
+            kernels::dense_forward(&self.w[l], &self.b[l], x, out, epilogue, program.arith);
+            if let Some(op) = op {
                 for row in out.chunks_exact_mut(stride) {
                     for z in &mut row[..n] {
                         *z = z.apply(op);
@@ -351,12 +360,17 @@ impl Replay {
     }
 
     /// The sweep back from the loss: each layer's activation's rule, then
-    /// its kernels; the weights' and biases' gradients into `grads`.
+    /// its kernels; the weights' and biases' gradients into `grads`. A
+    /// ReLU below a layer is that layer's input gradients' mask, applied
+    /// as they are stored.
     fn backward(&mut self, program: &Program, n: usize, grads: &mut [f64]) {
         let stride = self.stride;
+        let arith = program.arith;
+        // Whether `g` already went through the layer's activation.
+        let mut masked = false;
         for (l, plan) in program.layers.iter().enumerate().rev() {
             let out = &self.acts[l + 1][..plan.j * stride];
-            if let Some(op) = unary(plan.activation) {
+            if let Some(op) = unary(plan.activation).filter(|_| !masked) {
                 for (g_row, out_row) in self
                     .g
                     .chunks_exact_mut(stride)
@@ -382,6 +396,7 @@ impl Replay {
                 &mut self.dw,
                 &mut self.db,
                 &mut self.transposed,
+                arith,
             );
             let layer = &mut grads[plan.first..plan.first + plan.j * (plan.k + 1)];
             for ((neuron, dw), &db) in layer
@@ -394,7 +409,10 @@ impl Replay {
             }
             if l > 0 {
                 self.dx.resize(plan.k * stride, 0.0);
-                kernels::dense_input_grads(&self.w[l], &self.g, stride, &mut self.dx);
+                let below = program.layers[l - 1].activation;
+                masked = below == Activation::Relu;
+                let mask = masked.then_some(x);
+                kernels::dense_input_grads(&self.w[l], &self.g, stride, &mut self.dx, mask, arith);
                 std::mem::swap(&mut self.g, &mut self.dx);
             }
         }
