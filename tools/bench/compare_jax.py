@@ -4,8 +4,10 @@
 For every shape (hidden widths x points) it runs, in turn and in the same
 session, the JAX peer (tools/peers/jax_step.py: one jitted step per call with
 the loss read back, and all steps in one jitted fori_loop) and
-`micrograd bench --batched` on one thread, both pinned to core 0 with taskset;
-then `micrograd bench --batched` on 2 threads without pinning. It repeats the
+`micrograd bench --batched` on one thread, exact (the trainer's replayed
+step, micrograd's bits) and fused (`--fused`: a fused multiply-add per term),
+all pinned to core 0 with taskset; then `micrograd bench --batched` on 2
+threads without pinning. It repeats the
 whole round `--rounds` times and prints the median of each figure, with the
 ratios the README gives.
 
@@ -38,16 +40,16 @@ def jax(width, points):
     return d["per_call_us"], d["fori_us"]
 
 
-def ours(width, points, threads):
+def ours(width, points, threads, fused=False):
     cmd = ([] if threads > 1 else pin) + [
         args.micrograd, "bench", "--batched", "--json", "--hidden", f"{width},{width}",
         "--points", str(points), "--threads", str(threads), "--seconds", str(args.seconds)]
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(cmd + (["--fused"] if fused else []), capture_output=True, text=True, check=True).stdout
     return json.loads(out)["step_us_median"]
 
 
 shapes = [(w, n) for w in map(int, args.widths.split(",")) for n in map(int, args.points.split(","))]
-figures = {shape: {"jax": [], "fori": [], "one": [], "two": []} for shape in shapes}
+figures = {shape: {"jax": [], "fori": [], "one": [], "fused": [], "two": []} for shape in shapes}
 for r in range(args.rounds):
     for shape in shapes:
         per_call, fori = jax(*shape)
@@ -55,13 +57,15 @@ for r in range(args.rounds):
         f["jax"].append(per_call)
         f["fori"].append(fori)
         f["one"].append(ours(*shape, 1))
+        f["fused"].append(ours(*shape, 1, fused=True))
         f["two"].append(ours(*shape, 2))
         print(f"round {r + 1}: {shape}: jax {per_call} / {fori} µs, micrograd {f['one'][-1]:.1f} µs, "
-              f"2 threads {f['two'][-1]:.1f} µs", file=sys.stderr)
+              f"fused {f['fused'][-1]:.1f} µs, 2 threads {f['two'][-1]:.1f} µs", file=sys.stderr)
 
-print("| hidden × points | micrograd, 1 thread | JAX per call | ratio | JAX fori_loop | ratio | micrograd, 2 threads | speed-up |")
-print("|---|---:|---:|---:|---:|---:|---:|---:|")
+print("| hidden × points | micrograd exact, 1 thread | JAX per call | ratio | JAX fori_loop | ratio "
+      "| micrograd fused, 1 thread | ratio to fori_loop | micrograd exact, 2 threads | speed-up |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 for (w, n), f in figures.items():
-    one, jx, fo, two = (statistics.median(f[k]) for k in ("one", "jax", "fori", "two"))
+    one, jx, fo, fu, two = (statistics.median(f[k]) for k in ("one", "jax", "fori", "fused", "two"))
     print(f"| {w},{w} × {n:,} | {one:,.1f} µs | {jx:,.1f} µs | {one / jx:.2f} | {fo:,.1f} µs | {one / fo:.2f} "
-          f"| {two:,.1f} µs | {one / two:.2f}x |")
+          f"| {fu:,.1f} µs | {fu / fo:.2f} | {two:,.1f} µs | {one / two:.2f}x |")
