@@ -27,7 +27,7 @@ use micrograd::train::{Batching, Hidden, TrainConfig, Trainer};
 
 use crate::size::{check_run, parse_hidden};
 use micrograd_bench::flat_tape::{self, FlatTape};
-use micrograd_bench::{second_order, values};
+use micrograd_bench::{replayed, second_order, values};
 use peak::Peak;
 
 #[derive(Args, Debug)]
@@ -155,6 +155,10 @@ struct Report<'s> {
     per_point: Vec<Duration>,
     node_by_node: Vec<Duration>,
     flat: Vec<Duration>,
+    /// The node-by-node graph recorded once and replayed, on the engine
+    /// and on the flat tape.
+    node_by_node_replayed: Vec<Duration>,
+    flat_replayed: Vec<Duration>,
     gradient: Vec<Duration>,
     hvp: Vec<Duration>,
     micrograd_nodes: usize,
@@ -186,6 +190,10 @@ struct JsonReport<'s> {
     node_by_node_ns_per_node: Option<f64>,
     flat_tape_step_us_median: Option<f64>,
     flat_tape_ns_per_node: Option<f64>,
+    /// The node-by-node graph recorded once and replayed (a `Recording`).
+    node_by_node_replayed_step_us_median: Option<f64>,
+    /// The same on the flat tape: its ops run again.
+    flat_tape_replayed_step_us_median: Option<f64>,
     /// The batched loss's graph and `backward`, with no update.
     gradient_us_median: Option<f64>,
     /// The same graph and its Hessian-vector product, as a graph.
@@ -215,6 +223,8 @@ impl Report<'_> {
         let built = median_us(&self.built);
         let node_by_node = median_us(&self.node_by_node);
         let flat = median_us(&self.flat);
+        let nodes_replayed = median_us(&self.node_by_node_replayed);
+        let flat_replayed = median_us(&self.flat_replayed);
         let (gradient, hvp) = (median_us(&self.gradient), median_us(&self.hvp));
         let memory = peak_memory_mb();
         let shape = self.shape;
@@ -234,6 +244,8 @@ impl Report<'_> {
                 node_by_node_ns_per_node: node_by_node.map(per_node),
                 flat_tape_step_us_median: flat,
                 flat_tape_ns_per_node: flat.map(per_node),
+                node_by_node_replayed_step_us_median: nodes_replayed,
+                flat_tape_replayed_step_us_median: flat_replayed,
                 gradient_us_median: gradient,
                 hvp_us_median: hvp,
                 tape_nodes_per_step: self.tape_nodes,
@@ -309,6 +321,13 @@ impl Report<'_> {
                 per_node(flat),
                 nodes / flat
             )?;
+            if let (Some(nodes), Some(flat)) = (nodes_replayed, flat_replayed) {
+                writeln!(
+                    out,
+                    "  replayed      {nodes:>10.1} µs per step node by node, recorded once (a Recording); the flat tape's ops run again: {flat:.1} µs ({:.2}x)",
+                    nodes / flat
+                )?;
+            }
         } else if self.micrograd_nodes > NODE_FOR_NODE_LIMIT {
             writeln!(
                 out,
@@ -402,6 +421,15 @@ fn measure<'s>(
     let values = values::params(&layers);
     let mut tape = FlatTape::default();
     let flat_params = flat_tape::flat_params(&mut tape, &layers);
+    // The same, recorded once and replayed (after the built ones' nodes,
+    // which each step frees).
+    let replayed_values = values::params(&layers);
+    let mut replayed = node_for_node.then(|| replayed::engine(&replayed_values, &data.x, &data.y));
+    let mut replayed_tape = FlatTape::default();
+    let replayed_flat_params = flat_tape::flat_params(&mut replayed_tape, &layers);
+    let replayed_flat = node_for_node.then(|| {
+        replayed::Flat::record(&mut replayed_tape, &replayed_flat_params, &data.x, &data.y)
+    });
     let second_model = MLP::new(2, &nouts);
     let second_params = second_model.parameters();
     let v: Vec<f64> = (0..second_params.len())
@@ -420,6 +448,8 @@ fn measure<'s>(
         per_point: Vec::new(),
         node_by_node: Vec::new(),
         flat: Vec::new(),
+        node_by_node_replayed: Vec::new(),
+        flat_replayed: Vec::new(),
         gradient: Vec::new(),
         hvp: Vec::new(),
         micrograd_nodes,
@@ -474,6 +504,18 @@ fn measure<'s>(
                 Ok(())
             };
             burst(&mut flat, &mut report.flat, keep)?;
+            if let (Some(engine), Some(recorded)) = (&mut replayed, &replayed_flat) {
+                let mut nodes = || {
+                    engine.step(lr);
+                    Ok(())
+                };
+                burst(&mut nodes, &mut report.node_by_node_replayed, keep)?;
+                let mut flat = || {
+                    recorded.step(&mut replayed_tape, lr);
+                    Ok(())
+                };
+                burst(&mut flat, &mut report.flat_replayed, keep)?;
+            }
         }
         Ok(())
     };
@@ -485,6 +527,9 @@ fn measure<'s>(
     while started.elapsed() < budget || report.batched.len() < 5 {
         round(&mut report, true)?;
     }
+    // The recording's trace goes first: a gradient graph's sweeps cost
+    // with the tape's length.
+    drop(replayed);
     // The second order after the rest, in turns of its own: its graphs'
     // memory would otherwise change the other ways' caches between bursts.
     if node_for_node {

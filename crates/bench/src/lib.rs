@@ -7,5 +7,6 @@
 //! ([`second_order`]).
 
 pub mod flat_tape;
+pub mod replayed;
 pub mod second_order;
 pub mod values;

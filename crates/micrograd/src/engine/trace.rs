@@ -93,8 +93,13 @@ impl Tape {
         let mut i = first;
         while i < end {
             let node = self.nodes[i];
+            let x = |j: u32| self.nodes[j as usize].data;
             match node.instr {
                 Instr::Leaf => {}
+                // Most of a graph built value by value: `+` and `*` of single
+                // values, inline (forward.rs's rule, `x + y` and `x * y`).
+                Instr::Add(a, b) if node.lanes == SINGLE => self.nodes[i].data = x(a) + x(b),
+                Instr::Mul(a, b) if node.lanes == SINGLE => self.nodes[i].data = x(a) * x(b),
                 // A layer's neurons are made together, from the first.
                 Instr::Dense { start, .. } => {
                     let shape = self.slab.shape;
