@@ -116,6 +116,78 @@ pub(crate) fn with_tape<R>(f: impl FnOnce(&mut Tape) -> R) -> R {
     }
 }
 
+/// Runs `fast` with this thread's tape, for the operations that make
+/// nearly every node (`+`, `*`, the elementwise ops, a leaf): `fast`
+/// cannot fail, and returns `None` instead where the operation needs a
+/// path that may (a freed handle, a batch, a full tape, a tape that is
+/// busy or gone); `slow` then does it all again through [`with_tape`],
+/// which reports the mistake. With nothing to catch, the hot path needs no
+/// `catch_unwind`, which would keep it out of line: a call per node.
+#[inline(always)]
+pub(crate) fn with_tape_or<R>(
+    fast: impl FnOnce(&mut Tape) -> Option<R>,
+    slow: impl FnOnce(&mut Tape) -> R,
+) -> R {
+    let done = TAPE.try_with(|tape| match tape.try_borrow_mut() {
+        Ok(mut tape) => fast(&mut tape),
+        Err(_) => None,
+    });
+    match done {
+        Ok(Some(result)) => result,
+        _ => slow_path(slow),
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn slow_path<R>(slow: impl FnOnce(&mut Tape) -> R) -> R {
+    with_tape(slow)
+}
+
+/// `make(a, b)`, a two-operand primitive (`+`, `*`), appended.
+///
+/// # Panics
+///
+/// If `a` or `b` was freed by a scope, or belongs to another tape.
+#[inline(always)]
+pub(crate) fn binary(a: Value, b: Value, make: impl Fn(u32, u32) -> Instr + Copy) -> Value {
+    with_tape_or(
+        move |t| {
+            let instr = make(t.live_single(a)?, t.live_single(b)?);
+            t.try_push_single(instr)
+        },
+        move |t| {
+            let (a, b) = (t.index(a), t.index(b));
+            t.push(make(a, b))
+        },
+    )
+}
+
+/// `op(v)`, an elementwise primitive, appended.
+///
+/// # Panics
+///
+/// If `v` was freed by a scope, or belongs to another tape.
+#[inline(always)]
+pub(crate) fn unary(v: Value, op: Unary) -> Value {
+    with_tape_or(
+        move |t| {
+            let instr = Instr::Unary(op, t.live_single(v)?);
+            t.try_push_single(instr)
+        },
+        move |t| t.unary(v, op),
+    )
+}
+
+/// A new leaf holding `data`.
+#[inline(always)]
+pub(crate) fn leaf(data: f64) -> Value {
+    with_tape_or(
+        move |t| t.try_push_node(data, Instr::Leaf, SINGLE),
+        move |t| t.leaf(data),
+    )
+}
+
 /// A programmer error found while the tape was borrowed: its message,
 /// carried out of the borrow by unwinding, without the panic hook.
 struct Misuse(String);
@@ -228,6 +300,25 @@ impl Tape {
         Value::from_parts(index, self.nodes[index as usize].generation)
     }
 
+    /// The index of `v`'s node if the handle is live and the node holds a
+    /// single value; `None` otherwise (the hot path's check, which cannot
+    /// fail: [`index`](Tape::index) tells what is wrong).
+    #[inline(always)]
+    fn live_single(&self, v: Value) -> Option<u32> {
+        match self.nodes.get(v.index as usize) {
+            Some(node) if node.generation == v.generation && node.lanes == SINGLE => Some(v.index),
+            _ => None,
+        }
+    }
+
+    /// Appends the single-valued node computed by `instr`, whose operands
+    /// are live single values; `None` if the tape is full.
+    #[inline(always)]
+    fn try_push_single(&mut self, instr: Instr) -> Option<Value> {
+        let data = forward::forward(instr, &self.nodes, &self.edges, &self.slab);
+        self.try_push_node(data, instr, SINGLE)
+    }
+
     /// Appends a node computed by `instr` from its (already checked) operands.
     #[inline(always)]
     pub(crate) fn push(&mut self, instr: Instr) -> Value {
@@ -261,16 +352,22 @@ impl Tape {
 
     #[inline(always)]
     fn push_node(&mut self, data: f64, instr: Instr, lanes: u32) -> Value {
-        // u32::MAX itself is never an index, so a tape's length always fits.
-        let Some(index) = u32::try_from(self.nodes.len())
-            .ok()
-            .filter(|&i| i < u32::MAX)
-        else {
-            misuse(format!(
+        match self.try_push_node(data, instr, lanes) {
+            Some(v) => v,
+            None => misuse(format!(
                 "micrograd: the tape is full ({} nodes); free graphs with a Scope",
                 u32::MAX
-            ))
-        };
+            )),
+        }
+    }
+
+    /// Appends a node; `None` if the tape is full.
+    #[inline(always)]
+    fn try_push_node(&mut self, data: f64, instr: Instr, lanes: u32) -> Option<Value> {
+        // u32::MAX itself is never an index, so a tape's length always fits.
+        let index = u32::try_from(self.nodes.len())
+            .ok()
+            .filter(|&i| i < u32::MAX)?;
         let generation = self.generation;
         self.nodes.push(Node {
             data,
@@ -279,7 +376,7 @@ impl Tape {
             generation,
             lanes,
         });
-        Value::from_parts(index, generation)
+        Some(Value::from_parts(index, generation))
     }
 
     pub(crate) fn leaf(&mut self, data: f64) -> Value {
