@@ -10,7 +10,7 @@ use super::grads::{GradSink, Grads, give, give_local};
 use super::lane_dot;
 use super::lane_slab::{Arg, SINGLE};
 use super::node::{Instr, Node, affine_operands, operands, run};
-use super::rules::{self, Apply, Binary, Local, Local2, mul_grad};
+use super::rules::{self, Apply, Binary, Local, Local2, Unary, mul_grad};
 
 /// Applies node `i`'s local gradient rule. Inlined into the sweep; the
 /// rules over lanes are calls out of line.
@@ -117,17 +117,38 @@ fn unary<S: GradSink>(
     a: u32,
     rule: impl Fn(Local<f64>) -> f64 + Copy,
 ) {
-    let node = t.nodes[i];
-    if node.lanes == SINGLE {
-        let da = rule(Local {
-            x: t.nodes[a as usize].data,
-            out: node.data,
-            g: node.grad,
-        });
-        sink.add(t.nodes, a, da);
+    if t.nodes[i].lanes == SINGLE {
+        unary_single(t.nodes, sink, i, a, rule);
     } else {
         unary_lanes(t, sink, i, a, move |x, out, g| rule(Local { x, out, g }));
     }
+}
+
+/// A one-operand rule applied to a single value: node `i` and its
+/// operand `a`. The sweep's hot path for the elementwise ops (`sweep.rs`).
+#[inline(always)]
+pub(crate) fn unary_single<S: GradSink>(
+    nodes: &mut [Node],
+    sink: &mut S,
+    i: usize,
+    a: u32,
+    rule: impl Fn(Local<f64>) -> f64,
+) {
+    let node = &nodes[i];
+    let da = rule(Local {
+        x: nodes[a as usize].data,
+        out: node.data,
+        g: node.grad,
+    });
+    sink.add(nodes, a, da);
+}
+
+/// What the operand of elementwise primitive `op` receives: its rule on
+/// numbers, out of line (one `match` over the ops, kept out of the sweep's
+/// loop).
+#[inline(never)]
+pub(crate) fn unary_rule(op: Unary, at: Local<f64>) -> f64 {
+    rules::unary(op, at)
 }
 
 /// A one-operand rule applied to node `i`'s lanes.

@@ -6,7 +6,7 @@
 //! contribution a node receives in a sweep replaces an intermediate node's
 //! old gradient (and adds to a leaf's); later ones accumulate.
 
-use super::backward::{backward, binary_single};
+use super::backward::{backward, binary_single, unary_rule, unary_single};
 use super::grads::{GradSink, Grads, Part};
 use super::lane_slab::{Into, SINGLE};
 use super::node::{Instr, Node};
@@ -55,10 +55,10 @@ pub(crate) fn sweep(
     let mut i = root;
     loop {
         if sweep.stamps[i] == stamp {
-            // `+` and `*` of single values are most of a graph's nodes:
-            // their rule runs here, with the sweep's state in registers.
-            // Every other node's is a call, which sees that state through
-            // a copy.
+            // `+`, `*` and the elementwise ops of single values are most
+            // of a graph's nodes: their rule runs here, with the sweep's
+            // state in registers. Every other node's is a call, which sees
+            // that state through a copy.
             let node = &nodes[i];
             match node.instr {
                 // A leaf has no rule: it only receives.
@@ -70,6 +70,10 @@ pub(crate) fn sweep(
                 Instr::Mul(a, b) if node.lanes == SINGLE => {
                     let rule = |at| rules::binary(Binary::Mul, at);
                     binary_single(nodes, &mut sweep, i, a, b, rule);
+                }
+                Instr::Unary(op, a) if node.lanes == SINGLE => {
+                    let rule = |at| unary_rule(op, at);
+                    unary_single(nodes, &mut sweep, i, a, rule);
                 }
                 _ => sweep.out_of_line(i, nodes, &mut grads),
             }
