@@ -896,6 +896,67 @@ mod tests {
     }
 
     #[test]
+    fn the_hot_path_checks_every_handle() {
+        let here = Value::new(1.0);
+        let freed = {
+            let _scope = Scope::new();
+            Value::new(2.0)
+        };
+        let foreign = Value::from_parts(here.index, here.generation ^ (1 << 62));
+        let message = |f: fn(Value, Value) -> Value, a, b| {
+            let payload = std::panic::catch_unwind(move || f(a, b)).unwrap_err();
+            *payload.downcast::<String>().unwrap()
+        };
+        let ops: [fn(Value, Value) -> Value; 3] = [|a, b| a + b, |a, b| b * a, |a, _| a.relu()];
+        for op in ops {
+            assert!(message(op, freed, here).contains("was freed when the Scope"));
+            assert!(message(op, foreign, here).contains("belongs to another tape"));
+        }
+        // A freed slot taken by a new node: its generation tells them apart.
+        let taker = Value::new(3.0);
+        assert_eq!(taker.index, freed.index);
+        assert!(message(|a, b| a + b, freed, here).contains("its slot now holds another node"));
+        assert_eq!((here + taker).data(), 4.0);
+    }
+
+    /// The hot path (`with_tape_or`) hands a freed operand to `with_tape`,
+    /// which panics with the tape free: a panic hook that reads a value
+    /// then works, where a panic inside the borrow would abort. A hook is
+    /// the process's, so the case runs in a child process.
+    #[test]
+    fn a_freed_operand_panics_with_the_tape_free() {
+        const CASE: &str = "MICROGRAD_TAPE_HOT_PATH_CASE";
+        const NAME: &str = "engine::tape::tests::a_freed_operand_panics_with_the_tape_free";
+        if let Ok(case) = std::env::var(CASE) {
+            std::panic::set_hook(Box::new(|info| {
+                eprintln!("hook read {} after: {info}", Value::new(42.0).data());
+            }));
+            let freed = {
+                let _scope = Scope::new();
+                Value::new(1.0)
+            };
+            let _ = match case.as_str() {
+                "add" => freed + 2.0,
+                "mul" => 2.0 * freed,
+                _ => freed.tanh(),
+            };
+            return;
+        }
+        for case in ["add", "mul", "tanh"] {
+            let out = std::process::Command::new(std::env::current_exe().unwrap())
+                .args(["--exact", NAME, "--nocapture", "--test-threads", "1"])
+                .env(CASE, case)
+                .output()
+                .unwrap();
+            let err = String::from_utf8_lossy(&out.stderr);
+            // A test that panics exits with 101; an abort is a signal.
+            assert_eq!(out.status.code(), Some(101), "{case}: {err}");
+            assert!(err.contains("hook read 42 after: "), "{case}: {err}");
+            assert!(err.contains("was freed when the Scope"), "{case}: {err}");
+        }
+    }
+
+    #[test]
     fn tapes_of_two_threads_start_from_different_generations() {
         let here = Value::new(1.0).generation;
         let there = std::thread::spawn(|| Value::new(1.0).generation)
