@@ -153,6 +153,7 @@ fn slow_path<R>(slow: impl FnOnce(&mut Tape) -> R) -> R {
 pub(crate) fn binary(a: Value, b: Value, make: impl Fn(u32, u32) -> Instr + Copy) -> Value {
     with_tape_or(
         move |t| {
+            t.room()?;
             let instr = make(t.live_single(a)?, t.live_single(b)?);
             t.try_push_single(instr)
         },
@@ -172,6 +173,7 @@ pub(crate) fn binary(a: Value, b: Value, make: impl Fn(u32, u32) -> Instr + Copy
 pub(crate) fn unary(v: Value, op: Unary) -> Value {
     with_tape_or(
         move |t| {
+            t.room()?;
             let instr = Instr::Unary(op, t.live_single(v)?);
             t.try_push_single(instr)
         },
@@ -183,7 +185,10 @@ pub(crate) fn unary(v: Value, op: Unary) -> Value {
 #[inline(always)]
 pub(crate) fn leaf(data: f64) -> Value {
     with_tape_or(
-        move |t| t.try_push_node(data, Instr::Leaf, SINGLE),
+        move |t| {
+            t.room()?;
+            t.try_push_node(data, Instr::Leaf, SINGLE)
+        },
         move |t| t.leaf(data),
     )
 }
@@ -317,6 +322,14 @@ impl Tape {
     fn try_push_single(&mut self, instr: Instr) -> Option<Value> {
         let data = forward::forward(instr, &self.nodes, &self.edges, &self.slab);
         self.try_push_node(data, instr, SINGLE)
+    }
+
+    /// `Some` if one more node fits without growing the tape's memory. The
+    /// hot path leaves growing (once per doubling) to the slow path: with
+    /// no call that may grow, its numbers stay in registers.
+    #[inline(always)]
+    fn room(&self) -> Option<()> {
+        (self.nodes.len() < self.nodes.capacity()).then_some(())
     }
 
     /// Appends a node computed by `instr` from its (already checked) operands.
