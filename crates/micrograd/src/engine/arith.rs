@@ -22,23 +22,17 @@ use std::iter::{Product, Sum};
 use std::ops::{Add, AddAssign, Div, DivAssign, Mul, MulAssign, Neg, Sub, SubAssign};
 
 use super::node::Instr;
-use super::tape::{try_with_tape, with_tape};
+use super::tape::{binary, try_with_tape, with_tape};
 use super::value::Value;
 
 #[inline]
 fn add(a: Value, b: Value) -> Value {
-    with_tape(|t| {
-        let (a, b) = (t.index(a), t.index(b));
-        t.push(Instr::Add(a, b))
-    })
+    binary(a, b, Instr::Add)
 }
 
 #[inline]
 fn mul(a: Value, b: Value) -> Value {
-    with_tape(|t| {
-        let (a, b) = (t.index(a), t.index(b));
-        t.push(Instr::Mul(a, b))
-    })
+    binary(a, b, Instr::Mul)
 }
 
 #[inline]

@@ -9,8 +9,8 @@ use super::forward::operand;
 use super::grads::{GradSink, Grads, give, give_local};
 use super::lane_dot;
 use super::lane_slab::{Arg, SINGLE};
-use super::node::{Instr, affine_operands, operands, run};
-use super::rules::{self, Apply, Binary, Local, Local2, mul_grad};
+use super::node::{Instr, Node, affine_operands, operands, run};
+use super::rules::{self, Apply, Binary, Local, Local2, Unary, mul_grad};
 
 /// Applies node `i`'s local gradient rule. Inlined into the sweep; the
 /// rules over lanes are calls out of line.
@@ -117,17 +117,38 @@ fn unary<S: GradSink>(
     a: u32,
     rule: impl Fn(Local<f64>) -> f64 + Copy,
 ) {
-    let node = t.nodes[i];
-    if node.lanes == SINGLE {
-        let da = rule(Local {
-            x: t.nodes[a as usize].data,
-            out: node.data,
-            g: node.grad,
-        });
-        sink.add(t.nodes, a, da);
+    if t.nodes[i].lanes == SINGLE {
+        unary_single(t.nodes, sink, i, a, rule);
     } else {
         unary_lanes(t, sink, i, a, move |x, out, g| rule(Local { x, out, g }));
     }
+}
+
+/// A one-operand rule applied to a single value: node `i` and its
+/// operand `a`. The sweep's hot path for the elementwise ops (`sweep.rs`).
+#[inline(always)]
+pub(crate) fn unary_single<S: GradSink>(
+    nodes: &mut [Node],
+    sink: &mut S,
+    i: usize,
+    a: u32,
+    rule: impl Fn(Local<f64>) -> f64,
+) {
+    let node = &nodes[i];
+    let da = rule(Local {
+        x: nodes[a as usize].data,
+        out: node.data,
+        g: node.grad,
+    });
+    sink.add(nodes, a, da);
+}
+
+/// What the operand of elementwise primitive `op` receives: its rule on
+/// numbers, out of line (one `match` over the ops, kept out of the sweep's
+/// loop).
+#[inline(never)]
+pub(crate) fn unary_rule(op: Unary, at: Local<f64>) -> f64 {
+    rules::unary(op, at)
 }
 
 /// A one-operand rule applied to node `i`'s lanes.
@@ -181,21 +202,35 @@ fn binary<S: GradSink>(
     b: u32,
     rule: impl Fn(Local2<f64>) -> (f64, f64) + Copy,
 ) {
-    let node = t.nodes[i];
-    if node.lanes == SINGLE {
-        let (da, db) = rule(Local2 {
-            x: t.nodes[a as usize].data,
-            y: t.nodes[b as usize].data,
-            out: node.data,
-            g: node.grad,
-        });
-        sink.add(t.nodes, a, da);
-        sink.add(t.nodes, b, db);
+    if t.nodes[i].lanes == SINGLE {
+        binary_single(t.nodes, sink, i, a, b, rule);
     } else {
         binary_lanes(t, sink, i, a, b, move |x, y, out, g| {
             rule(Local2 { x, y, out, g })
         });
     }
+}
+
+/// A two-operand rule applied to single values: node `i` and its operands
+/// `a`, `b`. The sweep's hot path for `+` and `*` (`sweep.rs`).
+#[inline(always)]
+pub(crate) fn binary_single<S: GradSink>(
+    nodes: &mut [Node],
+    sink: &mut S,
+    i: usize,
+    a: u32,
+    b: u32,
+    rule: impl Fn(Local2<f64>) -> (f64, f64),
+) {
+    let node = &nodes[i];
+    let (da, db) = rule(Local2 {
+        x: nodes[a as usize].data,
+        y: nodes[b as usize].data,
+        out: node.data,
+        g: node.grad,
+    });
+    sink.add(nodes, a, da);
+    sink.add(nodes, b, db);
 }
 
 #[inline(never)]

@@ -6,10 +6,11 @@
 //! contribution a node receives in a sweep replaces an intermediate node's
 //! old gradient (and adds to a leaf's); later ones accumulate.
 
-use super::backward::backward;
+use super::backward::{backward, binary_single, unary_rule, unary_single};
 use super::grads::{GradSink, Grads, Part};
 use super::lane_slab::{Into, SINGLE};
 use super::node::{Instr, Node};
+use super::rules::{self, Binary};
 
 /// Reverse-mode sweep from `root`: d(root)/d(node) for every node the root
 /// depends on, in one pass from the root down; leaves' gradients go where
@@ -35,22 +36,52 @@ pub(crate) fn sweep(
         }
     }
     stamps[root] = stamp;
+    // The nodes, apart from the rest of what the rules read, which only
+    // the calls out of line need: the hot loop keeps less in registers.
+    let nodes = std::mem::take(&mut grads.nodes);
+    // As long as the nodes: one bounds check then covers both.
+    let stamps = &mut stamps[..nodes.len()];
+    // By reference, so that the sweep's state can be copied for a call.
+    let mut capture = capture;
     let mut sweep = Sweep {
         stamp,
         stamps,
         lowest: root,
         layer_done: None,
-        capture,
+        capture: &mut capture,
     };
     // Every node above `i` is done, so when the sweep reaches a node its
     // gradient is complete; `lowest` is the lowest node reached so far.
-    let mut i = root + 1;
-    while i > sweep.lowest {
-        i -= 1;
-        // A leaf has no rule: it only receives.
-        if sweep.stamps[i] == stamp && !matches!(grads.nodes[i].instr, Instr::Leaf) {
-            backward(i, &mut grads, &mut sweep);
+    let mut i = root;
+    loop {
+        if sweep.stamps[i] == stamp {
+            // `+`, `*` and the elementwise ops of single values are most
+            // of a graph's nodes: their rule runs here, with the sweep's
+            // state in registers. Every other node's is a call, which sees
+            // that state through a copy.
+            let node = &nodes[i];
+            match node.instr {
+                // A leaf has no rule: it only receives.
+                Instr::Leaf => {}
+                Instr::Add(a, b) if node.lanes == SINGLE => {
+                    let rule = |at| rules::binary(Binary::Add, at);
+                    binary_single(nodes, &mut sweep, i, a, b, rule);
+                }
+                Instr::Mul(a, b) if node.lanes == SINGLE => {
+                    let rule = |at| rules::binary(Binary::Mul, at);
+                    binary_single(nodes, &mut sweep, i, a, b, rule);
+                }
+                Instr::Unary(op, a) if node.lanes == SINGLE => {
+                    let rule = |at| unary_rule(op, at);
+                    unary_single(nodes, &mut sweep, i, a, rule);
+                }
+                _ => sweep.out_of_line(i, nodes, &mut grads),
+            }
         }
+        if i <= sweep.lowest {
+            break;
+        }
+        i -= 1;
     }
 }
 
@@ -90,6 +121,17 @@ pub(crate) trait Catch {
     /// Takes the contributions to the run of nodes from `first`, if it is
     /// inside those leaves.
     fn catch_run(&mut self, first: usize, contributions: &[f64]) -> bool;
+}
+
+impl<C: Catch> Catch for &mut C {
+    #[inline(always)]
+    fn catch(&mut self, c: usize, contribution: f64) -> bool {
+        (**self).catch(c, contribution)
+    }
+    #[inline(always)]
+    fn catch_run(&mut self, first: usize, contributions: &[f64]) -> bool {
+        (**self).catch_run(first, contributions)
+    }
 }
 
 /// Every node keeps what it receives.
@@ -213,6 +255,42 @@ impl<C: Catch> GradSink for Sweep<'_, C> {
     fn reached(&self, node: usize) -> bool {
         self.stamps[node] == self.stamp
     }
+}
+
+impl<C: Catch> Sweep<'_, &mut C> {
+    /// Applies node `i`'s rule through [`backward`], out of line; `rest`
+    /// holds what the rules read but the nodes.
+    #[inline(always)]
+    fn out_of_line(&mut self, i: usize, nodes: &mut [Node], rest: &mut Grads<'_>) {
+        let sweep = Sweep {
+            stamp: self.stamp,
+            stamps: &mut *self.stamps,
+            lowest: self.lowest,
+            layer_done: self.layer_done,
+            capture: &mut *self.capture,
+        };
+        (self.lowest, self.layer_done) = rule_out_of_line(i, nodes, rest, sweep);
+    }
+}
+
+/// Node `i`'s rule, in a sweep; returns where the sweep now ends and the
+/// layer it last differentiated.
+#[inline(never)]
+fn rule_out_of_line<C: Catch>(
+    i: usize,
+    nodes: &mut [Node],
+    rest: &mut Grads<'_>,
+    mut sweep: Sweep<'_, &mut C>,
+) -> (usize, Option<usize>) {
+    let mut grads = Grads {
+        nodes,
+        edges: rest.edges,
+        saved: rest.saved,
+        slab: &mut *rest.slab,
+        scratch: &mut *rest.scratch,
+    };
+    backward(i, &mut grads, &mut sweep);
+    (sweep.lowest, sweep.layer_done)
 }
 
 impl<C> Sweep<'_, C> {

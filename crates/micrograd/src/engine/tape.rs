@@ -120,6 +120,83 @@ pub(crate) fn with_tape<R>(f: impl FnOnce(&mut Tape) -> R) -> R {
     }
 }
 
+/// Runs `fast` with this thread's tape, for the operations that make
+/// nearly every node (`+`, `*`, the elementwise ops, a leaf): `fast`
+/// cannot fail, and returns `None` instead where the operation needs a
+/// path that may (a freed handle, a batch, a full tape, a tape that is
+/// busy or gone); `slow` then does it all again through [`with_tape`],
+/// which reports the mistake. With nothing to catch, the hot path needs no
+/// `catch_unwind`, which would keep it out of line: a call per node.
+#[inline(always)]
+pub(crate) fn with_tape_or<R>(
+    fast: impl FnOnce(&mut Tape) -> Option<R>,
+    slow: impl FnOnce(&mut Tape) -> R,
+) -> R {
+    let done = TAPE.try_with(|tape| match tape.try_borrow_mut() {
+        Ok(mut tape) => fast(&mut tape),
+        Err(_) => None,
+    });
+    match done {
+        Ok(Some(result)) => result,
+        _ => slow_path(slow),
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn slow_path<R>(slow: impl FnOnce(&mut Tape) -> R) -> R {
+    with_tape(slow)
+}
+
+/// `make(a, b)`, a two-operand primitive (`+`, `*`), appended.
+///
+/// # Panics
+///
+/// If `a` or `b` was freed by a scope, or belongs to another tape.
+#[inline(always)]
+pub(crate) fn binary(a: Value, b: Value, make: impl Fn(u32, u32) -> Instr + Copy) -> Value {
+    with_tape_or(
+        move |t| {
+            t.room()?;
+            let instr = make(t.live_single(a)?, t.live_single(b)?);
+            t.try_push_single(instr)
+        },
+        move |t| {
+            let (a, b) = (t.index(a), t.index(b));
+            t.push(make(a, b))
+        },
+    )
+}
+
+/// `op(v)`, an elementwise primitive, appended.
+///
+/// # Panics
+///
+/// If `v` was freed by a scope, or belongs to another tape.
+#[inline(always)]
+pub(crate) fn unary(v: Value, op: Unary) -> Value {
+    with_tape_or(
+        move |t| {
+            t.room()?;
+            let instr = Instr::Unary(op, t.live_single(v)?);
+            t.try_push_single(instr)
+        },
+        move |t| t.unary(v, op),
+    )
+}
+
+/// A new leaf holding `data`.
+#[inline(always)]
+pub(crate) fn leaf(data: f64) -> Value {
+    with_tape_or(
+        move |t| {
+            t.room()?;
+            t.try_push_node(data, Instr::Leaf, SINGLE)
+        },
+        move |t| t.leaf(data),
+    )
+}
+
 /// A programmer error found while the tape was borrowed: its message,
 /// carried out of the borrow by unwinding, without the panic hook.
 struct Misuse(String);
@@ -233,6 +310,33 @@ impl Tape {
         Value::from_parts(index, self.nodes[index as usize].generation)
     }
 
+    /// The index of `v`'s node if the handle is live and the node holds a
+    /// single value; `None` otherwise (the hot path's check, which cannot
+    /// fail: [`index`](Tape::index) tells what is wrong).
+    #[inline(always)]
+    fn live_single(&self, v: Value) -> Option<u32> {
+        match self.nodes.get(v.index as usize) {
+            Some(node) if node.generation == v.generation && node.lanes == SINGLE => Some(v.index),
+            _ => None,
+        }
+    }
+
+    /// Appends the single-valued node computed by `instr`, whose operands
+    /// are live single values; `None` if the tape is full.
+    #[inline(always)]
+    fn try_push_single(&mut self, instr: Instr) -> Option<Value> {
+        let data = forward::forward(instr, &self.nodes, &self.edges, &self.slab);
+        self.try_push_node(data, instr, SINGLE)
+    }
+
+    /// `Some` if one more node fits without growing the tape's memory. The
+    /// hot path leaves growing (once per doubling) to the slow path: with
+    /// no call that may grow, its numbers stay in registers.
+    #[inline(always)]
+    fn room(&self) -> Option<()> {
+        (self.nodes.len() < self.nodes.capacity()).then_some(())
+    }
+
     /// Appends a node computed by `instr` from its (already checked) operands.
     #[inline(always)]
     pub(crate) fn push(&mut self, instr: Instr) -> Value {
@@ -266,16 +370,22 @@ impl Tape {
 
     #[inline(always)]
     fn push_node(&mut self, data: f64, instr: Instr, lanes: u32) -> Value {
-        // u32::MAX itself is never an index, so a tape's length always fits.
-        let Some(index) = u32::try_from(self.nodes.len())
-            .ok()
-            .filter(|&i| i < u32::MAX)
-        else {
-            misuse(format!(
+        match self.try_push_node(data, instr, lanes) {
+            Some(v) => v,
+            None => misuse(format!(
                 "micrograd: the tape is full ({} nodes); free graphs with a Scope",
                 u32::MAX
-            ))
-        };
+            )),
+        }
+    }
+
+    /// Appends a node; `None` if the tape is full.
+    #[inline(always)]
+    fn try_push_node(&mut self, data: f64, instr: Instr, lanes: u32) -> Option<Value> {
+        // u32::MAX itself is never an index, so a tape's length always fits.
+        let index = u32::try_from(self.nodes.len())
+            .ok()
+            .filter(|&i| i < u32::MAX)?;
         let generation = self.generation;
         self.nodes.push(Node {
             data,
@@ -284,7 +394,7 @@ impl Tape {
             generation,
             lanes,
         });
-        Value::from_parts(index, generation)
+        Some(Value::from_parts(index, generation))
     }
 
     pub(crate) fn leaf(&mut self, data: f64) -> Value {
@@ -801,6 +911,67 @@ mod tests {
         // index, a generation this tape never had.
         let foreign = Value::from_parts(here.index, here.generation ^ (1 << 62));
         let _ = foreign.data();
+    }
+
+    #[test]
+    fn the_hot_path_checks_every_handle() {
+        let here = Value::new(1.0);
+        let freed = {
+            let _scope = Scope::new();
+            Value::new(2.0)
+        };
+        let foreign = Value::from_parts(here.index, here.generation ^ (1 << 62));
+        let message = |f: fn(Value, Value) -> Value, a, b| {
+            let payload = std::panic::catch_unwind(move || f(a, b)).unwrap_err();
+            *payload.downcast::<String>().unwrap()
+        };
+        let ops: [fn(Value, Value) -> Value; 3] = [|a, b| a + b, |a, b| b * a, |a, _| a.relu()];
+        for op in ops {
+            assert!(message(op, freed, here).contains("was freed when the Scope"));
+            assert!(message(op, foreign, here).contains("belongs to another tape"));
+        }
+        // A freed slot taken by a new node: its generation tells them apart.
+        let taker = Value::new(3.0);
+        assert_eq!(taker.index, freed.index);
+        assert!(message(|a, b| a + b, freed, here).contains("its slot now holds another node"));
+        assert_eq!((here + taker).data(), 4.0);
+    }
+
+    /// The hot path (`with_tape_or`) hands a freed operand to `with_tape`,
+    /// which panics with the tape free: a panic hook that reads a value
+    /// then works, where a panic inside the borrow would abort. A hook is
+    /// the process's, so the case runs in a child process.
+    #[test]
+    fn a_freed_operand_panics_with_the_tape_free() {
+        const CASE: &str = "MICROGRAD_TAPE_HOT_PATH_CASE";
+        const NAME: &str = "engine::tape::tests::a_freed_operand_panics_with_the_tape_free";
+        if let Ok(case) = std::env::var(CASE) {
+            std::panic::set_hook(Box::new(|info| {
+                eprintln!("hook read {} after: {info}", Value::new(42.0).data());
+            }));
+            let freed = {
+                let _scope = Scope::new();
+                Value::new(1.0)
+            };
+            let _ = match case.as_str() {
+                "add" => freed + 2.0,
+                "mul" => 2.0 * freed,
+                _ => freed.tanh(),
+            };
+            return;
+        }
+        for case in ["add", "mul", "tanh"] {
+            let out = std::process::Command::new(std::env::current_exe().unwrap())
+                .args(["--exact", NAME, "--nocapture", "--test-threads", "1"])
+                .env(CASE, case)
+                .output()
+                .unwrap();
+            let err = String::from_utf8_lossy(&out.stderr);
+            // A test that panics exits with 101; an abort is a signal.
+            assert_eq!(out.status.code(), Some(101), "{case}: {err}");
+            assert!(err.contains("hook read 42 after: "), "{case}: {err}");
+            assert!(err.contains("was freed when the Scope"), "{case}: {err}");
+        }
     }
 
     #[test]

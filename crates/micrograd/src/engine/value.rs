@@ -8,7 +8,7 @@ use super::node::{Instr, Node};
 use super::op::Op;
 use super::pyrepr::PyFloat;
 use super::rules::Unary;
-use super::tape::{Tape, misuse, with_tape};
+use super::tape::{self, Tape, misuse, with_tape};
 
 /// A scalar in a computation graph, with the gradient `backward` gives it:
 /// micrograd's `Value`.
@@ -83,7 +83,7 @@ impl Value {
 
     /// A new leaf (an input or a parameter) holding `data`, with gradient 0.
     pub fn new(data: f64) -> Value {
-        with_tape(|t| t.leaf(data))
+        tape::leaf(data)
     }
 
     /// A new batched leaf: one lane per number of `data` (the same feature
@@ -267,7 +267,7 @@ impl Value {
 
     /// `max(self, 0)`, micrograd's ReLU; its derivative at 0 is 0.
     pub fn relu(self) -> Value {
-        with_tape(|t| t.unary(self, Unary::Relu))
+        tape::unary(self, Unary::Relu)
     }
 
     /// The hyperbolic tangent, computed as the lecture does,
@@ -276,47 +276,47 @@ impl Value {
     /// within 2.3 ulp of the truth and never gives NaN for a number
     /// (`tanh(1000) = 1`, where the lecture's formula gives inf/inf).
     pub fn tanh(self) -> Value {
-        with_tape(|t| t.unary(self, Unary::Tanh))
+        tape::unary(self, Unary::Tanh)
     }
 
     /// `e^self`; overflows to infinity above about 709.78, as `f64::exp`.
     pub fn exp(self) -> Value {
-        with_tape(|t| t.unary(self, Unary::Exp))
+        tape::unary(self, Unary::Exp)
     }
 
     /// The natural logarithm. As `f64::ln`: `ln(0) = -inf`, and NaN for a
     /// negative input; its derivative `1/self` is then infinite or NaN.
     pub fn ln(self) -> Value {
-        with_tape(|t| t.unary(self, Unary::Ln))
+        tape::unary(self, Unary::Ln)
     }
 
     /// The logistic function `1 / (1 + e^-self)`, in [0, 1] for every input
     /// but NaN (`sigmoid(-1000) = 0`).
     pub fn sigmoid(self) -> Value {
-        with_tape(|t| t.unary(self, Unary::Sigmoid))
+        tape::unary(self, Unary::Sigmoid)
     }
 
     /// `ln(1 + e^self)`, computed so that it never overflows
     /// (`softplus(1000) = 1000`); its derivative is the logistic function.
     pub fn softplus(self) -> Value {
-        with_tape(|t| t.unary(self, Unary::Softplus))
+        tape::unary(self, Unary::Softplus)
     }
 
     /// The sine (of radians); d/dself = cos(self).
     pub fn sin(self) -> Value {
-        with_tape(|t| t.unary(self, Unary::Sin))
+        tape::unary(self, Unary::Sin)
     }
 
     /// The cosine (of radians); d/dself = -sin(self).
     pub fn cos(self) -> Value {
-        with_tape(|t| t.unary(self, Unary::Cos))
+        tape::unary(self, Unary::Cos)
     }
 
     /// The unit step: 1 where `self > 0`, else 0 (at 0 too). It is ReLU's
     /// derivative, as it appears in a gradient graph
     /// ([`gradients`](Value::gradients)); its own derivative is 0.
     pub fn step(self) -> Value {
-        with_tape(|t| t.unary(self, Unary::Step))
+        tape::unary(self, Unary::Step)
     }
 
     /// The sum of a batch's lanes, in lane order, as one value: how a
@@ -353,7 +353,7 @@ impl Value {
     /// above each make their own closure, so that the rule's `match` on
     /// their `op` folds away).
     pub(crate) fn unary(self, op: Unary) -> Value {
-        with_tape(|t| t.unary(self, op))
+        tape::unary(self, op)
     }
 
     /// `b + Σ wᵢ·xᵢ` as one node: a neuron's pre-activation, micrograd's
