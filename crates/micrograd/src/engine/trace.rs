@@ -18,6 +18,7 @@ use super::forward;
 use super::lane_dot;
 use super::lane_slab::SINGLE;
 use super::node::Instr;
+
 use super::scope::Scope;
 use super::tape::{Tape, misuse, with_tape};
 use super::value::Value;
@@ -92,66 +93,90 @@ impl Tape {
     fn reforward(&mut self, first: usize, end: usize) {
         let mut i = first;
         while i < end {
-            let node = self.nodes[i];
-            let x = |j: u32| self.nodes[j as usize].data;
-            match node.instr {
-                Instr::Leaf => {}
-                // Most of a graph built value by value: `+` and `*` of single
-                // values, inline (forward.rs's rule, `x + y` and `x * y`).
-                Instr::Add(a, b) if node.lanes == SINGLE => self.nodes[i].data = x(a) + x(b),
-                Instr::Mul(a, b) if node.lanes == SINGLE => self.nodes[i].data = x(a) * x(b),
-                // A layer's neurons are made together, from the first.
-                Instr::Dense { start, .. } => {
-                    let shape = self.slab.shape;
-                    let neurons = dense::refresh(
-                        &self.nodes,
-                        &self.edges,
-                        &mut self.saved,
-                        &mut self.kernel,
-                        shape,
-                        start,
-                    );
-                    dense::forward(
-                        &self.edges,
-                        &self.saved,
-                        &self.kernel,
-                        &mut self.slab,
-                        start,
-                        node.lanes,
-                    );
-                    i += neurons;
-                    continue;
-                }
-                // So are a block's entries.
-                Instr::LaneDot { start, .. } => {
-                    let mut values = std::mem::take(&mut self.kernel.dw);
-                    lane_dot::values(
-                        &self.nodes,
-                        &self.edges,
-                        &self.slab,
-                        &mut self.kernel,
-                        start,
-                        &mut values,
-                    );
-                    for (node, &value) in self.nodes[i..i + values.len()].iter_mut().zip(&values) {
-                        node.data = value;
+            // The hot loop: most of a graph built value by value is leaves
+            // and `+`, `*` and the elementwise ops of single values, each
+            // recomputed inline (forward.rs's rules); anything else out of
+            // line.
+            let nodes = &mut self.nodes[..end];
+            while i < end {
+                let node = &nodes[i];
+                let data = match node.instr {
+                    _ if node.lanes != SINGLE => break,
+                    Instr::Leaf => {
+                        i += 1;
+                        continue;
                     }
-                    i += values.len();
-                    self.kernel.dw = values;
-                    continue;
-                }
-                instr if node.lanes != SINGLE => {
-                    let shape = self.slab.shape;
-                    let (below, out) = self.slab.data.split_at_mut(shape.start(node.lanes));
-                    let out = &mut out[..shape.width];
-                    forward::forward_lanes(instr, &self.nodes, &self.edges, below, shape, out);
-                }
-                instr => {
-                    self.nodes[i].data =
-                        forward::forward(instr, &self.nodes, &self.edges, &self.slab);
-                }
+                    Instr::Add(a, b) => nodes[a as usize].data + nodes[b as usize].data,
+                    Instr::Mul(a, b) => nodes[a as usize].data * nodes[b as usize].data,
+
+                    _ => break,
+                };
+                nodes[i].data = data;
+                i += 1;
             }
-            i += 1;
+            if i < end {
+                i += self.reforward_node(i);
+            }
+        }
+    }
+
+    /// Recomputes node `i` (and, for a layer or a block, the nodes made
+    /// with it); returns how many nodes that was.
+    #[inline(never)]
+    fn reforward_node(&mut self, i: usize) -> usize {
+        let node = self.nodes[i];
+        match node.instr {
+            // A layer's neurons are made together, from the first.
+            Instr::Dense { start, .. } => {
+                let shape = self.slab.shape;
+                let neurons = dense::refresh(
+                    &self.nodes,
+                    &self.edges,
+                    &mut self.saved,
+                    &mut self.kernel,
+                    shape,
+                    start,
+                );
+                dense::forward(
+                    &self.edges,
+                    &self.saved,
+                    &self.kernel,
+                    &mut self.slab,
+                    start,
+                    node.lanes,
+                );
+                neurons
+            }
+            // So are a block's entries.
+            Instr::LaneDot { start, .. } => {
+                let mut values = std::mem::take(&mut self.kernel.dw);
+                lane_dot::values(
+                    &self.nodes,
+                    &self.edges,
+                    &self.slab,
+                    &mut self.kernel,
+                    start,
+                    &mut values,
+                );
+                for (node, &value) in self.nodes[i..i + values.len()].iter_mut().zip(&values) {
+                    node.data = value;
+                }
+                let count = values.len();
+                self.kernel.dw = values;
+                count
+            }
+            Instr::Leaf => 1,
+            instr if node.lanes != SINGLE => {
+                let shape = self.slab.shape;
+                let (below, out) = self.slab.data.split_at_mut(shape.start(node.lanes));
+                let out = &mut out[..shape.width];
+                forward::forward_lanes(instr, &self.nodes, &self.edges, below, shape, out);
+                1
+            }
+            instr => {
+                self.nodes[i].data = forward::forward(instr, &self.nodes, &self.edges, &self.slab);
+                1
+            }
         }
     }
 }
