@@ -1049,7 +1049,9 @@ fn forward_blocked<V: Vector, T: Term>(
     last_rows!(j_count - full, forward_block(v, w, b, x, out, full, relu));
 }
 
-/// Neurons `j0..j0 + R` of [`forward_blocked`].
+/// Neurons `j0..j0 + R` of [`forward_blocked`]: a block of lanes `C`
+/// vectors wide, with `C` wider for fewer rows, so that at least six sums
+/// advance side by side; then two vectors; then a lane at a time.
 #[inline(always)]
 fn forward_block<V: Vector, T: Term, const R: usize>(
     v: V,
@@ -1061,30 +1063,14 @@ fn forward_block<V: Vector, T: Term, const R: usize>(
     relu: bool,
 ) {
     let (k_count, n) = (x.starts.len(), x.width);
-    let step = 2 * V::LANES;
     let w_rows: [&[f64]; R] = std::array::from_fn(|r| &w[(j0 + r) * k_count..][..k_count]);
     let mut lane = 0;
-    while lane + step <= n {
-        let mut acc: [[V::V; 2]; R] = [[v.splat(0.0); 2]; R];
-        for r in 0..R {
-            acc[r] = [v.splat(b[j0 + r]); 2];
-        }
-        for k in 0..k_count {
-            let xk = &x.row(k)[lane..lane + step];
-            let (x0, x1) = (v.load(xk), v.load(&xk[V::LANES..]));
-            for (acc, w_row) in acc.iter_mut().zip(&w_rows) {
-                let wjk = v.splat(w_row[k]);
-                acc[0] = T::term(v, acc[0], wjk, x0);
-                acc[1] = T::term(v, acc[1], wjk, x1);
-            }
-        }
-        for (r, acc) in acc.iter().enumerate() {
-            let o = &mut out[(j0 + r) * n + lane..(j0 + r) * n + lane + step];
-            store_some(v, o, step, acc[0], relu);
-            store_some(v, &mut o[V::LANES..], step, acc[1], relu);
-        }
-        lane += step;
+    match R {
+        1 => lane = forward_lanes::<V, T, R, 8>(v, &w_rows, b, x, out, j0, relu, lane),
+        2 => lane = forward_lanes::<V, T, R, 4>(v, &w_rows, b, x, out, j0, relu, lane),
+        _ => {}
     }
+    lane = forward_lanes::<V, T, R, 2>(v, &w_rows, b, x, out, j0, relu, lane);
     for (r, w_row) in w_rows.iter().enumerate() {
         for l in lane..n {
             let mut acc = b[j0 + r];
@@ -1094,6 +1080,51 @@ fn forward_block<V: Vector, T: Term, const R: usize>(
             out[(j0 + r) * n + l] = if relu { math::relu(acc) } else { acc };
         }
     }
+}
+
+/// The lanes of [`forward_block`] from `lane` in blocks `C` vectors wide;
+/// returns the first lane left.
+#[inline(always)]
+#[allow(clippy::too_many_arguments, reason = "the block's parts")]
+fn forward_lanes<V: Vector, T: Term, const R: usize, const C: usize>(
+    v: V,
+    w_rows: &[&[f64]; R],
+    b: &[f64],
+    x: Rows<'_>,
+    out: &mut [f64],
+    j0: usize,
+    relu: bool,
+    mut lane: usize,
+) -> usize {
+    let (k_count, n) = (x.starts.len(), x.width);
+    let step = C * V::LANES;
+    while lane + step <= n {
+        let mut acc: [[V::V; C]; R] = [[v.splat(0.0); C]; R];
+        for r in 0..R {
+            acc[r] = [v.splat(b[j0 + r]); C];
+        }
+        for k in 0..k_count {
+            let xk = &x.row(k)[lane..lane + step];
+            let mut loaded = [v.splat(0.0); C];
+            for (c, at) in loaded.iter_mut().enumerate() {
+                *at = v.load(&xk[c * V::LANES..]);
+            }
+            for (acc, w_row) in acc.iter_mut().zip(w_rows) {
+                let wjk = v.splat(w_row[k]);
+                for (acc, &xv) in acc.iter_mut().zip(&loaded) {
+                    *acc = T::term(v, *acc, wjk, xv);
+                }
+            }
+        }
+        for (r, acc) in acc.iter().enumerate() {
+            let o = &mut out[(j0 + r) * n + lane..(j0 + r) * n + lane + step];
+            for (c, &acc) in acc.iter().enumerate() {
+                store_some(v, &mut o[c * V::LANES..], V::LANES, acc, relu);
+            }
+        }
+        lane += step;
+    }
+    lane
 }
 
 /// [`dense_input_grads`] in register blocks, reading `w` and `g` as they
@@ -1122,8 +1153,10 @@ fn input_grads_blocked<V: Vector, T: Term>(
     );
 }
 
-/// Inputs `k0..k0 + R` of [`input_grads_blocked`].
+/// Inputs `k0..k0 + R` of [`input_grads_blocked`]: lanes in blocks as
+/// [`forward_block`]'s.
 #[inline(always)]
+#[allow(clippy::too_many_arguments, reason = "the block's parts")]
 fn input_grads_block<V: Vector, T: Term, const R: usize>(
     v: V,
     w: &[f64],
@@ -1134,37 +1167,13 @@ fn input_grads_block<V: Vector, T: Term, const R: usize>(
     mask: Option<Rows<'_>>,
 ) {
     let (j_count, k_count) = (g.len() / n, dx.len() / n);
-    let step = 2 * V::LANES;
     let mut lane = 0;
-    while lane + step <= n {
-        let mut acc: [[V::V; 2]; R] = [[v.splat(0.0); 2]; R];
-        for j in (0..j_count).rev() {
-            let gj = &g[j * n + lane..j * n + lane + step];
-            let (g0, g1) = (v.load(gj), v.load(&gj[V::LANES..]));
-            let w_row = &w[j * k_count + k0..j * k_count + k0 + R];
-            for (acc, &wjk) in acc.iter_mut().zip(w_row) {
-                let wjk = v.splat(wjk);
-                acc[0] = T::term(v, acc[0], wjk, g0);
-                acc[1] = T::term(v, acc[1], wjk, g1);
-            }
-        }
-        for (r, acc) in acc.iter().enumerate() {
-            let o = &mut dx[(k0 + r) * n + lane..(k0 + r) * n + lane + step];
-            match mask {
-                None => {
-                    v.store(o, acc[0]);
-                    v.store(&mut o[V::LANES..], acc[1]);
-                }
-                Some(mask) => {
-                    let m = &mask.row(k0 + r)[lane..lane + step];
-                    v.store(o, v.mul(v.step(v.load(m)), acc[0]));
-                    let (o, m) = (&mut o[V::LANES..], &m[V::LANES..]);
-                    v.store(o, v.mul(v.step(v.load(m)), acc[1]));
-                }
-            }
-        }
-        lane += step;
+    match R {
+        1 => lane = input_grads_lanes::<V, T, R, 8>(v, w, g, n, dx, k0, mask, lane),
+        2 => lane = input_grads_lanes::<V, T, R, 4>(v, w, g, n, dx, k0, mask, lane),
+        _ => {}
     }
+    lane = input_grads_lanes::<V, T, R, 2>(v, w, g, n, dx, k0, mask, lane);
     for r in 0..R {
         for l in lane..n {
             let mut acc = 0.0;
@@ -1177,6 +1186,60 @@ fn input_grads_block<V: Vector, T: Term, const R: usize>(
             dx[(k0 + r) * n + l] = acc;
         }
     }
+}
+
+/// The lanes of [`input_grads_block`] from `lane` in blocks `C` vectors
+/// wide; returns the first lane left.
+#[inline(always)]
+#[allow(clippy::too_many_arguments, reason = "the block's parts")]
+fn input_grads_lanes<V: Vector, T: Term, const R: usize, const C: usize>(
+    v: V,
+    w: &[f64],
+    g: &[f64],
+    n: usize,
+    dx: &mut [f64],
+    k0: usize,
+    mask: Option<Rows<'_>>,
+    mut lane: usize,
+) -> usize {
+    let (j_count, k_count) = (g.len() / n, dx.len() / n);
+    let step = C * V::LANES;
+    while lane + step <= n {
+        let mut acc: [[V::V; C]; R] = [[v.splat(0.0); C]; R];
+        for j in (0..j_count).rev() {
+            let gj = &g[j * n + lane..j * n + lane + step];
+            let mut loaded = [v.splat(0.0); C];
+            for (c, at) in loaded.iter_mut().enumerate() {
+                *at = v.load(&gj[c * V::LANES..]);
+            }
+            let w_row = &w[j * k_count + k0..j * k_count + k0 + R];
+            for (acc, &wjk) in acc.iter_mut().zip(w_row) {
+                let wjk = v.splat(wjk);
+                for (acc, &gv) in acc.iter_mut().zip(&loaded) {
+                    *acc = T::term(v, *acc, wjk, gv);
+                }
+            }
+        }
+        for (r, acc) in acc.iter().enumerate() {
+            let o = &mut dx[(k0 + r) * n + lane..(k0 + r) * n + lane + step];
+            match mask {
+                None => {
+                    for (c, &acc) in acc.iter().enumerate() {
+                        v.store(&mut o[c * V::LANES..], acc);
+                    }
+                }
+                Some(mask) => {
+                    let m = &mask.row(k0 + r)[lane..lane + step];
+                    for (c, &acc) in acc.iter().enumerate() {
+                        let on = v.step(v.load(&m[c * V::LANES..]));
+                        v.store(&mut o[c * V::LANES..], v.mul(on, acc));
+                    }
+                }
+            }
+        }
+        lane += step;
+    }
+    lane
 }
 
 /// [`dense_weight_grads`] in register blocks: the longer side transposed
