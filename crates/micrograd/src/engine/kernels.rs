@@ -1399,13 +1399,7 @@ fn outer_sums_lanes<V: Vector, T: Term, const R: usize>(
 /// layer) or one or two inputs (a first layer on points in the plane),
 /// where the transpose would cost more than the sums.
 #[inline(always)]
-fn weight_grads_dots<T: Term>(
-    g: &[f64],
-    x: Rows<'_>,
-    n: usize,
-    dw: &mut [f64],
-    db: &mut [f64],
-) {
+fn weight_grads_dots<T: Term>(g: &[f64], x: Rows<'_>, n: usize, dw: &mut [f64], db: &mut [f64]) {
     let (j_count, k_count) = (db.len(), x.starts.len());
     let mut out = DotsOut { g, x, n, dw, db };
     if k_count <= 2 {
@@ -1568,6 +1562,30 @@ mod tests {
                 1 + rng.below(20)
             }
         };
+        // A third of the shapes on the paths' thresholds (and one past).
+        const EDGES: [(usize, usize, usize); 12] = [
+            (32, 32, 0),
+            (33, 32, 0),
+            (64, 64, 128),
+            (64, 64, 129),
+            (2, 5, 0),
+            (3, 5, 0),
+            (4, 4, 0),
+            (4, 5, 0),
+            (16, 16, 0),
+            (16, 17, 0),
+            (33, 16, 128),
+            (40, 3, 0),
+        ];
+        if rng.below(3) == 0 {
+            let (j, k, lanes) = EDGES[rng.below(EDGES.len())];
+            let lanes = if lanes == 0 {
+                1 + rng.below(130)
+            } else {
+                lanes
+            };
+            return (j, k, lanes);
+        }
         let (j, k) = (side(rng), side(rng));
         // Keep the large products few lanes wide, so the test stays quick.
         let lanes = if j * k > 4096 {
