@@ -501,11 +501,12 @@ fn forward_path(j: usize, k: usize, n: usize) -> Path {
 }
 
 /// The input gradients' path for `J` neurons, `K` inputs and `n` lanes: the
-/// blocks for J ≤ 32 (J = 1: 3 times faster) and up to 64×64 at 128 lanes
-/// (but not for K < 16, a tile's few rows of many terms).
+/// blocks for J ≤ 32 (J = 1: 3 times faster), for K ≤ 2 (their one or two
+/// rows 8 or 4 vectors wide: 1.5 times faster) and up to 64×64 at 128 lanes
+/// (but not for 2 < K < 16, a tile's few rows of many terms).
 #[inline(always)]
 fn input_grads_path(j: usize, k: usize, n: usize) -> Path {
-    if j <= 32 || (j * k <= 64 * 64 && k >= 16 && n <= 128) {
+    if j <= 32 || k <= 2 || (j * k <= 64 * 64 && k >= 16 && n <= 128) {
         Path::Blocked
     } else {
         Path::Tiled
@@ -1563,7 +1564,7 @@ mod tests {
             }
         };
         // A third of the shapes on the paths' thresholds (and one past).
-        const EDGES: [(usize, usize, usize); 12] = [
+        const EDGES: [(usize, usize, usize); 13] = [
             (32, 32, 0),
             (33, 32, 0),
             (64, 64, 128),
@@ -1575,6 +1576,7 @@ mod tests {
             (16, 16, 0),
             (16, 17, 0),
             (33, 16, 128),
+            (40, 2, 0),
             (40, 3, 0),
         ];
         if rng.below(3) == 0 {
