@@ -31,6 +31,16 @@
 //! a power of two apart, which maps them to a few sets of the L1 cache;
 //! the panels are read in order instead, with no bounds checks in the
 //! loop. Rows and lanes past the end are zero-padded and never stored.
+//!
+//! Packing and padding cost the same whatever the length of the sums, so
+//! for small shapes (short sums, narrow layers: see [`forward_path`],
+//! [`input_grads_path`], [`weight_grads_path`]) the kernels take other
+//! loops over the same sums in the same orders: register blocks that read
+//! the rows as they are (the kernels before the panels), one or two rows
+//! wide blocks of lanes for an output layer or a layer of one or two
+//! inputs, and for the weights of such layers plain sums one number at a
+//! time, with no transpose. Which loops run never changes a bit: the tests
+//! run every shape through each of them.
 
 use std::cell::RefCell;
 
