@@ -31,6 +31,16 @@
 //! a power of two apart, which maps them to a few sets of the L1 cache;
 //! the panels are read in order instead, with no bounds checks in the
 //! loop. Rows and lanes past the end are zero-padded and never stored.
+//!
+//! Packing and padding cost the same whatever the length of the sums, so
+//! for small shapes (short sums, narrow layers: see [`forward_path`],
+//! [`input_grads_path`], [`weight_grads_path`]) the kernels take other
+//! loops over the same sums in the same orders: register blocks that read
+//! the rows as they are (the kernels before the panels), one or two rows
+//! wide blocks of lanes for an output layer or a layer of one or two
+//! inputs, and for the weights of such layers plain sums one number at a
+//! time, with no transpose. Which loops run never changes a bit: the tests
+//! run every shape through each of them.
 
 use std::cell::RefCell;
 
@@ -191,6 +201,8 @@ impl<S: pulp::Simd> Vector for Pulp<S> {
 /// compiled on its own.
 trait Term {
     fn term<V: Vector>(v: V, acc: V::V, a: V::V, b: V::V) -> V::V;
+    /// The same term on one number.
+    fn scalar(acc: f64, a: f64, b: f64) -> f64;
 }
 
 struct Exact;
@@ -201,12 +213,20 @@ impl Term for Exact {
     fn term<V: Vector>(v: V, acc: V::V, a: V::V, b: V::V) -> V::V {
         v.add(acc, v.mul(a, b))
     }
+    #[inline(always)]
+    fn scalar(acc: f64, a: f64, b: f64) -> f64 {
+        acc + a * b
+    }
 }
 
 impl Term for Fused {
     #[inline(always)]
     fn term<V: Vector>(v: V, acc: V::V, a: V::V, b: V::V) -> V::V {
         v.mul_add(a, b, acc)
+    }
+    #[inline(always)]
+    fn scalar(acc: f64, a: f64, b: f64) -> f64 {
+        a.mul_add(b, acc)
     }
 }
 
@@ -473,6 +493,52 @@ fn store_some<V: Vector>(v: V, out: &mut [f64], n: usize, acc: V::V, relu: bool)
     }
 }
 
+// The paths' thresholds, measured on AVX2 (`speed`, lanes 100 and 256):
+// the tiles pack `w` and pad to whole tiles on every call, which short sums
+// (K or J small) and narrow layers do not repay; from 64×64 at 256 lanes,
+// and from 128×128 at any width, the tiles are faster.
+
+/// The forward's path for `J` neurons, `K` inputs and `n` lanes: the blocks
+/// up to 32×32, for K ≤ 4 (the tiles run 2 to 3 times slower there), for
+/// J ≤ 2, and up to 64×64 at 128 lanes.
+#[inline(always)]
+fn forward_path(j: usize, k: usize, n: usize) -> Path {
+    if j * k <= 32 * 32 || k <= 4 || j <= 2 || (j * k <= 64 * 64 && n <= 128) {
+        Path::Blocked
+    } else {
+        Path::Tiled
+    }
+}
+
+/// The input gradients' path for `J` neurons, `K` inputs and `n` lanes: the
+/// blocks for J ≤ 32 (J = 1: 3 times faster), for K ≤ 2 (their one or two
+/// rows 8 or 4 vectors wide: 1.5 times faster) and up to 64×64 at 128 lanes
+/// (but not for 2 < K < 16, a tile's few rows of many terms).
+#[inline(always)]
+fn input_grads_path(j: usize, k: usize, n: usize) -> Path {
+    if j <= 32 || k <= 2 || (j * k <= 64 * 64 && k >= 16 && n <= 128) {
+        Path::Blocked
+    } else {
+        Path::Tiled
+    }
+}
+
+/// The weight gradients' path for `J` neurons, `K` inputs and `n` lanes:
+/// the plain sums for K ≤ 2, J ≤ 2 and up to 4×4 (2 to 2.5 times faster
+/// there: they read the rows as they are, where the others transpose a side
+/// first), the blocks up to 32×32 (1.2 to 1.4 times faster; not 16×64 or
+/// 64×16), then the tiles.
+#[inline(always)]
+fn weight_grads_path(j: usize, k: usize, _n: usize) -> Path {
+    if k <= 2 || j <= 2 || j * k <= 4 * 4 {
+        Path::Dots
+    } else if j <= 32 && k <= 32 {
+        Path::Blocked
+    } else {
+        Path::Tiled
+    }
+}
+
 thread_local! {
     /// The packed sides of the last product, kept for the next.
     static PACKS: RefCell<(Vec<f64>, Vec<f64>)> = const { RefCell::new((Vec::new(), Vec::new())) };
@@ -565,6 +631,10 @@ impl Forward<'_> {
         } = self;
         let (j_count, k_count, n) = (b.len(), x.starts.len(), x.width);
         let w = &w[..j_count * k_count];
+        if path(forward_path(j_count, k_count, n)) != Path::Tiled {
+            forward_blocked::<V, T>(v, w, b, x, out, epilogue == Epilogue::Relu);
+            return;
+        }
         // Taken out, not borrowed in a closure: code in a closure that is not
         // inlined would lose the vector unit's target features.
         let (mut a_vec, mut b_vec) = PACKS.take();
@@ -706,6 +776,10 @@ impl InputGrads<'_> {
             );
         }
         let w = &w[..j_count * k_count];
+        if path(input_grads_path(j_count, k_count, n)) != Path::Tiled {
+            input_grads_blocked::<V, T>(v, w, g, n, dx, mask);
+            return;
+        }
         // Taken out, not borrowed in a closure: code in a closure that is not
         // inlined would lose the vector unit's target features.
         let (mut a_vec, mut b_vec) = PACKS.take();
@@ -827,6 +901,11 @@ impl WeightGrads<'_> {
         } = self;
         let stride = x.width;
         let (j_count, k_count) = (db.len(), x.starts.len());
+        match path(weight_grads_path(j_count, k_count, n)) {
+            Path::Blocked => return weight_grads_blocked::<V, T>(v, g, x, n, dw, db, scratch),
+            Path::Dots => return weight_grads_dots::<T>(g, x, n, dw, db),
+            Path::Tiled => {}
+        }
         let g_row = |j: usize| &g[j * stride..][..n];
         // Taken out, not borrowed in a closure: code in a closure that is not
         // inlined would lose the vector unit's target features.
@@ -904,6 +983,515 @@ fn lane_sums(rows: &[f64], stride: usize, n: usize, sums: &mut [f64]) {
         }
         sums[j0..j0 + side].copy_from_slice(&acc[..side]);
         j0 += side;
+    }
+}
+
+/// Which loops a kernel runs: the register blocks that read the rows as
+/// they are ([`Path::Blocked`]), or the packed panels and tiles
+/// ([`Path::Tiled`]). Both give the same bits; the blocks cost nothing
+/// before their first term, so they win where the sums are short or few.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Path {
+    Blocked,
+    Tiled,
+    /// [`weight_grads_dots`] (the other kernels take the blocks).
+    Dots,
+}
+
+#[cfg(test)]
+thread_local! {
+    /// The path the tests make every kernel take, or `None` for the shape's.
+    static FORCE: std::cell::Cell<Option<Path>> = const { std::cell::Cell::new(None) };
+}
+
+/// `auto`, unless a test forces a path.
+#[inline(always)]
+fn path(auto: Path) -> Path {
+    #[cfg(test)]
+    if let Some(forced) = FORCE.get() {
+        return forced;
+    }
+    auto
+}
+
+/// Runs `$block::<V, T, R>(args)` for the `R = $rows` rows left after the
+/// whole blocks (fewer than eight), so that they too share one pass.
+macro_rules! last_rows {
+    ($rows:expr, $block:ident($($arg:expr),* $(,)?)) => {
+        match $rows {
+            1 => $block::<V, T, 1>($($arg),*),
+            2 => $block::<V, T, 2>($($arg),*),
+            3 => $block::<V, T, 3>($($arg),*),
+            4 => $block::<V, T, 4>($($arg),*),
+            5 => $block::<V, T, 5>($($arg),*),
+            6 => $block::<V, T, 6>($($arg),*),
+            7 => $block::<V, T, 7>($($arg),*),
+            _ => {}
+        }
+    };
+}
+
+/// Rows (neurons or inputs) per register block of the blocked path, each
+/// two vectors wide: 8 in AVX-512's 32 registers, 4 in AVX2's 16.
+#[inline(always)]
+fn block_rows<V: Vector>() -> usize {
+    if V::LANES >= 8 { 8 } else { 4 }
+}
+
+/// [`dense_forward`] in register blocks, reading `w` and the rows as they
+/// are.
+#[inline(always)]
+fn forward_blocked<V: Vector, T: Term>(
+    v: V,
+    w: &[f64],
+    b: &[f64],
+    x: Rows<'_>,
+    out: &mut [f64],
+    relu: bool,
+) {
+    let j_count = b.len();
+    let rows = block_rows::<V>();
+    let full = j_count - j_count % rows;
+    for j0 in (0..full).step_by(rows) {
+        match rows {
+            8 => forward_block::<V, T, 8>(v, w, b, x, out, j0, relu),
+            _ => forward_block::<V, T, 4>(v, w, b, x, out, j0, relu),
+        }
+    }
+    last_rows!(j_count - full, forward_block(v, w, b, x, out, full, relu));
+}
+
+/// Neurons `j0..j0 + R` of [`forward_blocked`]: a block of lanes `C`
+/// vectors wide, with `C` wider for fewer rows, so that at least six sums
+/// advance side by side; then two vectors; then a lane at a time.
+#[inline(always)]
+fn forward_block<V: Vector, T: Term, const R: usize>(
+    v: V,
+    w: &[f64],
+    b: &[f64],
+    x: Rows<'_>,
+    out: &mut [f64],
+    j0: usize,
+    relu: bool,
+) {
+    let (k_count, n) = (x.starts.len(), x.width);
+    let w_rows: [&[f64]; R] = std::array::from_fn(|r| &w[(j0 + r) * k_count..][..k_count]);
+    let mut lane = 0;
+    match R {
+        1 => lane = forward_lanes::<V, T, R, 8>(v, &w_rows, b, x, out, j0, relu, lane),
+        2 => lane = forward_lanes::<V, T, R, 4>(v, &w_rows, b, x, out, j0, relu, lane),
+        _ => {}
+    }
+    lane = forward_lanes::<V, T, R, 2>(v, &w_rows, b, x, out, j0, relu, lane);
+    for (r, w_row) in w_rows.iter().enumerate() {
+        for l in lane..n {
+            let mut acc = b[j0 + r];
+            for (k, &wjk) in w_row.iter().enumerate() {
+                acc = T::scalar(acc, wjk, x.row(k)[l]);
+            }
+            out[(j0 + r) * n + l] = if relu { math::relu(acc) } else { acc };
+        }
+    }
+}
+
+/// The lanes of [`forward_block`] from `lane` in blocks `C` vectors wide;
+/// returns the first lane left.
+#[inline(always)]
+#[allow(clippy::too_many_arguments, reason = "the block's parts")]
+fn forward_lanes<V: Vector, T: Term, const R: usize, const C: usize>(
+    v: V,
+    w_rows: &[&[f64]; R],
+    b: &[f64],
+    x: Rows<'_>,
+    out: &mut [f64],
+    j0: usize,
+    relu: bool,
+    mut lane: usize,
+) -> usize {
+    let (k_count, n) = (x.starts.len(), x.width);
+    let step = C * V::LANES;
+    while lane + step <= n {
+        let mut acc: [[V::V; C]; R] = [[v.splat(0.0); C]; R];
+        for r in 0..R {
+            acc[r] = [v.splat(b[j0 + r]); C];
+        }
+        for k in 0..k_count {
+            let xk = &x.row(k)[lane..lane + step];
+            let mut loaded = [v.splat(0.0); C];
+            for (c, at) in loaded.iter_mut().enumerate() {
+                *at = v.load(&xk[c * V::LANES..]);
+            }
+            for (acc, w_row) in acc.iter_mut().zip(w_rows) {
+                let wjk = v.splat(w_row[k]);
+                for (acc, &xv) in acc.iter_mut().zip(&loaded) {
+                    *acc = T::term(v, *acc, wjk, xv);
+                }
+            }
+        }
+        for (r, acc) in acc.iter().enumerate() {
+            let o = &mut out[(j0 + r) * n + lane..(j0 + r) * n + lane + step];
+            for (c, &acc) in acc.iter().enumerate() {
+                store_some(v, &mut o[c * V::LANES..], V::LANES, acc, relu);
+            }
+        }
+        lane += step;
+    }
+    lane
+}
+
+/// [`dense_input_grads`] in register blocks, reading `w` and `g` as they
+/// are.
+#[inline(always)]
+fn input_grads_blocked<V: Vector, T: Term>(
+    v: V,
+    w: &[f64],
+    g: &[f64],
+    n: usize,
+    dx: &mut [f64],
+    mask: Option<Rows<'_>>,
+) {
+    let k_count = dx.len() / n;
+    let rows = block_rows::<V>();
+    let full = k_count - k_count % rows;
+    for k0 in (0..full).step_by(rows) {
+        match rows {
+            8 => input_grads_block::<V, T, 8>(v, w, g, n, dx, k0, mask),
+            _ => input_grads_block::<V, T, 4>(v, w, g, n, dx, k0, mask),
+        }
+    }
+    last_rows!(
+        k_count - full,
+        input_grads_block(v, w, g, n, dx, full, mask)
+    );
+}
+
+/// Inputs `k0..k0 + R` of [`input_grads_blocked`]: lanes in blocks as
+/// [`forward_block`]'s.
+#[inline(always)]
+#[allow(clippy::too_many_arguments, reason = "the block's parts")]
+fn input_grads_block<V: Vector, T: Term, const R: usize>(
+    v: V,
+    w: &[f64],
+    g: &[f64],
+    n: usize,
+    dx: &mut [f64],
+    k0: usize,
+    mask: Option<Rows<'_>>,
+) {
+    let (j_count, k_count) = (g.len() / n, dx.len() / n);
+    let mut lane = 0;
+    match R {
+        1 => lane = input_grads_lanes::<V, T, R, 8>(v, w, g, n, dx, k0, mask, lane),
+        2 => lane = input_grads_lanes::<V, T, R, 4>(v, w, g, n, dx, k0, mask, lane),
+        _ => {}
+    }
+    lane = input_grads_lanes::<V, T, R, 2>(v, w, g, n, dx, k0, mask, lane);
+    for r in 0..R {
+        for l in lane..n {
+            let mut acc = 0.0;
+            for j in (0..j_count).rev() {
+                acc = T::scalar(acc, w[j * k_count + k0 + r], g[j * n + l]);
+            }
+            if let Some(mask) = mask {
+                acc *= math::step(mask.row(k0 + r)[l]);
+            }
+            dx[(k0 + r) * n + l] = acc;
+        }
+    }
+}
+
+/// The lanes of [`input_grads_block`] from `lane` in blocks `C` vectors
+/// wide; returns the first lane left.
+#[inline(always)]
+#[allow(clippy::too_many_arguments, reason = "the block's parts")]
+fn input_grads_lanes<V: Vector, T: Term, const R: usize, const C: usize>(
+    v: V,
+    w: &[f64],
+    g: &[f64],
+    n: usize,
+    dx: &mut [f64],
+    k0: usize,
+    mask: Option<Rows<'_>>,
+    mut lane: usize,
+) -> usize {
+    let (j_count, k_count) = (g.len() / n, dx.len() / n);
+    let step = C * V::LANES;
+    while lane + step <= n {
+        let mut acc: [[V::V; C]; R] = [[v.splat(0.0); C]; R];
+        for j in (0..j_count).rev() {
+            let gj = &g[j * n + lane..j * n + lane + step];
+            let mut loaded = [v.splat(0.0); C];
+            for (c, at) in loaded.iter_mut().enumerate() {
+                *at = v.load(&gj[c * V::LANES..]);
+            }
+            let w_row = &w[j * k_count + k0..j * k_count + k0 + R];
+            for (acc, &wjk) in acc.iter_mut().zip(w_row) {
+                let wjk = v.splat(wjk);
+                for (acc, &gv) in acc.iter_mut().zip(&loaded) {
+                    *acc = T::term(v, *acc, wjk, gv);
+                }
+            }
+        }
+        for (r, acc) in acc.iter().enumerate() {
+            let o = &mut dx[(k0 + r) * n + lane..(k0 + r) * n + lane + step];
+            match mask {
+                None => {
+                    for (c, &acc) in acc.iter().enumerate() {
+                        v.store(&mut o[c * V::LANES..], acc);
+                    }
+                }
+                Some(mask) => {
+                    let m = &mask.row(k0 + r)[lane..lane + step];
+                    for (c, &acc) in acc.iter().enumerate() {
+                        let on = v.step(v.load(&m[c * V::LANES..]));
+                        v.store(&mut o[c * V::LANES..], v.mul(on, acc));
+                    }
+                }
+            }
+        }
+        lane += step;
+    }
+    lane
+}
+
+/// [`dense_weight_grads`] in register blocks: the longer side transposed
+/// (lane-major) into `scratch`, each lane adding its outer product to a
+/// block of sums.
+#[inline(always)]
+#[allow(clippy::too_many_arguments, reason = "the kernel's parts")]
+fn weight_grads_blocked<V: Vector, T: Term>(
+    v: V,
+    g: &[f64],
+    x: Rows<'_>,
+    n: usize,
+    dw: &mut [f64],
+    db: &mut [f64],
+    scratch: &mut Vec<f64>,
+) {
+    let stride = x.width;
+    let (j_count, k_count) = (db.len(), x.starts.len());
+    let block = 2 * V::LANES;
+    if k_count >= j_count {
+        let cols = k_count.next_multiple_of(block);
+        // Every real entry is written; the padding's sums are dropped.
+        scratch.resize(n * cols, 0.0);
+        transpose(|k| x.row(k), k_count, n, scratch, cols);
+        let g_row = |j: usize| &g[j * stride..j * stride + n];
+        outer_sums::<V, T>(v, g_row, j_count, scratch, cols, n, &mut |j, k, value| {
+            if k < k_count {
+                dw[j * k_count + k] = value;
+            }
+        });
+        lane_sums(g, stride, n, db);
+    } else {
+        // The bias is the weight of an input that is 1 in every lane: one
+        // more row, of ones, after the inputs'.
+        let cols = j_count.next_multiple_of(block);
+        scratch.resize(n * cols + n, 0.0);
+        let (gt, ones) = scratch.split_at_mut(n * cols);
+        transpose(|j| &g[j * stride..(j + 1) * stride], j_count, n, gt, cols);
+        ones.fill(1.0);
+        let ones = &*ones;
+        let x_row = |k: usize| if k < k_count { &x.row(k)[..n] } else { ones };
+        outer_sums::<V, T>(v, x_row, k_count + 1, gt, cols, n, &mut |k, j, value| {
+            if j < j_count {
+                if k < k_count {
+                    dw[j * k_count + k] = value;
+                } else {
+                    db[j] = value;
+                }
+            }
+        });
+    }
+}
+
+/// `t[l][r] = row(r)[l]` for `r < rows`, `l < n`: rows of lanes into lanes
+/// of rows (`cols` wide), in tiles of eight lanes so that reads and writes
+/// stay in the cache.
+#[inline(always)]
+fn transpose<'r>(
+    row: impl Fn(usize) -> &'r [f64],
+    rows: usize,
+    n: usize,
+    t: &mut [f64],
+    cols: usize,
+) {
+    const TILE: usize = 8;
+    for (l0, t_tile) in (0..n).step_by(TILE).zip(t.chunks_mut(TILE * cols)) {
+        let tile = TILE.min(n - l0);
+        for r in 0..rows {
+            let lanes = &row(r)[l0..l0 + tile];
+            for (&value, t_row) in lanes.iter().zip(t_tile.chunks_exact_mut(cols)) {
+                t_row[r] = value;
+            }
+        }
+    }
+}
+
+/// `out(r, c, Σₙ a(r)[n]·bt[n][c])` for every row `r < rows` and column
+/// `c < cols` of `bt` (lane-major, `cols` a multiple of two vectors), each
+/// sum in lane order from 0.
+#[inline(always)]
+fn outer_sums<'r, V: Vector, T: Term>(
+    v: V,
+    a: impl Fn(usize) -> &'r [f64],
+    rows: usize,
+    bt: &[f64],
+    cols: usize,
+    n: usize,
+    out: &mut impl FnMut(usize, usize, f64),
+) {
+    let block = block_rows::<V>();
+    let full = rows - rows % block;
+    for r0 in (0..full).step_by(block) {
+        match block {
+            8 => outer_sums_block::<V, T, 8>(v, &a, r0, bt, cols, n, out),
+            _ => outer_sums_block::<V, T, 4>(v, &a, r0, bt, cols, n, out),
+        }
+    }
+    // The last rows together, so that their sums interleave.
+    last_rows!(rows - full, outer_sums_block(v, &a, full, bt, cols, n, out));
+}
+
+/// Rows `r0..r0 + R` of [`outer_sums`].
+#[inline(always)]
+fn outer_sums_block<'r, V: Vector, T: Term, const R: usize>(
+    v: V,
+    a: &impl Fn(usize) -> &'r [f64],
+    r0: usize,
+    bt: &[f64],
+    cols: usize,
+    n: usize,
+    out: &mut impl FnMut(usize, usize, f64),
+) {
+    let a_rows: [&[f64]; R] = std::array::from_fn(|r| &a(r0 + r)[..n]);
+    let block = 2 * V::LANES;
+    // Two vectors of sums, spilled for `out`; at most 2 × 8 lanes.
+    let mut spill = [0.0; 16];
+    for c0 in (0..cols).step_by(block) {
+        let acc = outer_sums_lanes::<V, T, R>(v, &a_rows, bt, cols, c0, n);
+        for (r, acc) in acc.iter().enumerate() {
+            v.store(&mut spill, acc[0]);
+            v.store(&mut spill[V::LANES..], acc[1]);
+            for (c, &value) in spill[..block].iter().enumerate() {
+                out(r0 + r, c0 + c, value);
+            }
+        }
+    }
+}
+
+/// The sums of one block of [`outer_sums`], kept in registers: returned by
+/// value, so that no store in the loop can keep them in memory.
+#[inline(always)]
+fn outer_sums_lanes<V: Vector, T: Term, const R: usize>(
+    v: V,
+    a_rows: &[&[f64]; R],
+    bt: &[f64],
+    cols: usize,
+    c0: usize,
+    n: usize,
+) -> [[V::V; 2]; R] {
+    let block = 2 * V::LANES;
+    let mut acc: [[V::V; 2]; R] = [[v.splat(0.0); 2]; R];
+    for l in 0..n {
+        let bl = &bt[l * cols + c0..l * cols + c0 + block];
+        let (b0, b1) = (v.load(bl), v.load(&bl[V::LANES..]));
+        for (acc, a_row) in acc.iter_mut().zip(a_rows) {
+            let av = v.splat(a_row[l]);
+            acc[0] = T::term(v, acc[0], av, b0);
+            acc[1] = T::term(v, acc[1], av, b1);
+        }
+    }
+    acc
+}
+
+/// [`dense_weight_grads`] one number at a time, with no transpose: each
+/// sum runs down its two rows in lane order, `RA` neurons × `RB` inputs
+/// (and the neurons' biases) side by side. For one neuron (an output
+/// layer) or one or two inputs (a first layer on points in the plane),
+/// where the transpose would cost more than the sums.
+#[inline(always)]
+fn weight_grads_dots<T: Term>(g: &[f64], x: Rows<'_>, n: usize, dw: &mut [f64], db: &mut [f64]) {
+    let (j_count, k_count) = (db.len(), x.starts.len());
+    let mut out = DotsOut { g, x, n, dw, db };
+    if k_count <= 2 {
+        // Every input at once, four neurons at a time.
+        let mut j0 = 0;
+        while j0 < j_count {
+            let ra = (j_count - j0).min(4);
+            match (ra, k_count) {
+                (4, 2) => out.block::<T, 4, 2>(j0, 0),
+                (3, 2) => out.block::<T, 3, 2>(j0, 0),
+                (2, 2) => out.block::<T, 2, 2>(j0, 0),
+                (1, 2) => out.block::<T, 1, 2>(j0, 0),
+                (4, 1) => out.block::<T, 4, 1>(j0, 0),
+                (3, 1) => out.block::<T, 3, 1>(j0, 0),
+                (2, 1) => out.block::<T, 2, 1>(j0, 0),
+                (1, 1) => out.block::<T, 1, 1>(j0, 0),
+                (4, _) => out.block::<T, 4, 0>(j0, 0),
+                (3, _) => out.block::<T, 3, 0>(j0, 0),
+                (2, _) => out.block::<T, 2, 0>(j0, 0),
+                _ => out.block::<T, 1, 0>(j0, 0),
+            }
+            j0 += ra;
+        }
+    } else {
+        // One neuron at a time, eight inputs at a time.
+        for j in 0..j_count {
+            let mut k0 = 0;
+            while k0 < k_count {
+                let rb = (k_count - k0).min(8);
+                match rb {
+                    8 => out.block::<T, 1, 8>(j, k0),
+                    7 => out.block::<T, 1, 7>(j, k0),
+                    6 => out.block::<T, 1, 6>(j, k0),
+                    5 => out.block::<T, 1, 5>(j, k0),
+                    4 => out.block::<T, 1, 4>(j, k0),
+                    3 => out.block::<T, 1, 3>(j, k0),
+                    2 => out.block::<T, 1, 2>(j, k0),
+                    _ => out.block::<T, 1, 1>(j, k0),
+                }
+                k0 += rb;
+            }
+        }
+    }
+}
+
+/// What [`weight_grads_dots`] reads and writes.
+struct DotsOut<'a> {
+    g: &'a [f64],
+    x: Rows<'a>,
+    n: usize,
+    dw: &'a mut [f64],
+    db: &'a mut [f64],
+}
+
+impl DotsOut<'_> {
+    /// The weights of neurons `j0..j0 + RA` and inputs `k0..k0 + RB`, and,
+    /// from the block at input 0, the neurons' biases.
+    #[inline(always)]
+    fn block<T: Term, const RA: usize, const RB: usize>(&mut self, j0: usize, k0: usize) {
+        let (n, stride, k_count) = (self.n, self.x.width, self.x.starts.len());
+        let g = self.g;
+        let a: [&[f64]; RA] = std::array::from_fn(|r| &g[(j0 + r) * stride..][..n]);
+        let b: [&[f64]; RB] = std::array::from_fn(|r| &self.x.row(k0 + r)[..n]);
+        let mut acc = [[0.0; RB]; RA];
+        let mut bias = [0.0; RA];
+        for l in 0..n {
+            for r in 0..RA {
+                let gl = a[r][l];
+                for c in 0..RB {
+                    acc[r][c] = T::scalar(acc[r][c], gl, b[c][l]);
+                }
+                bias[r] += gl;
+            }
+        }
+        for r in 0..RA {
+            self.dw[(j0 + r) * k_count + k0..][..RB].copy_from_slice(&acc[r]);
+            if k0 == 0 {
+                self.db[j0 + r] = bias[r];
+            }
+        }
     }
 }
 
@@ -986,6 +1574,31 @@ mod tests {
                 1 + rng.below(20)
             }
         };
+        // A third of the shapes on the paths' thresholds (and one past).
+        const EDGES: [(usize, usize, usize); 13] = [
+            (32, 32, 0),
+            (33, 32, 0),
+            (64, 64, 128),
+            (64, 64, 129),
+            (2, 5, 0),
+            (3, 5, 0),
+            (4, 4, 0),
+            (4, 5, 0),
+            (16, 16, 0),
+            (16, 17, 0),
+            (33, 16, 128),
+            (40, 2, 0),
+            (40, 3, 0),
+        ];
+        if rng.below(3) == 0 {
+            let (j, k, lanes) = EDGES[rng.below(EDGES.len())];
+            let lanes = if lanes == 0 {
+                1 + rng.below(130)
+            } else {
+                lanes
+            };
+            return (j, k, lanes);
+        }
         let (j, k) = (side(rng), side(rng));
         // Keep the large products few lanes wide, so the test stays quick.
         let lanes = if j * k > 4096 {
@@ -997,6 +1610,14 @@ mod tests {
     }
 
     const MODES: [Arith; 2] = [Arith::Exact, Arith::Fused];
+
+    /// The shape's own path, then each path forced.
+    const PATHS: [Option<Path>; 4] = [
+        None,
+        Some(Path::Blocked),
+        Some(Path::Tiled),
+        Some(Path::Dots),
+    ];
 
     #[test]
     fn forward_is_the_sum_from_the_bias_in_input_order() {
@@ -1028,12 +1649,18 @@ mod tests {
                             want[j * n + l] = acc;
                         }
                     }
-                    // A longer output than the rows need keeps its tail.
-                    let mut got = vec![7.0; j_count * n + 3];
-                    dense_forward(&w, &b, x, &mut got, epilogue, arith);
-                    assert_same(&got[j_count * n..], &[7.0; 3], "forward's tail");
-                    let what = format!("forward {j_count}x{k_count}x{n} {arith:?} {epilogue:?}");
-                    assert_same(&got[..j_count * n], &want, &what);
+                    for force in PATHS {
+                        FORCE.set(force);
+                        // A longer output than the rows need keeps its tail.
+                        let mut got = vec![7.0; j_count * n + 3];
+                        dense_forward(&w, &b, x, &mut got, epilogue, arith);
+                        FORCE.set(None);
+                        assert_same(&got[j_count * n..], &[7.0; 3], "forward's tail");
+                        let what = format!(
+                            "forward {j_count}x{k_count}x{n} {arith:?} {epilogue:?} {force:?}"
+                        );
+                        assert_same(&got[..j_count * n], &want, &what);
+                    }
                 }
             }
         }
@@ -1071,12 +1698,17 @@ mod tests {
                             want[k * n + l] = acc;
                         }
                     }
-                    let mut got = vec![7.0; k_count * n];
                     let mask = masked.then_some(mask);
-                    dense_input_grads(&w, &g, n, &mut got, mask, arith);
-                    let what =
-                        format!("input grads {j_count}x{k_count}x{n} {arith:?} mask {masked}");
-                    assert_same(&got, &want, &what);
+                    for force in PATHS {
+                        FORCE.set(force);
+                        let mut got = vec![7.0; k_count * n];
+                        dense_input_grads(&w, &g, n, &mut got, mask, arith);
+                        FORCE.set(None);
+                        let what = format!(
+                            "input grads {j_count}x{k_count}x{n} {arith:?} mask {masked} {force:?}"
+                        );
+                        assert_same(&got, &want, &what);
+                    }
                 }
             }
         }
@@ -1112,12 +1744,17 @@ mod tests {
                         .iter()
                         .fold(0.0, |acc, &g| acc + g);
                 }
-                let mut dw = vec![7.0; j_count * k_count];
-                let mut db = vec![7.0; j_count];
-                dense_weight_grads(&g, x, lanes, &mut dw, &mut db, &mut scratch, arith);
-                let what = format!("weight grads {j_count}x{k_count}x{lanes} {arith:?}");
-                assert_same(&dw, &want_dw, &what);
-                assert_same(&db, &want_db, &format!("bias grads of {what}"));
+                for force in PATHS {
+                    FORCE.set(force);
+                    let mut dw = vec![7.0; j_count * k_count];
+                    let mut db = vec![7.0; j_count];
+                    dense_weight_grads(&g, x, lanes, &mut dw, &mut db, &mut scratch, arith);
+                    FORCE.set(None);
+                    let what =
+                        format!("weight grads {j_count}x{k_count}x{lanes} {arith:?} {force:?}");
+                    assert_same(&dw, &want_dw, &what);
+                    assert_same(&db, &want_db, &format!("bias grads of {what}"));
+                }
             }
         }
     }
@@ -1171,14 +1808,32 @@ mod tests {
         );
         let mut rng = Rng(1);
         let mut scratch = Vec::new();
-        for (j_count, k_count) in [
-            (64, 64),
-            (128, 128),
-            (256, 256),
-            (16, 16),
+        // MICROGRAD_SPEED_SHAPES="16x2,1x16" picks shapes.
+        let all = [
             (16, 2),
+            (16, 16),
+            (1, 16),
+            (32, 2),
+            (32, 32),
+            (1, 32),
+            (64, 2),
+            (64, 64),
+            (1, 64),
+            (128, 128),
             (1, 128),
-        ] {
+            (256, 256),
+        ];
+        let shapes: Vec<(usize, usize)> = match std::env::var("MICROGRAD_SPEED_SHAPES") {
+            Ok(list) => list
+                .split(',')
+                .map(|s| {
+                    let (j, k) = s.split_once('x').expect("JxK");
+                    (j.parse().expect("J"), k.parse().expect("K"))
+                })
+                .collect(),
+            Err(_) => all.to_vec(),
+        };
+        for (j_count, k_count) in shapes {
             for lanes in [100_usize, 256] {
                 let stride = lanes.next_multiple_of(16);
                 let w = rng.values(j_count * k_count, false);
@@ -1195,7 +1850,11 @@ mod tests {
                 let (mut dw, mut db) = (vec![0.0; j_count * k_count], vec![0.0; j_count]);
                 let flop =
                     |lanes: usize, secs: f64| 2.0 * (j_count * k_count * lanes) as f64 / secs / 1e9;
-                for arith in MODES {
+                for (arith, force) in MODES
+                    .into_iter()
+                    .flat_map(|arith| PATHS.map(|force| (arith, force)))
+                {
+                    FORCE.set(force);
                     let forward = median(|| {
                         dense_forward(&w, &b, x, black_box(&mut out), Epilogue::None, arith)
                     });
@@ -1213,8 +1872,15 @@ mod tests {
                             arith,
                         )
                     });
+                    FORCE.set(None);
+                    let force = match force {
+                        None => "auto",
+                        Some(Path::Blocked) => "blocked",
+                        Some(Path::Tiled) => "tiled",
+                        Some(Path::Dots) => "dots",
+                    };
                     println!(
-                        "{j_count:>3}x{k_count:<3} lanes {lanes:>3} (rows {stride:>3}) {arith:?}: forward {:5.1}  input grads {:5.1}  weight grads {:5.1} GFLOP/s",
+                        "{j_count:>3}x{k_count:<3} lanes {lanes:>3} (rows {stride:>3}) {arith:?} {force:>7}: forward {:5.1}  input grads {:5.1}  weight grads {:5.1} GFLOP/s",
                         flop(stride, forward),
                         flop(stride, input),
                         flop(lanes, weight)
