@@ -19,7 +19,8 @@
 //!   `Value`s), and with them `hvp` and `hessian`; `lane_dot`: a layer's
 //!   weight gradients in such a graph, one block; `forward_mode`: `jvp`,
 //!   the rules with a tangent in place of the gradient.
-//! - `trace`: a function recorded once and replayed (`Recording`);
+//! - `trace`: a function recorded once and replayed (`Recording`), its
+//!   guards the numbers the tape noted as read while tracing (`reads`);
 //!   `scope`: freeing a training step's graph; `anomaly`: the first value
 //!   or gradient of a graph that is not finite; `bulk`: many values at once,
 //!   for the `nn` library.
@@ -42,6 +43,7 @@ pub(crate) mod math;
 mod node;
 mod op;
 mod pyrepr;
+mod reads;
 pub(crate) mod rules;
 mod scope;
 mod sweep;

@@ -23,9 +23,9 @@ use super::grads::{Grads, Scratch};
 use super::lane_dot;
 use super::lane_slab::{LaneSlab, SINGLE};
 use super::node::{Instr, Node};
+use super::reads::TraceLog;
 use super::rules::Unary;
 use super::sweep::{self, Keep};
-use super::trace::TraceLog;
 use super::value::Value;
 
 /// Where a scope truncates back to.
@@ -878,6 +878,34 @@ fn checked_index(nodes: &[Node], v: Value) -> u32 {
     match nodes.get(v.index as usize) {
         Some(node) if node.generation == v.generation => v.index,
         _ => stale_handle(v, nodes.len()),
+    }
+}
+
+/// What a recording's function reads and writes while traced
+/// (`reads.rs`), noted as it happens.
+impl Tape {
+    /// Node `index`'s forward value was read as `data`.
+    #[inline]
+    pub(crate) fn note_read(&mut self, index: u32, data: f64) {
+        if let Some(log) = &mut self.trace {
+            log.read(index, data);
+        }
+    }
+
+    /// Node `index`'s lanes (or its number) were read.
+    #[inline]
+    pub(crate) fn note_lanes_read(&mut self, index: u32) {
+        if let Some(log) = &mut self.trace {
+            log.read_lanes(index, &self.nodes, &self.slab);
+        }
+    }
+
+    /// A value's data was overwritten.
+    #[inline]
+    pub(crate) fn note_write(&mut self) {
+        if let Some(log) = &mut self.trace {
+            log.write();
+        }
     }
 }
 

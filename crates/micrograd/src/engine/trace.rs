@@ -18,75 +18,13 @@ use super::forward;
 use super::lane_dot;
 use super::lane_slab::SINGLE;
 use super::node::Instr;
+use super::reads::TraceLog;
 
 use super::scope::Scope;
 use super::tape::{Tape, misuse, with_tape};
 use super::value::Value;
 
-/// What a function read and wrote while it was traced.
-#[derive(Default)]
-pub(crate) struct TraceLog {
-    reads: Vec<Read>,
-    wrote: bool,
-}
-
-/// A number read while tracing, and the node it was read from.
-enum Read {
-    One(u32, u64),
-    Lanes(u32, Vec<f64>),
-}
-
 impl Tape {
-    /// Notes that `index`'s forward value was read as `data`, if a trace
-    /// runs.
-    #[inline]
-    pub(crate) fn note_read(&mut self, index: u32, data: f64) {
-        if let Some(log) = &mut self.trace {
-            log.reads.push(Read::One(index, data.to_bits()));
-        }
-    }
-
-    /// Notes that `index`'s lanes (or its number) were read, if a trace
-    /// runs.
-    #[inline]
-    pub(crate) fn note_lanes_read(&mut self, index: u32) {
-        if self.trace.is_some() {
-            let node = self.nodes[index as usize];
-            let read = if node.lanes == SINGLE {
-                Read::One(index, node.data.to_bits())
-            } else {
-                Read::Lanes(index, self.slab.data[self.slab.span(node.lanes)].to_vec())
-            };
-            if let Some(log) = &mut self.trace {
-                log.reads.push(read);
-            }
-        }
-    }
-
-    /// Notes that a value's data was overwritten, if a trace runs.
-    #[inline]
-    pub(crate) fn note_write(&mut self) {
-        if let Some(log) = &mut self.trace {
-            log.wrote = true;
-        }
-    }
-
-    /// Whether every number read while tracing is still what it was.
-    fn guards_hold(&self, reads: &[Read]) -> bool {
-        reads.iter().all(|read| match read {
-            Read::One(i, bits) => self.nodes[*i as usize].data.to_bits() == *bits,
-            Read::Lanes(i, lanes) => {
-                let row = self.nodes[*i as usize].lanes;
-                let now = &self.slab.data[self.slab.span(row)];
-                now.len() == lanes.len()
-                    && now
-                        .iter()
-                        .zip(lanes)
-                        .all(|(a, b)| a.to_bits() == b.to_bits())
-            }
-        })
-    }
-
     /// Recomputes nodes `first..end` in creation order, each from its
     /// operands as they are now, by the rule that made it; leaves keep
     /// their numbers.
@@ -278,7 +216,7 @@ struct Trace {
     end: usize,
     /// The trace's last node, if it has any.
     last: Option<Value>,
-    reads: Vec<Read>,
+    reads: TraceLog,
     replayable: bool,
     /// Frees the trace: the last field, dropped after the handles.
     _scope: Scope,
@@ -371,8 +309,8 @@ impl<F: FnMut(&[Value]) -> Value> Recording<F> {
             first,
             end,
             last,
-            reads: log.reads,
-            replayable: !log.wrote,
+            replayable: !log.wrote(),
+            reads: log,
             _scope: scope,
         });
         output
@@ -414,7 +352,7 @@ impl Trace {
                 }
             }
             t.reforward(self.first, self.end);
-            t.guards_hold(&self.reads)
+            self.reads.holds(&t.nodes, &t.slab)
         })
     }
 }
