@@ -437,8 +437,14 @@ fn measure<'s>(
         .collect();
     let mut hv = Vec::with_capacity(v.len());
 
-    batched.step()?;
-    let first = built.step()?;
+    let first = batched.step()?;
+    // The graph's nodes as the step builds it; built only when timed, so
+    // that `--batched`'s peak memory is the replayed step's alone.
+    let tape_nodes = if all_ways {
+        built.step()?.nodes
+    } else {
+        first.nodes
+    };
     let threads_used = config(Batching::Replay).thread_count();
     let mut report = Report {
         shape,
@@ -453,7 +459,7 @@ fn measure<'s>(
         gradient: Vec::new(),
         hvp: Vec::new(),
         micrograd_nodes,
-        tape_nodes: first.nodes,
+        tape_nodes,
         flop: step_flop(&widths, shape.points),
         fused,
     };
