@@ -4,6 +4,8 @@
 //! tracing, a value written) traces again; freed traces are traced again;
 //! recordings do not nest.
 
+#![cfg(feature = "nn")]
+
 use micrograd::nn::{MLP, Module, loss};
 use micrograd::{Input, Recording, Scope, Value};
 

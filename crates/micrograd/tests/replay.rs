@@ -4,6 +4,8 @@
 //! penalties, optimizers, minibatches, batches of several chunks, and any
 //! thread count.
 
+#![cfg(feature = "nn")]
+
 use micrograd::data::{self, Dataset};
 use micrograd::nn::{Activation, Loss, MLP, Module, OptimizerKind, Schedule};
 use micrograd::train::{Batching, StepRecord, TrainConfig, Trainer};
