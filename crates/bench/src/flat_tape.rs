@@ -168,6 +168,15 @@ pub fn demo_step(
 ) -> (f64, usize) {
     let base = tape.len();
     let root = demo_loss(tape, params, x, y);
+    let loss = descend(tape, base, root, lr);
+    let nodes = tape.len() - base;
+    tape.truncate(base);
+    (loss, nodes)
+}
+
+/// micrograd's update from the loss `root`, the parameters at `..base`:
+/// zero their gradients, backward, one SGD step. Returns the loss.
+pub fn descend(tape: &mut FlatTape, base: usize, root: u32, lr: f64) -> f64 {
     let loss = tape.data[root as usize];
     // micrograd zeroes the parameters' gradients before backward.
     tape.grad[..base].iter_mut().for_each(|g| *g = 0.0);
@@ -175,7 +184,5 @@ pub fn demo_step(
     for i in 0..base {
         tape.data[i] -= lr * tape.grad[i];
     }
-    let nodes = tape.len() - base;
-    tape.truncate(base);
-    (loss, nodes)
+    loss
 }

@@ -6,8 +6,8 @@
 
 use micrograd::{Recording, Value};
 
-use crate::flat_tape::{FlatParams, FlatTape, Op, demo_loss as flat_demo_loss};
-use crate::values::{Params, demo_loss};
+use crate::flat_tape::{self, FlatParams, FlatTape, Op, demo_loss as flat_demo_loss};
+use crate::values::{Params, demo_loss, descend};
 
 /// The demo's step on the engine, recorded on the first call of
 /// [`step`](Engine::step) and replayed on the next ones.
@@ -33,20 +33,7 @@ impl<F: FnMut(&[Value]) -> Value> Engine<'_, F> {
     /// the loss.
     pub fn step(&mut self, lr: f64) -> f64 {
         let root = self.recording.call(&[]);
-        let all = || {
-            self.params
-                .iter()
-                .flatten()
-                .flat_map(|(w, b)| w.iter().chain([b]))
-        };
-        for p in all() {
-            p.set_grad(0.0);
-        }
-        root.backward();
-        for p in all() {
-            p.set_data(p.data() - lr * p.grad());
-        }
-        root.data()
+        descend(self.params, root, lr)
     }
 
     /// How many times the loss was traced (once, if it replays).
@@ -83,12 +70,7 @@ impl Flat {
                 Op::Relu(a) => x(a).max(0.0),
             };
         }
-        tape.grad[..base].iter_mut().for_each(|g| *g = 0.0);
-        tape.backward(base, self.root);
-        for i in 0..base {
-            tape.data[i] -= lr * tape.grad[i];
-        }
-        tape.data[root]
+        flat_tape::descend(tape, base, self.root, lr)
     }
 }
 

@@ -63,6 +63,12 @@ pub fn demo_loss(params: &Params, x: &[Vec<f64>], y: &[f64]) -> Value {
 pub fn demo_step(params: &Params, x: &[Vec<f64>], y: &[f64], lr: f64) -> f64 {
     let _step = micrograd::Scope::new();
     let root = demo_loss(params, x, y);
+    descend(params, root, lr)
+}
+
+/// micrograd's update from the loss `root`: zero the parameters'
+/// gradients, backward, one SGD step. Returns the loss.
+pub fn descend(params: &Params, root: Value, lr: f64) -> f64 {
     let all = || {
         params
             .iter()

@@ -105,10 +105,7 @@ impl Trainer<'_> {
         // for a replay.
         let replayed = program.is_some();
         if replayed || (team.is_some() && shares > 1) {
-            match run {
-                Some(first) => engine::read_run_data(*first, p, snapshot),
-                None => engine::read_data(params, snapshot),
-            }
+            super::read_params(params, *run, snapshot);
         }
         let step = batched_step::Step {
             data,

@@ -123,6 +123,15 @@ struct Threads {
     team: Option<Team>,
 }
 
+/// The parameters' numbers into `out`: one slice of the tape when they are
+/// one run of nodes from `run`, else one look each.
+fn read_params(params: &[Value], run: Option<Value>, out: &mut Vec<f64>) {
+    match run {
+        Some(first) => engine::read_run_data(first, params.len(), out),
+        None => engine::read_data(params, out),
+    }
+}
+
 /// The least arithmetic (multiply-adds, forward and backward) a thread is
 /// given: below it, handing a share to another thread and waiting for it
 /// costs more than the share saves. About 30 µs of a core's work; a
@@ -326,10 +335,7 @@ impl<'a> Trainer<'a> {
         self.check_gradients()?;
         let (test_loss, test_accuracy) = self.measure_test();
         let Scratch { before, sums, .. } = &mut self.scratch;
-        match self.run {
-            Some(first) => engine::read_run_data(first, p, before),
-            None => engine::read_data(&self.params, before),
-        }
+        read_params(&self.params, self.run, before);
         self.optimizer.step_with(&self.params, &sums.grads[..p], lr);
         self.check_update(lr)?;
         self.course.record(loss);
@@ -379,11 +385,7 @@ impl<'a> Trainer<'a> {
         };
         let program = self.threads.program.as_ref();
         if program.is_some() {
-            let params = &mut self.scratch.snapshot;
-            match self.run {
-                Some(first) => engine::read_run_data(first, self.params.len(), params),
-                None => engine::read_data(&self.params, params),
-            }
+            read_params(&self.params, self.run, &mut self.scratch.snapshot);
         }
         let program = program.map(|p| (p, self.scratch.snapshot.as_slice()));
         let (sum, right) = batched_step::evaluate(&step, self.model, program, &mut held.buffers);
