@@ -493,30 +493,37 @@ fn store_some<V: Vector>(v: V, out: &mut [f64], n: usize, acc: V::V, relu: bool)
     }
 }
 
-// The paths' thresholds, measured on AVX2 (`speed`, lanes 100 and 256):
-// the tiles pack `w` and pad to whole tiles on every call, which short sums
-// (K or J small) and narrow layers do not repay; from 64×64 at 256 lanes,
-// and from 128×128 at any width, the tiles are faster.
+// The paths' thresholds, measured with `speed` at lanes 100 and 256. On
+// AVX2 (`lanes` 4) the tiles pack `w` and pad to whole tiles on every
+// call, which short sums (K or J small) and narrow layers do not repay;
+// from 64×64 at 256 lanes, and from 128×128 at any width, the tiles are
+// faster. On AVX-512 (`lanes` 8; an Intel Xeon with two FMA units) the
+// blocks' 8 rows × 2 vectors beat the 8 × 3 tiles at every shape up to
+// 256×256, forward and input gradients, exact and fused (exact 54-57
+// GFLOP/s against 37-48, the multiply-then-add loop's peak there being
+// 54); weight gradients too up to 128×128.
 
-/// The forward's path for `J` neurons, `K` inputs and `n` lanes: the blocks
-/// up to 32×32, for K ≤ 4 (the tiles run 2 to 3 times slower there), for
-/// J ≤ 2, and up to 64×64 at 128 lanes.
+/// The forward's path for `J` neurons, `K` inputs and `n` lanes, with
+/// vectors of `lanes` numbers: on AVX2 the blocks up to 32×32, for K ≤ 4
+/// (the tiles run 2 to 3 times slower there), for J ≤ 2, and up to 64×64
+/// at 128 lanes; on AVX-512 the blocks.
 #[inline(always)]
-fn forward_path(j: usize, k: usize, n: usize) -> Path {
-    if j * k <= 32 * 32 || k <= 4 || j <= 2 || (j * k <= 64 * 64 && n <= 128) {
+fn forward_path(j: usize, k: usize, n: usize, lanes: usize) -> Path {
+    if lanes >= 8 || j * k <= 32 * 32 || k <= 4 || j <= 2 || (j * k <= 64 * 64 && n <= 128) {
         Path::Blocked
     } else {
         Path::Tiled
     }
 }
 
-/// The input gradients' path for `J` neurons, `K` inputs and `n` lanes: the
-/// blocks for J ≤ 32 (J = 1: 3 times faster), for K ≤ 2 (their one or two
-/// rows 8 or 4 vectors wide: 1.5 times faster) and up to 64×64 at 128 lanes
-/// (but not for 2 < K < 16, a tile's few rows of many terms).
+/// The input gradients' path for `J` neurons, `K` inputs and `n` lanes: on
+/// AVX2 the blocks for J ≤ 32 (J = 1: 3 times faster), for K ≤ 2 (their
+/// one or two rows 8 or 4 vectors wide: 1.5 times faster) and up to 64×64
+/// at 128 lanes (but not for 2 < K < 16, a tile's few rows of many terms);
+/// on AVX-512 the blocks.
 #[inline(always)]
-fn input_grads_path(j: usize, k: usize, n: usize) -> Path {
-    if j <= 32 || k <= 2 || (j * k <= 64 * 64 && k >= 16 && n <= 128) {
+fn input_grads_path(j: usize, k: usize, n: usize, lanes: usize) -> Path {
+    if lanes >= 8 || j <= 32 || k <= 2 || (j * k <= 64 * 64 && k >= 16 && n <= 128) {
         Path::Blocked
     } else {
         Path::Tiled
@@ -527,12 +534,13 @@ fn input_grads_path(j: usize, k: usize, n: usize) -> Path {
 /// the plain sums for K ≤ 2, J ≤ 2 and up to 4×4 (2 to 2.5 times faster
 /// there: they read the rows as they are, where the others transpose a side
 /// first), the blocks up to 32×32 (1.2 to 1.4 times faster; not 16×64 or
-/// 64×16), then the tiles.
+/// 64×16) on AVX2 and up to 128×128 on AVX-512 (1.1 to 1.2 times), then the
+/// tiles.
 #[inline(always)]
-fn weight_grads_path(j: usize, k: usize, _n: usize) -> Path {
+fn weight_grads_path(j: usize, k: usize, _n: usize, lanes: usize) -> Path {
     if k <= 2 || j <= 2 || j * k <= 4 * 4 {
         Path::Dots
-    } else if j <= 32 && k <= 32 {
+    } else if (j <= 32 && k <= 32) || (lanes >= 8 && j <= 128 && k <= 128) {
         Path::Blocked
     } else {
         Path::Tiled
@@ -631,7 +639,7 @@ impl Forward<'_> {
         } = self;
         let (j_count, k_count, n) = (b.len(), x.starts.len(), x.width);
         let w = &w[..j_count * k_count];
-        if path(forward_path(j_count, k_count, n)) != Path::Tiled {
+        if path(forward_path(j_count, k_count, n, V::LANES)) != Path::Tiled {
             forward_blocked::<V, T>(v, w, b, x, out, epilogue == Epilogue::Relu);
             return;
         }
@@ -776,7 +784,7 @@ impl InputGrads<'_> {
             );
         }
         let w = &w[..j_count * k_count];
-        if path(input_grads_path(j_count, k_count, n)) != Path::Tiled {
+        if path(input_grads_path(j_count, k_count, n, V::LANES)) != Path::Tiled {
             input_grads_blocked::<V, T>(v, w, g, n, dx, mask);
             return;
         }
@@ -901,7 +909,7 @@ impl WeightGrads<'_> {
         } = self;
         let stride = x.width;
         let (j_count, k_count) = (db.len(), x.starts.len());
-        match path(weight_grads_path(j_count, k_count, n)) {
+        match path(weight_grads_path(j_count, k_count, n, V::LANES)) {
             Path::Blocked => return weight_grads_blocked::<V, T>(v, g, x, n, dw, db, scratch),
             Path::Dots => return weight_grads_dots::<T>(g, x, n, dw, db),
             Path::Tiled => {}
@@ -1063,7 +1071,9 @@ fn forward_blocked<V: Vector, T: Term>(
 
 /// Neurons `j0..j0 + R` of [`forward_blocked`]: a block of lanes `C`
 /// vectors wide, with `C` wider for fewer rows, so that at least six sums
-/// advance side by side; then two vectors; then a lane at a time.
+/// advance side by side; then two vectors; then one (AVX-512's rows of
+/// 104 lanes end in one: a lane at a time there made the 64×64 layers of
+/// a 100-point step 2 to 3 times slower); then a lane at a time.
 #[inline(always)]
 fn forward_block<V: Vector, T: Term, const R: usize>(
     v: V,
@@ -1083,6 +1093,7 @@ fn forward_block<V: Vector, T: Term, const R: usize>(
         _ => {}
     }
     lane = forward_lanes::<V, T, R, 2>(v, &w_rows, b, x, out, j0, relu, lane);
+    lane = forward_lanes::<V, T, R, 1>(v, &w_rows, b, x, out, j0, relu, lane);
     for (r, w_row) in w_rows.iter().enumerate() {
         for l in lane..n {
             let mut acc = b[j0 + r];
@@ -1186,6 +1197,7 @@ fn input_grads_block<V: Vector, T: Term, const R: usize>(
         _ => {}
     }
     lane = input_grads_lanes::<V, T, R, 2>(v, w, g, n, dx, k0, mask, lane);
+    lane = input_grads_lanes::<V, T, R, 1>(v, w, g, n, dx, k0, mask, lane);
     for r in 0..R {
         for l in lane..n {
             let mut acc = 0.0;
@@ -1835,7 +1847,7 @@ mod tests {
         };
         for (j_count, k_count) in shapes {
             for lanes in [100_usize, 256] {
-                let stride = lanes.next_multiple_of(16);
+                let stride = lanes.next_multiple_of(8);
                 let w = rng.values(j_count * k_count, false);
                 let b = rng.values(j_count, false);
                 let slab = rng.values(k_count * stride, false);
