@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use micrograd::data::{Dataset, Points};
 use micrograd::expr;
 use micrograd::nn::{MLP, Weights};
-use micrograd::train::SavedModel;
+use micrograd::train::{SavedModel, Settings};
 use micrograd::viz::MAX_LAYOUT;
 use micrograd::{Value, draw_dot, scope};
 
@@ -174,6 +174,49 @@ pub fn init_json(data: &[u8]) {
             .expect("the weights fit their shape");
         assert_eq!(model.weights(), weights);
     });
+}
+
+/// `micrograd train --params JSON`: settings as one JSON object. Settings
+/// that read write back and read the same; those that pass `check` and
+/// draw few points resolve, and their resolved settings resolve again to
+/// themselves and to the same run (what a run's summary promises of its
+/// `"params"`).
+pub fn params_json(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let settings = match Settings::from_json(text) {
+        Ok(settings) => settings,
+        Err(e) => {
+            let message = e.to_string();
+            assert!(!message.is_empty() && !message.contains('\n'), "{message}");
+            return;
+        }
+    };
+    let written = serde_json::to_string(&settings).expect("settings serialize");
+    let again = Settings::from_json(&written).expect("written settings read back");
+    assert_eq!(again, settings);
+    if settings.check().is_err() || settings.points.unwrap_or(0) > 2_000 {
+        return;
+    }
+    let Ok(setup) = settings.resolve(None) else {
+        return;
+    };
+    let again = setup
+        .settings
+        .resolve(None)
+        .expect("resolved settings resolve again");
+    assert_eq!(again.settings, setup.settings);
+    // The same run: the schedule's numbers to the bit, not only its shape
+    // and start.
+    let (preset, first) = (&again.preset, &setup.preset);
+    assert_eq!(preset.config, first.config);
+    assert_eq!(
+        (&preset.hidden, preset.activation, preset.steps),
+        (&first.hidden, first.activation, first.steps)
+    );
+    assert_eq!(preset.data, first.data);
+    assert_eq!(again.test, setup.test);
 }
 
 /// `micrograd predict --model FILE.safetensors`: a saved model.

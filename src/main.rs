@@ -43,7 +43,7 @@ struct Cli {
 enum Command {
     /// Train an MLP on a built-in dataset or a file.
     #[command(after_help = EXIT_CODES)]
-    Train(train::TrainArgs),
+    Train(Box<train::TrainArgs>),
     /// Evaluate an expression, backpropagate, print its value and every derivative.
     #[command(after_help = EXIT_CODES)]
     Grad(grad::GradArgs),

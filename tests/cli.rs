@@ -62,11 +62,9 @@ fn train_json_prints_micrograds_trajectory_and_nothing_else() {
         "--json",
     ]);
     assert!(out.status.success(), "{}", stderr(&out));
-    let lines: Vec<serde_json::Value> = stdout(&out)
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("every line is JSON"))
-        .collect();
+    let (lines, summary) = json_lines(&out);
     assert_eq!(lines.len(), 100);
+    assert_eq!(summary["final"], true);
     // demo.ipynb's numbers
     for (step, loss, accuracy) in [
         (0, 0.8958441028683222, 0.5),
@@ -121,10 +119,7 @@ fn train_measures_the_points_it_holds_out() {
     // xor's 500 points, a fifth held out: round(0.2·500) = 100 measured.
     let out = micrograd(&["train", "--dataset", "xor", "--test", "0.2", "--json"]);
     assert!(out.status.success(), "{}", stderr(&out));
-    let lines: Vec<serde_json::Value> = stdout(&out)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let (lines, _) = json_lines(&out);
     assert_eq!(lines.len(), 200);
     for line in &lines {
         let (loss, accuracy) = (line["test_loss"].as_f64(), line["test_accuracy"].as_f64());
@@ -287,9 +282,9 @@ fn the_held_out_points_features_and_l1_are_in_the_help() {
 fn train_spiral_reaches_95_percent() {
     let out = micrograd(&["train", "--dataset", "spiral", "--json"]);
     assert!(out.status.success(), "{}", stderr(&out));
-    let last: serde_json::Value =
-        serde_json::from_str(stdout(&out).lines().last().unwrap()).unwrap();
-    assert!(last["accuracy"].as_f64().unwrap() >= 0.95, "{last}");
+    // The final model, after the last update.
+    let (_, summary) = json_lines(&out);
+    assert!(summary["accuracy"].as_f64().unwrap() >= 0.95, "{summary}");
 }
 
 #[test]
@@ -982,16 +977,16 @@ fn any_thread_count_and_the_per_point_graph_train_alike() {
         args.extend_from_slice(extra);
         let out = micrograd(&args);
         assert!(out.status.success(), "{extra:?}: {}", stderr(&out));
-        stdout(&out)
-            .lines()
-            .map(|l| {
-                let v: serde_json::Value = serde_json::from_str(l).unwrap();
-                (v["loss"].as_f64().unwrap(), v["accuracy"].as_f64().unwrap())
-            })
+        let (steps, summary) = json_lines(&out);
+        steps
+            .iter()
+            .chain([&summary])
+            .map(|v| (v["loss"].as_f64().unwrap(), v["accuracy"].as_f64().unwrap()))
             .collect()
     };
+    // Five steps, and the final model's scores.
     let one = run(&["--threads", "1"]);
-    assert_eq!(one.len(), 5);
+    assert_eq!(one.len(), 6);
     assert_eq!(run(&["--threads", "2"]), one, "2 threads");
     assert_eq!(run(&["--threads", "3"]), one, "3 threads");
     for ((loss, accuracy), (per_point, per_point_accuracy)) in one.iter().zip(run(&["--per-point"]))
@@ -1012,10 +1007,17 @@ fn a_replayed_step_and_a_step_built_every_time_train_to_the_same_bits() {
         args.extend_from_slice(extra);
         let out = micrograd(&args);
         assert!(out.status.success(), "{extra:?}: {}", stderr(&out));
-        stdout(&out).lines().map(str::to_owned).collect()
+        // The steps, and the summary's scores (its times differ).
+        let (steps, summary) = json_lines(&out);
+        let scores = ["loss", "accuracy", "test_loss", "test_accuracy"].map(|k| &summary[k]);
+        steps
+            .iter()
+            .map(ToString::to_string)
+            .chain([serde_json::json!(scores).to_string()])
+            .collect()
     };
     let replayed = run(&[]);
-    assert_eq!(replayed.len(), 8);
+    assert_eq!(replayed.len(), 9);
     assert_eq!(run(&["--no-replay"]), replayed, "built every step");
     assert_eq!(run(&["--no-replay", "--threads", "2"]), replayed);
     let out = micrograd(&["train", "--per-point", "--no-replay"]);
@@ -1071,14 +1073,10 @@ fn train_prints_every_nth_step_the_last_always_or_none() {
     let steps = |args: &[&str]| -> Vec<u64> {
         let out = micrograd(&[&["train", "--steps", "10", "--json"], args].concat());
         assert!(out.status.success(), "{}", stderr(&out));
-        stdout(&out)
-            .lines()
-            .map(|l| {
-                serde_json::from_str::<serde_json::Value>(l).unwrap()["step"]
-                    .as_u64()
-                    .unwrap()
-            })
-            .collect()
+        // The summary ends every run, --quiet or not.
+        let (steps, summary) = json_lines(&out);
+        assert_eq!(summary["final"], true);
+        steps.iter().map(|l| l["step"].as_u64().unwrap()).collect()
     };
     assert_eq!(steps(&[]), (0..10).collect::<Vec<_>>());
     assert_eq!(steps(&["--log-every", "4"]), [0, 4, 8, 9]);
@@ -1195,4 +1193,336 @@ fn predict_gives_probabilities_where_the_loss_defines_them() {
         stdout(&out)
     );
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// `train --json`'s lines, parsed, and the last one (the summary) apart.
+fn json_lines(out: &Output) -> (Vec<serde_json::Value>, serde_json::Value) {
+    let mut lines: Vec<serde_json::Value> = stdout(out)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("every line is JSON"))
+        .collect();
+    let summary = lines.pop().expect("a summary line");
+    (lines, summary)
+}
+
+/// Runs `train` in a fresh directory and checks it wrote nothing there.
+fn train_keeping_nothing(args: &[&str]) -> Output {
+    let dir = fresh_dir();
+    let out = micrograd_in(&dir, &[&["train", "--no-out"], args].concat());
+    let left: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
+    assert!(left.is_empty(), "--no-out wrote {left:?}");
+    std::fs::remove_dir_all(&dir).unwrap();
+    out
+}
+
+#[test]
+fn train_json_ends_with_a_summary_whose_params_repeat_the_run() {
+    // Issue 21's own case.
+    let run = [
+        "--dataset",
+        "moons",
+        "--points",
+        "200",
+        "--test",
+        "0.25",
+        "--steps",
+        "50",
+        "--json",
+    ];
+    let out = train_keeping_nothing(&run);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let (steps, summary) = json_lines(&out);
+    assert_eq!(steps.len(), 50);
+    // Its keys, in this order (the settings, an object of their own, at
+    // the third).
+    let line = stdout(&out).lines().last().unwrap().to_owned();
+    let params_end = line.find("},").expect("params, an object");
+    let keys = [
+        "final",
+        "status",
+        "params",
+        "loss",
+        "accuracy",
+        "test_loss",
+        "test_accuracy",
+        "best_test_loss",
+        "best_test_step",
+        "steps",
+        "steps_per_second",
+        "seconds",
+    ];
+    let at: Vec<usize> = keys
+        .iter()
+        .enumerate()
+        .map(|(i, key)| {
+            let from = if i < 3 { 0 } else { params_end };
+            from + line[from..].find(&format!("\"{key}\":")).expect(key)
+        })
+        .collect();
+    assert!(at.is_sorted(), "{line}");
+    assert_eq!(summary.as_object().unwrap().len(), keys.len(), "{line}");
+    assert_eq!(summary["final"], true);
+    assert_eq!(summary["status"], "done");
+    assert_eq!(summary["steps"], 50);
+    // Every setting resolved: the flags given, and the moons' own
+    // (BuiltIn::settings_for: noise 0.1, Adam from 0.1, linear, L2 1e-4).
+    let params = &summary["params"];
+    assert_eq!(
+        *params,
+        serde_json::json!({
+            "dataset": "moons", "points": 200, "noise": 0.1, "seed": 0, "test": 0.25,
+            "features": ["x1", "x2"], "hidden": [16, 16], "activation": "relu", "loss": "svm",
+            "optimizer": "adam", "lr": 0.1, "schedule": "linear", "batch": null, "l2": 0.0001,
+            "l1": 0.0, "steps": 50
+        })
+    );
+    for key in ["steps_per_second", "seconds"] {
+        assert!(summary[key].as_f64().is_some_and(|x| x > 0.0), "{summary}");
+    }
+    // The README shows this summary: its numbers, but the times.
+    let readme = include_str!("../README.md");
+    let shown = readme
+        .split("```json\n")
+        .nth(1)
+        .and_then(|block| block.split("```").next())
+        .expect("the README shows a summary");
+    let mut shown: serde_json::Value = serde_json::from_str(shown).unwrap();
+    let mut timeless = summary.clone();
+    for times in [&mut shown, &mut timeless] {
+        let times = times.as_object_mut().unwrap();
+        times.remove("steps_per_second");
+        times.remove("seconds");
+    }
+    assert_eq!(shown, timeless);
+
+    // Again, from the summary's params alone: the same numbers to the bit.
+    let params = serde_json::to_string(params).unwrap();
+    let again = train_keeping_nothing(&["--params", &params, "--json"]);
+    assert!(again.status.success(), "{}", stderr(&again));
+    let (again_steps, again_summary) = json_lines(&again);
+    assert_eq!(again_steps, steps);
+    for key in [
+        "status",
+        "params",
+        "loss",
+        "accuracy",
+        "test_loss",
+        "test_accuracy",
+        "best_test_loss",
+        "best_test_step",
+        "steps",
+    ] {
+        assert_eq!(again_summary[key], summary[key], "{key}");
+    }
+    // With --quiet the summary is the only line.
+    let quiet = train_keeping_nothing(&["--params", &params, "--json", "--quiet"]);
+    let (none, quiet_summary) = json_lines(&quiet);
+    assert!(none.is_empty());
+    assert_eq!(quiet_summary["test_loss"], summary["test_loss"]);
+}
+
+#[test]
+fn the_summary_scores_the_model_after_its_last_update() {
+    // With a constant rate, a run of 31 steps takes the 30 updates of a run
+    // of 30 and then, at step 30, measures what they left before its own
+    // update: on every point (no --batch), the 30-step run's final model.
+    // L1 and L2 on, so that the penalties are in the loss.
+    let run = |steps: &str| {
+        let out = train_keeping_nothing(&[
+            "--dataset",
+            "circles",
+            "--points",
+            "120",
+            "--test",
+            "0.3",
+            "--schedule",
+            "constant",
+            "--lr",
+            "0.05",
+            "--l1",
+            "0.001",
+            "--steps",
+            steps,
+            "--json",
+        ]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        json_lines(&out)
+    };
+    let (steps, summary) = run("30");
+    let (longer, _) = run("31");
+    let step30 = &longer[30];
+    assert_eq!(step30["step"], 30);
+    for key in ["loss", "accuracy", "test_loss", "test_accuracy"] {
+        assert_eq!(summary[key], step30[key], "{key}");
+    }
+    // Not the last step line's numbers, which were measured before its
+    // update.
+    assert_ne!(summary["loss"], steps[29]["loss"]);
+    // The best held-out loss: the lowest of every step's and the final
+    // model's, at the updates taken before it.
+    let mut best = (f64::INFINITY, 0);
+    let held_out = steps
+        .iter()
+        .map(|l| l["test_loss"].as_f64().unwrap())
+        .chain([step30["test_loss"].as_f64().unwrap()]);
+    for (k, loss) in held_out.enumerate() {
+        if loss < best.0 {
+            best = (loss, k);
+        }
+    }
+    assert_eq!(summary["best_test_loss"].as_f64(), Some(best.0));
+    assert_eq!(summary["best_test_step"], best.1);
+
+    // A regression has no accuracy, and without --test no held-out score.
+    let out = train_keeping_nothing(&["--dataset", "plane", "--steps", "3", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let (_, summary) = json_lines(&out);
+    for key in [
+        "accuracy",
+        "test_loss",
+        "test_accuracy",
+        "best_test_loss",
+        "best_test_step",
+    ] {
+        assert!(summary[key].is_null(), "{key}: {summary}");
+    }
+    assert!(summary["loss"].as_f64().is_some(), "{summary}");
+    assert!(summary["params"]["test"].is_null(), "{summary}");
+}
+
+#[test]
+fn params_take_settings_as_one_object_and_flags_win() {
+    let summary = |args: &[&str]| {
+        let out = train_keeping_nothing(&[args, &["--json", "--quiet"]].concat());
+        assert!(out.status.success(), "{}", stderr(&out));
+        json_lines(&out).1
+    };
+    // Optuna's `ask`: widths as text. The same run with widths as a list,
+    // and with the same settings as flags.
+    let text = summary(&[
+        "--params",
+        r#"{"lr": 0.05, "hidden": "8,8", "l2": 1e-4, "optimizer": "momentum", "steps": 5}"#,
+    ]);
+    let list = summary(&[
+        "--params",
+        r#"{"lr": 0.05, "hidden": [8, 8], "l2": 0.0001, "optimizer": "momentum", "steps": 5}"#,
+    ]);
+    let flags = summary(&[
+        "--lr",
+        "0.05",
+        "--hidden",
+        "8,8",
+        "--l2",
+        "1e-4",
+        "--optimizer",
+        "momentum",
+        "--steps",
+        "5",
+    ]);
+    for other in [&list, &flags] {
+        for key in ["params", "loss", "accuracy"] {
+            assert_eq!(other[key], text[key], "{key}");
+        }
+    }
+    assert_eq!(text["params"]["hidden"], serde_json::json!([8, 8]));
+    assert_eq!(text["params"]["optimizer"], "momentum");
+    // A flag given as well wins over its key; the others still count.
+    let both = summary(&[
+        "--params",
+        r#"{"lr": 0.05, "hidden": "8,8", "steps": 5, "seed": 4}"#,
+        "--hidden",
+        "3",
+        "--seed",
+        "2",
+    ]);
+    assert_eq!(both["params"]["hidden"], serde_json::json!([3]));
+    assert_eq!(both["params"]["seed"], 2);
+    assert_eq!(both["params"]["lr"], 0.05);
+    assert_eq!(both["params"]["steps"], 5);
+
+    // Each mistake: one line that names it, and exit code 2.
+    for (params, says) in [
+        (r#"{"colour": "red"}"#, "--params: unknown field `colour`"),
+        (
+            r#"{"lr": "fast"}"#,
+            "--params: invalid type: string \"fast\", expected f64",
+        ),
+        (
+            r#"{"hidden": 16}"#,
+            "widths as a list, [16, 16], or as text",
+        ),
+        (r#"{"hidden": "16,,16"}"#, "an empty width between commas"),
+        (
+            r#"{"steps": 2.5}"#,
+            "invalid type: floating point `2.5`, expected usize",
+        ),
+        (r#"{"lr": 0.05, "lr": 0.1}"#, "duplicate field `lr`"),
+        (r#"[0.05, "16,16"]"#, "expected an object of settings"),
+        ("{\"lr\": 0.05", "--params: EOF while parsing an object"),
+        ("", "--params: EOF while parsing a value"),
+        (
+            r#"{"lr": -1}"#,
+            "--params: the learning rate must be a positive finite number",
+        ),
+        (r#"{"lr": 1e999}"#, "number out of range"),
+        (
+            r#"{"test": 1}"#,
+            "the held-out fraction must be a number from 0 up to",
+        ),
+        (
+            r#"{"points": 99999999999}"#,
+            "--params: points is at most 10000000",
+        ),
+        (
+            r#"{"dataset": "upload"}"#,
+            "the upload dataset is a file: give it with --data",
+        ),
+        (r#"{"dataset": "lecture"}"#, "unknown dataset `lecture`"),
+        (
+            r#"{"dataset": "demo", "points": 50}"#,
+            "the demo dataset has its own points",
+        ),
+        (r#"{"optimizer": "lbfgs"}"#, "unknown optimizer `lbfgs`"),
+    ] {
+        let out = micrograd(&["train", "--params", params, "--steps", "1", "--no-out"]);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{params}: {err}");
+        assert!(err.contains(says), "{params}: {err}");
+        assert_eq!(err.lines().count(), 1, "{params}: {err}");
+    }
+    // --no-out writes nothing, so it takes no --out or --save.
+    let out = micrograd(&["train", "--no-out", "--out", "pics"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+}
+
+#[test]
+fn exit_codes_a_scheduler_acts_on() {
+    // 3: the run diverged; its summary, the last line, says so.
+    let out = train_keeping_nothing(&[
+        "--optimizer",
+        "sgd",
+        "--lr",
+        "1e308",
+        "--steps",
+        "5",
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    let (steps, summary) = json_lines(&out);
+    assert_eq!(summary["status"], "diverged");
+    assert_eq!(summary["final"], true);
+    // The updates taken before the step that failed, each printed.
+    assert_eq!(summary["steps"], steps.len());
+    assert_eq!(summary["params"]["lr"], 1e308);
+    // 2: usage, whether in a flag or in --params.
+    for args in [
+        &["train", "--steps", "0"][..],
+        &["train", "--params", "{\"steps\": 0}"],
+    ] {
+        assert_eq!(micrograd(args).status.code(), Some(2), "{args:?}");
+    }
+    // 1: a file that is not there.
+    let out = micrograd(&["train", "--data", "no-such-file.csv", "--json", "--no-out"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stdout(&out).is_empty());
 }

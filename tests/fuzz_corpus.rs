@@ -73,6 +73,11 @@ fn init_json() {
 }
 
 #[test]
+fn params_json() {
+    replay("params_json", bodies::params_json, None);
+}
+
+#[test]
 fn safetensors_model() {
     replay("safetensors_model", bodies::safetensors_model, None);
 }

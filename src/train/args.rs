@@ -9,6 +9,7 @@ use micrograd::nn::{Activation, Loss, OptimizerKind};
 use micrograd::train::{BuiltIn, DatasetName, Hidden, Settings};
 
 use crate::size::parse_hidden;
+use crate::usage::usage;
 
 /// Unset options take the dataset's own defaults (for the demo: micrograd's
 /// own, SVM loss and SGD with lr = 1.0 - 0.9·k/100 over 100 steps; for
@@ -28,7 +29,7 @@ pub struct TrainArgs {
     /// Points in the built-in dataset, held-out ones included [default:
     /// 100; blobs 150, spiral 300, xor and gaussian 500, plane and
     /// multi-gaussian 1200]
-    #[arg(long, allow_negative_numbers = true, value_name = "N", conflicts_with = "data", value_parser = clap::value_parser!(u32).range(3..=10_000_000))]
+    #[arg(long, allow_negative_numbers = true, value_name = "N", conflicts_with = "data", value_parser = clap::value_parser!(u32).range(3..=MOST_POINTS as i64))]
     pub points: Option<u32>,
     /// Hold this fraction of the points out of training (0 to below 1;
     /// round(FRACTION·N) points, one at least, drawn from --seed) and
@@ -91,23 +92,31 @@ pub struct TrainArgs {
     #[arg(long, conflicts_with_all = ["no_replay", "per_point"])]
     pub fused: bool,
     /// Seed for the built-in data, the initial weights, the batches and the held-out points
-    #[arg(
-        long,
-        allow_negative_numbers = true,
-        value_name = "N",
-        default_value_t = 0,
-        value_parser = seed
-    )]
-    pub seed: u64,
+    /// [default: 0]
+    #[arg(long, allow_negative_numbers = true, value_name = "N", value_parser = seed)]
+    pub seed: Option<u64>,
+    /// Settings as one JSON object, as a run's summary writes them under "params" or Optuna's
+    /// `ask` prints them: {"lr": 0.05, "hidden": "16,16", "l2": 1e-4, "optimizer": "adam"}.
+    /// Keys: dataset, points, noise, seed, test, features, hidden (a list or "16,16"),
+    /// activation, loss, optimizer, lr, schedule, batch, l2, l1, steps; null is not given. A
+    /// flag given as well wins over its key
+    #[arg(long, value_name = "JSON")]
+    pub params: Option<String>,
     /// One JSON object per step on stdout, {"step", "loss", "accuracy", "test_loss",
-    /// "test_accuracy", "lr"}, and nothing else (test_ null without --test; accuracy null for
-    /// a regression)
+    /// "test_accuracy", "lr"}, then a summary, and nothing else (test_ null without --test;
+    /// accuracy null for a regression). The summary, the last line, also on exit 3:
+    /// {"final": true, "status": "done" or "diverged", "params": every setting resolved (valid
+    /// --params: the run again), "loss", "accuracy", "test_loss", "test_accuracy" of the model
+    /// after its last update (the loss and accuracy on every training point, as a further
+    /// full-batch step would measure them), "best_test_loss" and "best_test_step" (the
+    /// updates before it, --steps for the final model), "steps" (the updates taken),
+    /// "steps_per_second", "seconds" (the run's wall time)}
     #[arg(long)]
     pub json: bool,
     /// Print every Nth step (and always the last) [default: 1, every step]
     #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = clap::value_parser!(u32).range(1..))]
     pub log_every: Option<u32>,
-    /// Print no steps and no progress bar: only the summary, or with --json nothing on stdout
+    /// Print no steps and no progress bar: only the summary (with --json, its one line)
     #[arg(long, conflicts_with = "log_every")]
     pub quiet: bool,
     /// Where to write the pictures of the training [default: out]
@@ -116,6 +125,9 @@ pub struct TrainArgs {
     /// Where to save the trained model (safetensors) [default: DIR/model.safetensors]
     #[arg(long, value_name = "PATH")]
     pub save: Option<PathBuf>,
+    /// Write nothing: no model and no pictures (a sweep's trials keep only what they print)
+    #[arg(long, conflicts_with_all = ["out", "save"])]
+    pub no_out: bool,
 }
 
 impl TrainArgs {
@@ -128,19 +140,22 @@ impl TrainArgs {
     }
 
     /// The run's settings, as the library resolves them (`upload` for
-    /// `--data`); the flags that are the program's own (threads, outputs,
-    /// what to print) are not settings.
+    /// `--data`): the flags given, over `--params`; the flags that are the
+    /// program's own (threads, outputs, what to print) are not settings.
+    ///
+    /// # Errors
+    ///
+    /// A usage error for `--params` that is not an object of settings, or
+    /// whose settings no run could train with.
     pub fn settings(&self) -> Result<Settings> {
-        let dataset = match (&self.data, self.dataset) {
-            (Some(_), _) => DatasetName::Upload,
-            (None, Some(name)) => name,
-            (None, None) => DatasetName::BuiltIn(BuiltIn::Moons),
-        };
-        Ok(Settings {
-            dataset: Some(dataset),
+        let flags = Settings {
+            dataset: match (&self.data, self.dataset) {
+                (Some(_), _) => Some(DatasetName::Upload),
+                (None, name) => name,
+            },
             points: self.points.map(|n| n as usize),
             noise: None,
-            seed: Some(self.seed),
+            seed: self.seed,
             test: self.test,
             features: self.features.clone(),
             hidden: self.hidden.clone(),
@@ -158,9 +173,47 @@ impl TrainArgs {
             l2: self.l2,
             l1: self.l1,
             steps: self.steps.map(|n| n as usize),
-        })
+        };
+        let Some(json) = &self.params else {
+            return Ok(flags);
+        };
+        let params = Settings::from_json(json).or_else(|e| usage(format!("--params: {e}")))?;
+        match params.dataset {
+            Some(DatasetName::Lecture) => {
+                let refused = dataset("lecture").expect_err("the lecture is the playground's");
+                return usage(format!("--params: {refused}"));
+            }
+            Some(DatasetName::Upload) if self.data.is_none() => {
+                return usage("--params: the upload dataset is a file: give it with --data PATH");
+            }
+            _ => {}
+        }
+        // The flags' own bounds (a run of more points than --points
+        // takes would be refused only once drawn).
+        if let Some(points) = params.points
+            && points > MOST_POINTS as usize
+        {
+            return usage(format!(
+                "--params: points is at most {MOST_POINTS}, not {points}"
+            ));
+        }
+        for (key, value) in [("steps", params.steps), ("batch", params.batch)] {
+            if let Some(n) = value
+                && n > u32::MAX as usize
+            {
+                return usage(format!("--params: {key} is at most {}, not {n}", u32::MAX));
+            }
+        }
+        let settings = flags.or(params);
+        settings
+            .check()
+            .or_else(|e| usage(format!("--params: {e}")))?;
+        Ok(settings)
     }
 }
+
+/// The most points `--points` takes.
+const MOST_POINTS: u32 = 10_000_000;
 
 /// `--dataset`: the demo or a built-in dataset (the lecture's and an
 /// upload are the playground's).

@@ -1,8 +1,9 @@
 //! `micrograd train`: the demo, a built-in dataset, or a user's file. Its
 //! rooms: the flags (args.rs), from flags to a run ready to train
 //! (prepare.rs), the outputs checked first (outputs.rs), what prints while
-//! it trains (progress.rs), the summary's words (report.rs) and the
-//! pictures (pictures.rs); here, the run itself.
+//! it trains (progress.rs), the summary's words (report.rs), the JSON
+//! summary (summary.rs) and the pictures (pictures.rs); here, the run
+//! itself.
 
 mod args;
 mod outputs;
@@ -10,6 +11,7 @@ mod pictures;
 mod prepare;
 mod progress;
 mod report;
+mod summary;
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -18,7 +20,7 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use micrograd::data::Dataset;
 use micrograd::nn::Module;
-use micrograd::train::{History, SavedModel};
+use micrograd::train::{History, SavedModel, Trainer};
 
 pub use args::TrainArgs;
 use outputs::check_outputs;
@@ -26,14 +28,22 @@ use pictures::pictures;
 use prepare::{Prepared, prepare};
 use progress::{Divergence, json_line, micrograd_line, short};
 use report::{describe, percent};
+use summary::{Best, Status, summary_line};
 
 pub fn run(args: &TrainArgs) -> Result<()> {
-    let dir = args.out.clone().unwrap_or_else(|| PathBuf::from("out"));
-    let model_path = args
-        .save
-        .clone()
-        .unwrap_or_else(|| dir.join("model.safetensors"));
-    check_outputs(args, &dir, &model_path)?;
+    let run_started = Instant::now();
+    // Where the model and the pictures go; nowhere with --no-out.
+    let outputs = (!args.no_out).then(|| {
+        let dir = args.out.clone().unwrap_or_else(|| PathBuf::from("out"));
+        let model_path = args
+            .save
+            .clone()
+            .unwrap_or_else(|| dir.join("model.safetensors"));
+        (dir, model_path)
+    });
+    if let Some((dir, model_path)) = &outputs {
+        check_outputs(args, dir, model_path)?;
+    }
     let Prepared {
         notes,
         setup,
@@ -62,12 +72,35 @@ pub fn run(args: &TrainArgs) -> Result<()> {
     // memory does not grow with its length.
     let mut history = History::new(4_096);
     let mut divergence = Divergence::default();
+    let mut best = Best::default();
+    // With --json, the summary ends the output however the run ends: done,
+    // or diverged (exit code 3).
+    let summary = |trainer: &mut Trainer<'_>, status: Status, best: Best, training: f64| {
+        summary_line(
+            trainer,
+            &setup.settings,
+            status,
+            best,
+            training,
+            run_started,
+        )
+    };
     for _ in 0..steps {
-        let record = trainer.step().inspect_err(|_| {
-            if let Some(bar) = &progress {
-                bar.abandon();
+        let record = match trainer.step() {
+            Ok(record) => record,
+            Err(e) => {
+                if let Some(bar) = &progress {
+                    bar.abandon();
+                }
+                if args.json && matches!(e, micrograd::Error::Diverged { .. }) {
+                    let training = started.elapsed().as_secs_f64();
+                    let line = summary(&mut trainer, Status::Diverged, best, training);
+                    writeln!(out, "{line}")?;
+                }
+                return Err(e.into());
             }
-        })?;
+        };
+        best.watch(record.test_loss, record.step);
         if printed(record.step) {
             if args.json {
                 writeln!(out, "{}", json_line(&record))?;
@@ -103,7 +136,15 @@ pub fn run(args: &TrainArgs) -> Result<()> {
     };
     // A model whose outputs are not numbers is not saved; one whose loss
     // exploded is, with a word (a run that failed said it in its error).
-    trainer.check_model()?;
+    let checked = trainer.check_model();
+    if args.json {
+        let status = match checked {
+            Ok(()) => Status::Done,
+            Err(_) => Status::Diverged,
+        };
+        writeln!(out, "{}", summary(&mut trainer, status, best, elapsed))?;
+    }
+    checked?;
     if let Some(warning) = divergence.warning() {
         eprintln!("micrograd: warning: {warning}");
     }
@@ -143,6 +184,10 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         )?;
     }
     writeln!(report, "task: {task}")?;
+    let Some((dir, model_path)) = outputs else {
+        report.flush()?;
+        return Ok(());
+    };
     let weights = model.weights();
     // The model first: a picture that cannot be drawn must not lose it.
     let saved = SavedModel {

@@ -33,13 +33,13 @@ pub fn prepare(args: &TrainArgs) -> Result<Prepared> {
         }
         None => None,
     };
-    let demo = args.dataset == Some(DatasetName::Demo);
+    let mut settings = args.settings()?;
+    let demo = settings.dataset == Some(DatasetName::Demo);
     if demo && args.points.is_some() {
         return usage(
             "the demo has its own 100 points; --points is for the other built-in datasets",
         );
     }
-    let mut settings = args.settings()?;
 
     let mut notes = Vec::new();
     let init = match &args.init {
@@ -59,7 +59,7 @@ pub fn prepare(args: &TrainArgs) -> Result<Prepared> {
     // another network or other features.
     let init = init.or_else(|| setup.initial_weights());
     if demo && init.is_none() {
-        notes.push(why_not_the_demos_weights(args, &setup));
+        notes.push(why_not_the_demos_weights(&setup));
     }
     let preset = &mut setup.preset;
     preset.config.threads = args.threads.map(|t| t as usize);
@@ -73,7 +73,7 @@ pub fn prepare(args: &TrainArgs) -> Result<Prepared> {
         preset.config.batching = Batching::Fused;
     }
     check_size(preset)?;
-    let model = preset.model(args.seed);
+    let model = preset.model(preset.config.seed);
     if let Some(weights) = &init {
         let source = args
             .init
@@ -105,21 +105,21 @@ pub fn prepare(args: &TrainArgs) -> Result<Prepared> {
 
 /// Why the demo does not start from its notebook's weights
 /// ([`Setup::initial_weights`]): its hidden layers or its features.
-fn why_not_the_demos_weights(args: &TrainArgs, setup: &Setup) -> String {
+fn why_not_the_demos_weights(setup: &Setup) -> String {
     let weights = micrograd::data::micrograd_demo_weights();
     let demo_hidden = &weights.nouts()[..weights.layers.len() - 1];
     match &setup.features {
         Some(features) if setup.preset.hidden == demo_hidden => format!(
             "the demo's initial weights read x1,x2; --features {features} starts from \
              weights drawn from --seed {}",
-            args.seed
+            setup.preset.config.seed
         ),
         _ => format!(
             "the demo's initial weights are for hidden layers {}; --hidden {} starts from \
              weights drawn from --seed {}",
             Hidden(demo_hidden.to_vec()),
             Hidden(setup.preset.hidden.clone()),
-            args.seed
+            setup.preset.config.seed
         ),
     }
 }

@@ -57,6 +57,14 @@ pub(crate) fn json_object<T: DeserializeOwned>(
     path: &Path,
     expecting: &'static str,
 ) -> Result<T> {
+    object(text, expecting).map_err(|e| json_error(path, &e))
+}
+
+/// [`json_object`] with serde_json's own error.
+pub(crate) fn object<T: DeserializeOwned>(
+    text: &[u8],
+    expecting: &'static str,
+) -> serde_json::Result<T> {
     struct Object<T> {
         expecting: &'static str,
         wanted: PhantomData<T>,
@@ -86,7 +94,6 @@ pub(crate) fn json_object<T: DeserializeOwned>(
     };
     seed.deserialize(&mut deserializer)
         .and_then(|value| deserializer.end().map(|()| value))
-        .map_err(|e| json_error(path, &e))
 }
 
 /// serde_json's errors carry their own line and column; its message is kept

@@ -180,6 +180,62 @@ fn schedules_reshaped_as_a_user_asks() {
         panic!("cosine")
     };
     assert!((end / 1e307 - 1.0).abs() < 1e-15, "{end}");
+    // The moons' preset with its own shape named keeps its numbers (0.09,
+    // not 0.9·0.1 = 0.09000000000000001).
+    assert_eq!(
+        moons.reshaped(Some(ScheduleShape::Linear), Some(0.1), 200),
+        moons
+    );
+}
+
+#[test]
+fn a_reshaped_schedule_is_reshaped_again_by_its_own_shape_and_start() {
+    use micrograd::nn::ScheduleShape;
+    // What a run's resolved settings promise: its schedule's shape and
+    // start, given again to the preset, give the same schedule to the bit.
+    let presets = [
+        Schedule::micrograd_demo(100),
+        Schedule::Linear {
+            start: 0.1,
+            decay: 0.09,
+            steps: 200,
+        },
+        Schedule::Cosine {
+            start: 0.02,
+            end: 0.002,
+            steps: 400,
+        },
+        Schedule::Constant(0.05),
+    ];
+    let shapes = [
+        None,
+        Some(ScheduleShape::Constant),
+        Some(ScheduleShape::Linear),
+        Some(ScheduleShape::Cosine),
+    ];
+    // Rates whose tenth or 0.9 times is rounded: 0.07 / 10 is not 0.007.
+    let rates = [
+        None,
+        Some(0.07),
+        Some(0.3),
+        Some(1e-3),
+        Some(0.1),
+        Some(1.0),
+    ];
+    for preset in presets {
+        for shape in shapes {
+            for lr in rates {
+                let once = preset.reshaped(shape, lr, 50);
+                let start = match once {
+                    Schedule::Constant(s)
+                    | Schedule::Linear { start: s, .. }
+                    | Schedule::Cosine { start: s, .. } => s,
+                };
+                let again = preset.reshaped(Some(once.shape()), Some(start), 50);
+                assert_eq!(again, once, "{preset:?} {shape:?} {lr:?}");
+            }
+        }
+    }
 }
 
 #[test]

@@ -268,11 +268,16 @@ impl Schedule {
         }
     }
 
-    /// This schedule changed as a user asks: given another `shape`, that
-    /// shape falling to a tenth of the start (linear: `start - 0.9·start·k/steps`);
-    /// given a starting rate `lr`, the whole schedule scaled to start there;
-    /// in every case spread over `steps` steps. Without changes the numbers
-    /// stay exactly the original's (micrograd's `1.0 - 0.9*k/100`).
+    /// This schedule changed as a user asks, spread over `steps` steps:
+    /// given its own shape and start, or neither, its own numbers exactly
+    /// (micrograd's `1.0 - 0.9*k/100`); given another shape or another
+    /// start (`lr`), that shape (its own by default) falling from that
+    /// start to a tenth of it (linear: `start - 0.9·start·k/steps`;
+    /// cosine: to `start / 10`).
+    ///
+    /// So the schedule decided is decided again, to the bit, by its own
+    /// shape and start: a run repeats from its settings as they were
+    /// resolved ([`Settings`](crate::train::Settings)).
     pub fn reshaped(self, shape: Option<ScheduleShape>, lr: Option<f64>, steps: usize) -> Schedule {
         // The start as written, not `at(0)`: half a cosine at 0 can be an
         // ulp off it.
@@ -282,31 +287,28 @@ impl Schedule {
             | Schedule::Cosine { start, .. } => start,
         };
         let start = lr.unwrap_or(own);
-        // The end and the decay in proportion to the new start: divided by
-        // the old one first, so that a start near f64::MAX does not make
-        // the ratio (1e308 / 0.1) infinite.
-        let scaled = |x: f64| if start == own { x } else { x / own * start };
-        match (shape, self) {
-            (Some(ScheduleShape::Constant), _) => Schedule::Constant(start),
-            (Some(ScheduleShape::Linear), _) => Schedule::Linear {
+        let shape = shape.unwrap_or(self.shape());
+        if shape == self.shape() && start == own {
+            return match self {
+                Schedule::Constant(_) => self,
+                Schedule::Linear { start, decay, .. } => Schedule::Linear {
+                    start,
+                    decay,
+                    steps,
+                },
+                Schedule::Cosine { start, end, .. } => Schedule::Cosine { start, end, steps },
+            };
+        }
+        match shape {
+            ScheduleShape::Constant => Schedule::Constant(start),
+            ScheduleShape::Linear => Schedule::Linear {
                 start,
                 decay: 0.9 * start,
                 steps,
             },
-            (Some(ScheduleShape::Cosine), _) => Schedule::Cosine {
+            ScheduleShape::Cosine => Schedule::Cosine {
                 start,
                 end: start / 10.0,
-                steps,
-            },
-            (None, Schedule::Constant(_)) => Schedule::Constant(start),
-            (None, Schedule::Linear { decay, .. }) => Schedule::Linear {
-                start,
-                decay: scaled(decay),
-                steps,
-            },
-            (None, Schedule::Cosine { end, .. }) => Schedule::Cosine {
-                start,
-                end: scaled(end),
                 steps,
             },
         }

@@ -62,6 +62,24 @@ pub struct StepRecord {
     pub nodes: usize,
 }
 
+/// How the model scores as it stands, on every training point and every
+/// held-out one ([`Trainer::scores`]): after the last update, what a
+/// further step over every training point would record before its own.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Scores {
+    /// The total loss on every training point: the data loss plus the L2
+    /// and L1 penalties, as [`StepRecord::loss`].
+    pub loss: f64,
+    /// The fraction of the training points classified right; `None` for
+    /// regression.
+    pub accuracy: Option<f64>,
+    /// The data loss on the held-out points; `None` without them.
+    pub test_loss: Option<f64>,
+    /// The fraction of the held-out points classified right; `None`
+    /// without them, or for regression.
+    pub test_accuracy: Option<f64>,
+}
+
 /// Trains a model step by step.
 ///
 /// ```
@@ -399,6 +417,67 @@ impl<'a> Trainer<'a> {
             .is_classification()
             .then(|| right as f64 / n as f64);
         (Some(loss), accuracy)
+    }
+
+    /// The model's scores as it stands (after the last update): the total
+    /// loss and the accuracy on every training point, and the data loss and
+    /// the accuracy on the held-out points. Forward only, on this thread,
+    /// chunk by chunk in lanes as a step over every point measures them
+    /// (replayed where the steps are): the numbers, to the bit, that a
+    /// further full-batch step in lanes would record before its update. A
+    /// per-point step ([`Batching::PerPoint`]) adds its points in another
+    /// order, so may differ from these in the last bits.
+    ///
+    /// ```
+    /// use micrograd::data::moons;
+    /// use micrograd::nn::MLP;
+    /// use micrograd::train::{TrainConfig, Trainer};
+    ///
+    /// let data = moons(100, 0.1, 1);
+    /// let model = MLP::new(2, &[16, 16, 1]);
+    /// let mut trainer = Trainer::new(&model, &data, &TrainConfig::micrograd_demo(100))?;
+    /// trainer.run(10, |_| {})?;
+    /// let scores = trainer.scores();
+    /// // What step 10 measures before its update.
+    /// assert_eq!(scores.loss, trainer.step()?.loss);
+    /// # Ok::<(), micrograd::Error>(())
+    /// ```
+    pub fn scores(&mut self) -> Scores {
+        let all: Vec<usize> = (0..self.data.len()).collect();
+        let step = batched_step::Step {
+            data: self.data,
+            batch: &all,
+            targets: &self.targets,
+            loss: self.config.loss,
+            task: &self.task,
+        };
+        let program = self.threads.program.as_ref();
+        if program.is_some() {
+            read_params(&self.params, self.run, &mut self.scratch.snapshot);
+        }
+        let program = program.map(|p| (p, self.scratch.snapshot.as_slice()));
+        let (sum, right) =
+            batched_step::evaluate(&step, self.model, program, &mut self.scratch.lanes);
+        let n = all.len();
+        let data_loss = match self.config.loss.scale(n) {
+            Some(scale) => sum * scale,
+            None => sum,
+        };
+        let loss = {
+            let _graph = engine::Scope::new();
+            self.with_penalties(Value::new(data_loss)).data()
+        };
+        let accuracy = self
+            .task
+            .is_classification()
+            .then(|| right as f64 / n as f64);
+        let (test_loss, test_accuracy) = self.measure_test();
+        Scores {
+            loss,
+            accuracy,
+            test_loss,
+            test_accuracy,
+        }
     }
 
     /// Takes `steps` steps, calling `on_step` after each; returns the last

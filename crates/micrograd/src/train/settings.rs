@@ -399,39 +399,100 @@ impl Setup {
 }
 
 impl Settings {
-    /// Resolves these settings into what a run trains: the dataset's
-    /// preset (drawn from `seed` for a built-in one; `file`, its name and
-    /// its data, for `upload`), with every setting given overriding the
-    /// preset's; the points held out of it (`test`) and the features the
-    /// network reads. A batch of every training point or more is `None`.
-    /// Draws the data, and builds nothing on a tape.
+    /// Settings from a JSON object of them, as [`Deserialize`] reads them
+    /// (`{"lr": 0.05, "hidden": "16,16"}`, what Optuna's `ask` prints under
+    /// `"params"`, or a run's own [`Setup::settings`] as it writes them),
+    /// with any other JSON value refused.
+    ///
+    /// ```
+    /// use micrograd::train::{Hidden, Settings};
+    ///
+    /// let settings = Settings::from_json(r#"{"lr": 0.05, "hidden": "16,16", "l2": 1e-4}"#)?;
+    /// assert_eq!(settings.hidden, Some(Hidden(vec![16, 16])));
+    /// let error = Settings::from_json(r#"{"lr": "fast"}"#).unwrap_err().to_string();
+    /// assert_eq!(error, "invalid type: string \"fast\", expected f64, at column 13");
+    /// assert!(Settings::from_json("[0.05]").is_err()); // not an object
+    /// # Ok::<(), micrograd::Error>(())
+    /// ```
     ///
     /// # Errors
     ///
-    /// [`Error::Data`] for settings no run could train with (fewer than 3
-    /// points, a layer of no neurons, a learning rate that is not a
-    /// positive number, a batch or steps of 0, a negative L2, L1 or noise,
-    /// `points` or `noise` for data that is not drawn, `upload` without
-    /// a file, a held-out fraction outside [0, 1) or one that leaves no
-    /// point to train on or holds out every point of a class, features
-    /// other than `x1,x2` for data not in the plane), or a file whose
-    /// labels are all the same.
-    pub fn resolve(&self, file: Option<(&str, &Dataset)>) -> Result<Setup> {
+    /// [`Error::Data`], in one line that says what is wrong and at which
+    /// column: text that is not one JSON object, a key that is not a
+    /// setting (named), a value of the wrong type, an unknown name. The
+    /// values are checked by [`check`](Settings::check), not here.
+    pub fn from_json(text: &str) -> Result<Settings> {
+        crate::json::object(text.as_bytes(), "an object of settings").map_err(|e| {
+            let message = e.to_string();
+            let message = match message.rfind(" at line ") {
+                Some(cut) => &message[..cut],
+                None => &message,
+            };
+            Error::Data(format!("{message}, at column {}", e.column()))
+        })
+    }
+
+    /// These settings, each one not given taken from `fallback`: flags
+    /// given one by one over settings given as a whole.
+    #[must_use]
+    pub fn or(self, fallback: Settings) -> Settings {
+        Settings {
+            dataset: self.dataset.or(fallback.dataset),
+            points: self.points.or(fallback.points),
+            noise: self.noise.or(fallback.noise),
+            seed: self.seed.or(fallback.seed),
+            test: self.test.or(fallback.test),
+            features: self.features.or(fallback.features),
+            hidden: self.hidden.or(fallback.hidden),
+            activation: self.activation.or(fallback.activation),
+            loss: self.loss.or(fallback.loss),
+            optimizer: self.optimizer.or(fallback.optimizer),
+            lr: self.lr.or(fallback.lr),
+            schedule: self.schedule.or(fallback.schedule),
+            batch: self.batch.or(fallback.batch),
+            l2: self.l2.or(fallback.l2),
+            l1: self.l1.or(fallback.l1),
+            steps: self.steps.or(fallback.steps),
+        }
+    }
+
+    /// Refuses the settings that no run could train with, whatever the
+    /// data: [`resolve`](Settings::resolve)'s first look, which needs no
+    /// data drawn or read.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Data`] for fewer than 3 points, a layer of no neurons, a
+    /// learning rate that is not a positive number, a batch or steps of 0,
+    /// a negative or non-finite L2, L1 or noise, `points` or `noise` for
+    /// data that is not drawn, or a held-out fraction outside [0, 1).
+    pub fn check(&self) -> Result<()> {
         let invalid = |message: String| Err(Error::Data(message));
-        let seed = self.seed.unwrap_or(0);
         let dataset = self.dataset.unwrap_or(DatasetName::BuiltIn(BuiltIn::Moons));
-        if !matches!(dataset, DatasetName::BuiltIn(_)) {
-            if self.points.is_some() {
-                return invalid(format!(
-                    "the {dataset} dataset has its own points; points is for {}",
-                    BuiltIn::names()
-                ));
+        match dataset {
+            DatasetName::BuiltIn(builtin) => {
+                if self.points.is_some_and(|points| points < 3) {
+                    return invalid(format!("{builtin} needs at least 3 points"));
+                }
+                if let Some(noise) = self.noise
+                    && !(noise.is_finite() && noise >= 0.0)
+                {
+                    return invalid("noise must be a finite number, 0 or more".into());
+                }
             }
-            if self.noise.is_some() {
-                return invalid(format!(
-                    "the {dataset} dataset is not drawn at random; noise is for {}",
-                    BuiltIn::names()
-                ));
+            _ => {
+                if self.points.is_some() {
+                    return invalid(format!(
+                        "the {dataset} dataset has its own points; points is for {}",
+                        BuiltIn::names()
+                    ));
+                }
+                if self.noise.is_some() {
+                    return invalid(format!(
+                        "the {dataset} dataset is not drawn at random; noise is for {}",
+                        BuiltIn::names()
+                    ));
+                }
             }
         }
         if let Some(test) = self.test
@@ -467,6 +528,31 @@ impl Settings {
         if self.steps == Some(0) {
             return invalid("steps must be at least 1".into());
         }
+        Ok(())
+    }
+
+    /// Resolves these settings into what a run trains: the dataset's
+    /// preset (drawn from `seed` for a built-in one; `file`, its name and
+    /// its data, for `upload`), with every setting given overriding the
+    /// preset's; the points held out of it (`test`) and the features the
+    /// network reads. A batch of every training point or more is `None`.
+    /// Draws the data, and builds nothing on a tape.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Data`] for settings no run could train with (fewer than 3
+    /// points, a layer of no neurons, a learning rate that is not a
+    /// positive number, a batch or steps of 0, a negative L2, L1 or noise,
+    /// `points` or `noise` for data that is not drawn, `upload` without
+    /// a file, a held-out fraction outside [0, 1) or one that leaves no
+    /// point to train on or holds out every point of a class, features
+    /// other than `x1,x2` for data not in the plane), or a file whose
+    /// labels are all the same.
+    pub fn resolve(&self, file: Option<(&str, &Dataset)>) -> Result<Setup> {
+        self.check()?;
+        let invalid = |message: String| Err(Error::Data(message));
+        let seed = self.seed.unwrap_or(0);
+        let dataset = self.dataset.unwrap_or(DatasetName::BuiltIn(BuiltIn::Moons));
 
         let (name, mut preset, noise) = match dataset {
             DatasetName::Demo => (
@@ -476,13 +562,7 @@ impl Settings {
             ),
             DatasetName::BuiltIn(builtin) => {
                 let points = self.points.unwrap_or(builtin.points());
-                if points < 3 {
-                    return invalid(format!("{builtin} needs at least 3 points"));
-                }
                 let noise = self.noise.unwrap_or(builtin.noise());
-                if !(noise.is_finite() && noise >= 0.0) {
-                    return invalid("noise must be a finite number, 0 or more".into());
-                }
                 let preset = builtin.preset_with(points, noise, seed);
                 (builtin.to_string(), preset, Some(noise))
             }
