@@ -96,6 +96,7 @@ impl Trainer<'_> {
                 Scratch {
                     lanes,
                     snapshot,
+                    fresh,
                     sums,
                     ..
                 },
@@ -106,6 +107,7 @@ impl Trainer<'_> {
         let replayed = program.is_some();
         if replayed || (team.is_some() && shares > 1) {
             super::read_params(params, *run, snapshot);
+            *fresh = true;
         }
         let step = batched_step::Step {
             data,

@@ -184,6 +184,9 @@ struct Scratch {
     /// numbers for the helpers.
     lanes: batched_step::Buffers,
     snapshot: Vec<f64>,
+    /// Whether `snapshot` holds the parameters as they are: read once in a
+    /// step, for the replay, the held-out points and the update's undo.
+    fresh: bool,
     /// Each chunk's sums; the first row of gradients is the step's (the
     /// only row, point by point).
     sums: batched_step::ChunkSums,
@@ -340,6 +343,7 @@ impl<'a> Trainer<'a> {
             let _ = self.order.partial_shuffle(&mut self.rng, n);
         }
         let p = self.params.len();
+        self.scratch.fresh = false;
         let (loss, accuracy, nodes) = match self.config.batching {
             Batching::Lanes | Batching::Replay | Batching::Fused => self.lanes_gradients(start)?,
             Batching::PerPoint => {
@@ -352,9 +356,24 @@ impl<'a> Trainer<'a> {
         };
         self.check_gradients()?;
         let (test_loss, test_accuracy) = self.measure_test();
-        let Scratch { before, sums, .. } = &mut self.scratch;
-        read_params(&self.params, self.run, before);
+        let Scratch {
+            before,
+            sums,
+            snapshot,
+            fresh,
+            ..
+        } = &mut self.scratch;
+        if *fresh {
+            // The same numbers: taken, not read again. The two buffers
+            // trade places, each with room for every parameter (no
+            // allocation after the first step).
+            before.reserve(snapshot.len().saturating_sub(before.len()));
+            std::mem::swap(before, snapshot);
+        } else {
+            read_params(&self.params, self.run, before);
+        }
         self.optimizer.step_with(&self.params, &sums.grads[..p], lr);
+        self.scratch.fresh = false;
         self.check_update(lr)?;
         self.course.record(loss);
         self.step += 1;
@@ -402,8 +421,9 @@ impl<'a> Trainer<'a> {
             task: &self.task,
         };
         let program = self.threads.program.as_ref();
-        if program.is_some() {
+        if program.is_some() && !self.scratch.fresh {
             read_params(&self.params, self.run, &mut self.scratch.snapshot);
+            self.scratch.fresh = true;
         }
         let program = program.map(|p| (p, self.scratch.snapshot.as_slice()));
         let (sum, right) = batched_step::evaluate(&step, self.model, program, &mut held.buffers);
@@ -455,6 +475,7 @@ impl<'a> Trainer<'a> {
         if program.is_some() {
             read_params(&self.params, self.run, &mut self.scratch.snapshot);
         }
+        self.scratch.fresh = program.is_some();
         let program = program.map(|p| (p, self.scratch.snapshot.as_slice()));
         let (sum, right) =
             batched_step::evaluate(&step, self.model, program, &mut self.scratch.lanes);
