@@ -390,36 +390,39 @@ impl Replay {
                 starts: &self.starts[l],
                 width: stride,
             };
-            self.dw.resize(plan.j * plan.k, 0.0);
-            self.db.resize(plan.j, 0.0);
-            kernels::dense_weight_grads(
-                &self.g,
-                x,
-                n,
-                &mut self.dw,
-                &mut self.db,
-                &mut self.transposed,
-                arith,
-            );
+            let g = &self.g[..plan.j * stride];
+            let dw = room(&mut self.dw, plan.j * plan.k);
+            let db = room(&mut self.db, plan.j);
+            kernels::dense_weight_grads(g, x, n, dw, db, &mut self.transposed, arith);
             let layer = &mut grads[plan.first..plan.first + plan.j * (plan.k + 1)];
             for ((neuron, dw), &db) in layer
                 .chunks_exact_mut(plan.k + 1)
-                .zip(self.dw.chunks_exact(plan.k))
-                .zip(&self.db)
+                .zip(dw.chunks_exact(plan.k))
+                .zip(&*db)
             {
                 neuron[..plan.k].copy_from_slice(dw);
                 neuron[plan.k] = db;
             }
             if l > 0 {
-                self.dx.resize(plan.k * stride, 0.0);
+                let dx = room(&mut self.dx, plan.k * stride);
                 let below = program.layers[l - 1].activation;
                 masked = below == Activation::Relu;
                 let mask = masked.then_some(x);
-                kernels::dense_input_grads(&self.w[l], &self.g, stride, &mut self.dx, mask, arith);
+                kernels::dense_input_grads(&self.w[l], g, stride, dx, mask, arith);
                 std::mem::swap(&mut self.g, &mut self.dx);
             }
         }
     }
+}
+
+/// The first `len` numbers of `buffer`, grown to hold them: the kernels
+/// write every one, so a buffer kept from layer to layer (of other sizes)
+/// is not cleared, only grown.
+fn room(buffer: &mut Vec<f64>, len: usize) -> &mut [f64] {
+    if buffer.len() < len {
+        buffer.resize(len, 0.0);
+    }
+    &mut buffer[..len]
 }
 
 /// The elementwise op of an activation; `None` for none.
