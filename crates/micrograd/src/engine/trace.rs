@@ -19,6 +19,7 @@ use super::lane_dot;
 use super::lane_slab::SINGLE;
 use super::node::Instr;
 use super::reads::TraceLog;
+use super::rules::Unary;
 
 use super::scope::Scope;
 use super::tape::{Tape, misuse, with_tape};
@@ -46,6 +47,9 @@ impl Tape {
                     }
                     Instr::Add(a, b) => nodes[a as usize].data + nodes[b as usize].data,
                     Instr::Mul(a, b) => nodes[a as usize].data * nodes[b as usize].data,
+                    // micrograd's activation, inline (its rule folds to a
+                    // `max`); the other elementwise ops are calls.
+                    Instr::Unary(op @ Unary::Relu, a) => forward::unary(op, nodes[a as usize].data),
 
                     _ => break,
                 };
