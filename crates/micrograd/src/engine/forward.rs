@@ -40,6 +40,13 @@ pub(crate) fn forward(instr: Instr, nodes: &[Node], edges: &[u32], slab: &LaneSl
     }
 }
 
+/// The value of elementwise primitive `op` at `x`: its rule, inlined
+/// (for a constant `op`, the rule alone).
+#[inline(always)]
+pub(crate) fn unary(op: rules::Unary, x: f64) -> f64 {
+    rules::unary::<f64, _>(op, One(x))
+}
+
 /// A rule's value of one number.
 struct One(f64);
 

@@ -10,7 +10,7 @@ use super::backward::{backward, binary_single, unary_rule, unary_single};
 use super::grads::{GradSink, Grads, Part};
 use super::lane_slab::{Into, SINGLE};
 use super::node::{Instr, Node};
-use super::rules::{self, Binary};
+use super::rules::{self, Binary, Unary};
 
 /// Reverse-mode sweep from `root`: d(root)/d(node) for every node the root
 /// depends on, in one pass from the root down; leaves' gradients go where
@@ -70,6 +70,10 @@ pub(crate) fn sweep(
                 Instr::Mul(a, b) if node.lanes == SINGLE => {
                     let rule = |at| rules::binary(Binary::Mul, at);
                     binary_single(nodes, &mut sweep, i, a, b, rule);
+                }
+                // micrograd's activation: its rule inline, a compare.
+                Instr::Unary(op @ Unary::Relu, a) if node.lanes == SINGLE => {
+                    unary_single(nodes, &mut sweep, i, a, |at| rules::unary(op, at));
                 }
                 Instr::Unary(op, a) if node.lanes == SINGLE => {
                     let rule = |at| unary_rule(op, at);

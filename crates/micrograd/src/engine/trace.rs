@@ -19,6 +19,7 @@ use super::lane_dot;
 use super::lane_slab::SINGLE;
 use super::node::Instr;
 use super::reads::TraceLog;
+use super::rules::Unary;
 
 use super::scope::Scope;
 use super::tape::{Tape, misuse, with_tape};
@@ -27,8 +28,19 @@ use super::value::Value;
 impl Tape {
     /// Recomputes nodes `first..end` in creation order, each from its
     /// operands as they are now, by the rule that made it; leaves keep
-    /// their numbers.
-    fn reforward(&mut self, first: usize, end: usize) {
+    /// their numbers. `single`: none of them holds a batch.
+    fn reforward(&mut self, first: usize, end: usize, single: bool) {
+        // A graph of single values, as a user's graph built value by value
+        // is, skips the question per node.
+        if single {
+            self.reforward_with::<true>(first, end);
+        } else {
+            self.reforward_with::<false>(first, end);
+        }
+    }
+
+    #[inline(always)]
+    fn reforward_with<const SINGLE_ONLY: bool>(&mut self, first: usize, end: usize) {
         let mut i = first;
         while i < end {
             // The hot loop: most of a graph built value by value is leaves
@@ -39,13 +51,16 @@ impl Tape {
             while i < end {
                 let node = &nodes[i];
                 let data = match node.instr {
-                    _ if node.lanes != SINGLE => break,
+                    _ if !SINGLE_ONLY && node.lanes != SINGLE => break,
                     Instr::Leaf => {
                         i += 1;
                         continue;
                     }
                     Instr::Add(a, b) => nodes[a as usize].data + nodes[b as usize].data,
                     Instr::Mul(a, b) => nodes[a as usize].data * nodes[b as usize].data,
+                    // micrograd's activation, inline (its rule folds to a
+                    // `max`); the other elementwise ops are calls.
+                    Instr::Unary(op @ Unary::Relu, a) => forward::unary(op, nodes[a as usize].data),
 
                     _ => break,
                 };
@@ -216,6 +231,8 @@ struct Trace {
     end: usize,
     /// The trace's last node, if it has any.
     last: Option<Value>,
+    /// Whether none of its nodes holds a batch.
+    single: bool,
     reads: TraceLog,
     replayable: bool,
     /// Frees the trace: the last field, dropped after the handles.
@@ -302,6 +319,7 @@ impl<F: FnMut(&[Value]) -> Value> Recording<F> {
         self.traces += 1;
         let end = super::value::tape_len();
         let last = (end > first).then(|| with_tape(|t| t.handle((end - 1) as u32)));
+        let single = with_tape(|t| t.nodes[first..end].iter().all(|n| n.lanes == SINGLE));
         self.trace = Some(Trace {
             inputs: values,
             shapes: inputs.iter().map(|&i| i.shape()).collect(),
@@ -309,6 +327,7 @@ impl<F: FnMut(&[Value]) -> Value> Recording<F> {
             first,
             end,
             last,
+            single,
             replayable: !log.wrote(),
             reads: log,
             _scope: scope,
@@ -351,7 +370,7 @@ impl Trace {
                     }
                 }
             }
-            t.reforward(self.first, self.end);
+            t.reforward(self.first, self.end, self.single);
             self.reads.holds(&t.nodes, &t.slab)
         })
     }

@@ -82,6 +82,10 @@ impl Value {
     }
 
     /// A new leaf (an input or a parameter) holding `data`, with gradient 0.
+    // `#[inline]`, as the elementwise methods below and the operators: in
+    // a user's crate, a node made without a call (and its tape's hot path
+    // inlined with it).
+    #[inline]
     pub fn new(data: f64) -> Value {
         tape::leaf(data)
     }
@@ -266,6 +270,7 @@ impl Value {
     }
 
     /// `max(self, 0)`, micrograd's ReLU; its derivative at 0 is 0.
+    #[inline]
     pub fn relu(self) -> Value {
         tape::unary(self, Unary::Relu)
     }
@@ -275,39 +280,46 @@ impl Value {
     /// near 0 through `expm1` and beyond 19.5 as exactly 1, so it stays
     /// within 2.3 ulp of the truth and never gives NaN for a number
     /// (`tanh(1000) = 1`, where the lecture's formula gives inf/inf).
+    #[inline]
     pub fn tanh(self) -> Value {
         tape::unary(self, Unary::Tanh)
     }
 
     /// `e^self`; overflows to infinity above about 709.78, as `f64::exp`.
+    #[inline]
     pub fn exp(self) -> Value {
         tape::unary(self, Unary::Exp)
     }
 
     /// The natural logarithm. As `f64::ln`: `ln(0) = -inf`, and NaN for a
     /// negative input; its derivative `1/self` is then infinite or NaN.
+    #[inline]
     pub fn ln(self) -> Value {
         tape::unary(self, Unary::Ln)
     }
 
     /// The logistic function `1 / (1 + e^-self)`, in [0, 1] for every input
     /// but NaN (`sigmoid(-1000) = 0`).
+    #[inline]
     pub fn sigmoid(self) -> Value {
         tape::unary(self, Unary::Sigmoid)
     }
 
     /// `ln(1 + e^self)`, computed so that it never overflows
     /// (`softplus(1000) = 1000`); its derivative is the logistic function.
+    #[inline]
     pub fn softplus(self) -> Value {
         tape::unary(self, Unary::Softplus)
     }
 
     /// The sine (of radians); d/dself = cos(self).
+    #[inline]
     pub fn sin(self) -> Value {
         tape::unary(self, Unary::Sin)
     }
 
     /// The cosine (of radians); d/dself = -sin(self).
+    #[inline]
     pub fn cos(self) -> Value {
         tape::unary(self, Unary::Cos)
     }
@@ -315,6 +327,7 @@ impl Value {
     /// The unit step: 1 where `self > 0`, else 0 (at 0 too). It is ReLU's
     /// derivative, as it appears in a gradient graph
     /// ([`gradients`](Value::gradients)); its own derivative is 0.
+    #[inline]
     pub fn step(self) -> Value {
         tape::unary(self, Unary::Step)
     }
