@@ -432,6 +432,26 @@ fn a_single_value_receives_its_lanes_in_lane_order() {
 }
 
 #[test]
+fn a_sum_of_squares_over_a_run_of_nodes_holding_a_batch_is_a_batch() {
+    // Three consecutive leaves (one run of nodes, as a model's parameters
+    // are), the middle one a batch: the sum is a batch too.
+    let _graph = Scope::new();
+    let a = Value::new(3.0);
+    let x = Value::batch(&[1.0, -2.0]);
+    let c = Value::new(-0.5);
+    let s = Value::sum_squares(&[a, x, c]);
+    assert_eq!(s.data_lanes(), [9.0 + 1.0 + 0.25, 9.0 + 4.0 + 0.25]);
+    s.sum_lanes().backward();
+    // d/da Σₙ (a² + xₙ² + c²) = 2·a per lane, over two lanes.
+    assert_eq!(a.grad(), 12.0);
+    assert_eq!(x.grad_lanes(), [2.0, -4.0]);
+    assert_eq!(c.grad(), -2.0);
+    // And over single values only, one number, summed left to right.
+    let s = Value::sum_squares(&[a, c]);
+    assert_eq!(s.data(), 9.0 + 0.25);
+}
+
+#[test]
 fn a_batched_root_gives_each_lane_its_own_gradient() {
     let _graph = Scope::new();
     let a = Value::new(3.0);

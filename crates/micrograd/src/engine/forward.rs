@@ -183,6 +183,17 @@ fn sum_of_squares(nodes: &[Node], operands: impl Iterator<Item = u32>) -> f64 {
     })
 }
 
+/// [`sum_of_squares`] of a run of nodes, the same bits, with whether one
+/// of them holds a batch learned on the way (in one read of each node):
+/// `None` if one does.
+pub(crate) fn sum_of_squares_of_singles(run: &[Node]) -> Option<f64> {
+    let (sum, batched) = run.iter().fold((0.0, false), |(acc, batched), node| {
+        let x = node.data;
+        (acc + x * x, batched | (node.lanes != SINGLE))
+    });
+    (!batched).then_some(sum)
+}
+
 #[inline(never)]
 fn sum_row(lanes: &[f64]) -> f64 {
     lane_slab::sum(lanes)

@@ -608,15 +608,26 @@ impl Tape {
         let len = u32::try_from(values.len())
             .unwrap_or_else(|_| misuse("micrograd: too many operands for one node".into()));
         let first = values[0];
-        let consecutive = values.iter().enumerate().all(|(i, v)| {
-            v.generation == first.generation && v.index as usize == first.index as usize + i
+        // Every handle looked at, with no branch a handle (a model's
+        // parameters are thousands).
+        let consecutive = values.iter().enumerate().fold(true, |run, (i, v)| {
+            run & (v.generation == first.generation)
+                & (v.index as usize == first.index as usize + i)
         });
         if consecutive {
             // The run's first and last nodes are live and of one generation,
             // so every node between them is too.
             let first = self.index(first);
             self.index(values[values.len() - 1]);
-            return self.push(Instr::SumSquaresRun { first, len });
+            let instr = Instr::SumSquaresRun { first, len };
+            // The sum and whether a node holds a batch, in one pass over
+            // the run (a model's parameters: one read of each node, not
+            // two); a batch's node is made by `push`.
+            let run = &self.nodes[first as usize..][..len as usize];
+            return match forward::sum_of_squares_of_singles(run) {
+                Some(data) => self.push_node(data, instr, SINGLE),
+                None => self.push(instr),
+            };
         }
         let start = self.edge_mark();
         let Tape { nodes, edges, .. } = self;
