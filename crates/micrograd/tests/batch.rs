@@ -712,3 +712,25 @@ fn the_trainer_refuses_zero_threads() {
     let err = Trainer::new(&model, &data, &config).err().unwrap();
     assert_eq!(err.to_string(), "the thread count must be at least 1");
 }
+
+#[test]
+#[should_panic(expected = "Value::set_data sets one number, but this Value")]
+fn an_optimizer_over_consecutive_values_refuses_a_batch_among_them() {
+    use micrograd::nn::{Optimizer, Sgd};
+    // Made one after another: one run of nodes, updated as one slice.
+    let params = [Value::new(1.0), Value::batch(&[1.0, 2.0]), Value::new(3.0)];
+    Sgd::new().step(&params, 0.1);
+}
+
+#[test]
+fn an_optimizer_over_consecutive_values_updates_each_of_them() {
+    use micrograd::nn::{Optimizer, Sgd};
+    let params: Vec<Value> = (0..5).map(|i| Value::new(f64::from(i))).collect();
+    for (i, p) in params.iter().enumerate() {
+        p.set_grad(i as f64 * 0.5);
+    }
+    Sgd::new().step(&params, 0.5);
+    // p - 0.5·(p/2): each exact in binary.
+    let data: Vec<f64> = params.iter().map(|p| p.data()).collect();
+    assert_eq!(data, [0.0, 0.75, 1.5, 2.25, 3.0]);
+}

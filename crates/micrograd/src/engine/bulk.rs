@@ -55,12 +55,18 @@ pub(crate) fn first_non_finite_in_run(first: Value, len: usize) -> Option<usize>
     })
 }
 
-/// The nodes of the run of `len` single values from `first`. Nodes are only
-/// ever removed from the end of the tape, so if the run's first and last
-/// nodes are still the ones of `first`'s generation, all between are.
+/// The nodes of the run of `len` single values from `first`.
 fn run_nodes<'t>(t: &'t Tape, first: Value, len: usize, method: &str) -> &'t [Node] {
+    &t.nodes[run_range(t, first, len, method)]
+}
+
+/// Where on the tape the run of `len` single values from `first` lies.
+/// Nodes are only ever removed from the end of the tape, so if the run's
+/// first and last nodes are still the ones of `first`'s generation, all
+/// between are.
+fn run_range(t: &Tape, first: Value, len: usize, method: &str) -> std::ops::Range<usize> {
     if len == 0 {
-        return &[];
+        return 0..0;
     }
     let start = t.index(first) as usize;
     // Panics as any stale handle does if the run's last node is gone.
@@ -68,14 +74,15 @@ fn run_nodes<'t>(t: &'t Tape, first: Value, len: usize, method: &str) -> &'t [No
         (start + len - 1) as u32,
         first.generation,
     ));
-    let nodes = &t.nodes[start..start + len];
     // A node's lanes are fixed when it is made, and a run is checked for
     // single values when it is found.
     debug_assert!(
-        nodes.iter().all(|n| n.lanes == SINGLE),
+        t.nodes[start..start + len]
+            .iter()
+            .all(|n| n.lanes == SINGLE),
         "{method}: a run of single values"
     );
-    nodes
+    start..start + len
 }
 
 /// A batch's forward lanes (or a single value's number), into `out`.
@@ -156,6 +163,22 @@ pub(crate) fn update_with(
     });
 }
 
+/// Sets the data and the gradients of the run of `data.len()` single
+/// values from `first` (see [`run_start`]) to `data` and `grads`, one each,
+/// in one pass over one slice of the tape: an optimizer's update, worked
+/// out on the numbers.
+pub(crate) fn set_run(first: Value, data: &[f64], grads: &[f64]) {
+    debug_assert_eq!(data.len(), grads.len());
+    with_tape(|t| {
+        let run = run_range(t, first, data.len(), "set_data");
+        for ((node, &data), &grad) in t.nodes[run].iter_mut().zip(data).zip(grads) {
+            node.data = data;
+            node.grad = grad;
+        }
+        t.note_write();
+    });
+}
+
 /// Sets single values' gradients to `grads`, one each.
 pub(crate) fn set_grads(values: &[Value], grads: &[f64]) {
     each(values, "set_grad", |i, node| node.grad = grads[i]);
@@ -171,12 +194,32 @@ pub(crate) fn update(values: &[Value], mut f: impl FnMut(usize, f64, f64) -> f64
 
 /// Calls `f(i, node)` with the node of each of `values`, which must be
 /// single values (`method` names what needs them so), with one look at the
-/// tape.
+/// tape: when they are consecutive nodes of one generation (a model's
+/// parameters, as it makes them), one slice of it, with no handle looked
+/// up one by one.
 #[inline]
 fn each(values: &[Value], method: &str, mut f: impl FnMut(usize, &mut Node)) {
     with_tape(|t| {
-        for (i, &v) in values.iter().enumerate() {
-            f(i, single_mut(t, v, method));
+        match run_of(t, values) {
+            Some(start) => {
+                let nodes = &mut t.nodes[start..start + values.len()];
+                let batch = nodes.iter_mut().enumerate().find_map(|(i, node)| {
+                    if node.lanes != SINGLE {
+                        return Some(i);
+                    }
+                    f(i, node);
+                    None
+                });
+                if let Some(i) = batch {
+                    // Panics, naming the handle and what needed one number.
+                    single_mut(t, values[i], method);
+                }
+            }
+            None => {
+                for (i, &v) in values.iter().enumerate() {
+                    f(i, single_mut(t, v, method));
+                }
+            }
         }
         // What a recording's function reads and writes while traced.
         if t.trace.is_some() {
@@ -192,6 +235,25 @@ fn each(values: &[Value], method: &str, mut f: impl FnMut(usize, &mut Node)) {
             }
         }
     });
+}
+
+/// Where the nodes of `values` start on the tape, if they are consecutive
+/// nodes of one generation whose first and last are live (so every node
+/// between them is: nodes are only ever freed from the end of the tape);
+/// `None` for any other list, or an empty one. Every handle is looked at
+/// with no branch on it (a model's parameters are thousands).
+#[inline]
+fn run_of(t: &Tape, values: &[Value]) -> Option<usize> {
+    let (&first, &last) = (values.first()?, values.last()?);
+    let consecutive = values.iter().enumerate().fold(true, |run, (i, v)| {
+        run & (v.generation == first.generation) & (v.index as usize == first.index as usize + i)
+    });
+    let live = |v: Value| {
+        t.nodes
+            .get(v.index as usize)
+            .is_some_and(|node| node.generation == v.generation)
+    };
+    (consecutive && live(first) && live(last)).then_some(first.index as usize)
 }
 
 /// `v`'s node, mutably, which must hold one number for `method`.

@@ -55,7 +55,7 @@ pub use anomaly::{Anomaly, AnomalyKind};
 #[cfg(feature = "nn")]
 pub(crate) use bulk::{
     backward_into, dense_into, first_non_finite, first_non_finite_in_run, read_data, read_grads,
-    read_lanes, read_lanes_onto, read_run_data, run_start, set_grads, take_grads, update,
+    read_lanes, read_lanes_onto, read_run_data, run_start, set_grads, set_run, take_grads, update,
     update_with, write_data, zero_grads,
 };
 pub use op::Op;
