@@ -268,6 +268,32 @@ fn a_loss_that_overflows_names_the_op_that_overflowed() {
 }
 
 #[test]
+fn a_penalty_that_overflows_names_the_sum_of_squares_and_keeps_the_model() {
+    // A weight of 1e200 on inputs of 1e-200: the outputs are near 1, the
+    // data loss is a number, but the weight's square is past f64::MAX.
+    let d = Dataset::new(vec![vec![1e-200], vec![-1e-200]], vec![1.0, -1.0]).unwrap();
+    for batching in [Batching::Replay, Batching::Lanes, Batching::PerPoint] {
+        let model = MLP::new(1, &[1]);
+        model.parameters()[0].set_data(1e200);
+        let before = model.weights();
+        let cfg = TrainConfig {
+            batching,
+            ..TrainConfig::micrograd_demo(2)
+        };
+        let mut t = Trainer::new(&model, &d, &cfg).unwrap();
+        let Err(Error::Diverged { step: 0, message }) = t.step() else {
+            panic!("{batching:?}: an infinite penalty was accepted")
+        };
+        assert!(
+            message.starts_with("the loss is inf (first made by a sum of squares"),
+            "{batching:?}: {message}"
+        );
+        assert_eq!(model.weights(), before, "{batching:?}");
+        assert_eq!(t.steps_taken(), 0);
+    }
+}
+
+#[test]
 fn every_built_in_dataset_trains_to_its_mark() {
     for (builtin, mark) in [
         (BuiltIn::Moons, 1.0),

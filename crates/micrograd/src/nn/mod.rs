@@ -3,7 +3,7 @@
 
 pub mod loss;
 mod mlp;
-mod optim;
+pub(crate) mod optim;
 mod weights;
 
 pub use loss::Loss;

@@ -65,6 +65,25 @@ impl Sgd {
     }
 }
 
+impl Sgd {
+    /// The update on the parameters' numbers: `after[i]` is what
+    /// [`step_with`](Optimizer::step_with) makes of `before[i]`, the same
+    /// bits; a vector's work where there is no momentum.
+    fn step_numbers(&mut self, before: &[f64], grads: &[f64], lr: f64, after: &mut [f64]) {
+        if self.momentum == 0.0 {
+            // The rule's plain case, with no branch in the loop.
+            for ((after, &p), &g) in after.iter_mut().zip(before).zip(grads) {
+                *after = p - lr * g;
+            }
+            return;
+        }
+        let mut rule = self.rule(before.len(), lr);
+        for (i, ((after, &p), &g)) in after.iter_mut().zip(before).zip(grads).enumerate() {
+            *after = rule(i, p, g);
+        }
+    }
+}
+
 impl Optimizer for Sgd {
     fn step(&mut self, params: &[Value], lr: f64) {
         engine::update(params, self.rule(params.len(), lr));
@@ -141,6 +160,18 @@ impl Adam {
     }
 }
 
+impl Adam {
+    /// The update on the parameters' numbers: `after[i]` is what
+    /// [`step_with`](Optimizer::step_with) makes of `before[i]`, the same
+    /// bits.
+    fn step_numbers(&mut self, before: &[f64], grads: &[f64], lr: f64, after: &mut [f64]) {
+        let mut rule = self.rule(before.len(), lr);
+        for (i, ((after, &p), &g)) in after.iter_mut().zip(before).zip(grads).enumerate() {
+            *after = rule(i, p, g);
+        }
+    }
+}
+
 impl Optimizer for Adam {
     fn step(&mut self, params: &[Value], lr: f64) {
         engine::update(params, self.rule(params.len(), lr));
@@ -170,6 +201,48 @@ impl OptimizerKind {
         match self {
             OptimizerKind::Sgd { momentum } => Box::new(Sgd::with_momentum(momentum)),
             OptimizerKind::Adam => Box::new(Adam::new()),
+        }
+    }
+}
+
+/// A built-in optimizer, as the trainer holds it: it updates the
+/// parameters' numbers as well as their values.
+pub(crate) enum Update {
+    Sgd(Sgd),
+    Adam(Adam),
+}
+
+impl Update {
+    pub(crate) fn of(kind: OptimizerKind) -> Update {
+        match kind {
+            OptimizerKind::Sgd { momentum } => Update::Sgd(Sgd::with_momentum(momentum)),
+            OptimizerKind::Adam => Update::Adam(Adam::new()),
+        }
+    }
+
+    /// [`Optimizer::step_with`].
+    pub(crate) fn step_with(&mut self, params: &[Value], grads: &[f64], lr: f64) {
+        match self {
+            Update::Sgd(sgd) => sgd.step_with(params, grads, lr),
+            Update::Adam(adam) => adam.step_with(params, grads, lr),
+        }
+    }
+
+    /// The same update on the parameters' numbers (one per parameter, in
+    /// the same order at every step): `after[i]` is what `step_with` makes
+    /// of a parameter whose number is `before[i]`, the same bits, and the
+    /// optimizer's state moves on as it would.
+    pub(crate) fn step_numbers(
+        &mut self,
+        before: &[f64],
+        grads: &[f64],
+        lr: f64,
+        after: &mut [f64],
+    ) {
+        debug_assert!(before.len() == grads.len() && grads.len() == after.len());
+        match self {
+            Update::Sgd(sgd) => sgd.step_numbers(before, grads, lr, after),
+            Update::Adam(adam) => adam.step_numbers(before, grads, lr, after),
         }
     }
 }
@@ -354,5 +427,48 @@ impl fmt::Display for ScheduleShape {
             ScheduleShape::Linear => "linear",
             ScheduleShape::Cosine => "cosine",
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{OptimizerKind, Update};
+    use crate::engine::{self, Scope, Value};
+
+    #[test]
+    fn an_update_on_numbers_is_the_update_on_values_step_after_step() {
+        for kind in [
+            OptimizerKind::Sgd { momentum: 0.0 },
+            OptimizerKind::Sgd { momentum: 0.9 },
+            OptimizerKind::Adam,
+        ] {
+            let _graph = Scope::new();
+            let start: Vec<f64> = (0..37).map(|i| (f64::from(i) * 0.7).sin() * 3.0).collect();
+            let values: Vec<Value> = start.iter().map(|&p| Value::new(p)).collect();
+            let mut numbers = start.clone();
+            let (mut on_values, mut on_numbers) = (Update::of(kind), Update::of(kind));
+            let mut after = vec![0.0; numbers.len()];
+            for step in 0..5 {
+                let grads: Vec<f64> = numbers
+                    .iter()
+                    .enumerate()
+                    .map(|(i, p)| p * 0.3 - f64::from(i as u32 + step) / 7.0)
+                    .collect();
+                let lr = 0.1 / f64::from(step + 1);
+                on_values.step_with(&values, &grads, lr);
+                on_numbers.step_numbers(&numbers, &grads, lr, &mut after);
+                std::mem::swap(&mut numbers, &mut after);
+                let mut read = Vec::new();
+                engine::read_data(&values, &mut read);
+                for (i, (a, b)) in read.iter().zip(&numbers).enumerate() {
+                    assert_eq!(
+                        a.to_bits(),
+                        b.to_bits(),
+                        "{kind}, step {step}, parameter {i}"
+                    );
+                }
+                assert!(numbers.iter().zip(&start).any(|(a, b)| a != b), "{kind}");
+            }
+        }
     }
 }

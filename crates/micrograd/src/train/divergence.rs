@@ -93,15 +93,33 @@ impl Trainer<'_> {
             return Ok(());
         };
         let now = self.params[i].data();
-        let before = &self.scratch.before;
-        engine::write_data(&self.params, before);
-        Err(self.diverged(format!(
+        engine::write_data(&self.params, &self.scratch.before);
+        Err(self.bad_update(i, now, lr))
+    }
+
+    /// Every number of an update worked out on the numbers (in the
+    /// scratch's `snapshot`, from those in its `before`), if each is one;
+    /// the model, not yet written, stays as it was.
+    pub(super) fn check_update_numbers(&self, lr: f64) -> Result<()> {
+        let after = &self.scratch.snapshot;
+        if all_finite(after) {
+            return Ok(());
+        }
+        match after.iter().position(|p| !p.is_finite()) {
+            None => Ok(()),
+            Some(i) => Err(self.bad_update(i, after[i], lr)),
+        }
+    }
+
+    /// The update made parameter `i` `now`, not a number.
+    fn bad_update(&self, i: usize, now: f64, lr: f64) -> Error {
+        self.diverged(format!(
             "the update made {} {now:?} (it was {:?}, its gradient {:?}, the learning rate {lr:?}): \
              the learning rate is too large for these gradients; try a smaller one",
             self.parameter_name(i),
-            before[i],
+            self.scratch.before[i],
             self.scratch.sums.grads[i],
-        )))
+        ))
     }
 
     /// Why the run left the real numbers, judged from its losses so far.

@@ -6,6 +6,7 @@ use crate::engine::{self, Scope, Value, tape_len};
 use crate::error::Result;
 
 use super::batched_step;
+use super::penalty;
 use super::team::Team;
 use super::{Scratch, Threads, Trainer};
 
@@ -136,8 +137,6 @@ impl Trainer<'_> {
             _ => own(0..count, sums),
         }
 
-        let _graph = Scope::new();
-        let first_node = tape_len();
         // The chunks' sums, in chunk order; then the batch's mean, as
         // micrograd's `sum(losses) * (1.0 / len(losses))`.
         let sum = self
@@ -153,32 +152,59 @@ impl Trainer<'_> {
             None => sum,
         };
         let points = batch.len();
-        let total = self.with_penalties(Value::new(data_loss));
-        let penalised = self.penalised();
-        let loss = self.check(total, start)?;
-        // The chunks' gradients, added in chunk order; then the penalty's,
-        // into the same row when the parameters are one run of nodes.
         let sums = &mut self.scratch.sums;
+        // The chunks' gradients, added in chunk order.
         let (first, rest) = sums.grads.split_at_mut(p);
         for chunk in rest.chunks_exact(p) {
             for (g, &c) in first.iter_mut().zip(chunk) {
                 *g += c;
             }
         }
-        match (self.run, penalised) {
-            (Some(run), true) => engine::backward_into(total, run, first),
-            (None, true) => {
-                engine::set_grads(&self.params, first);
-                total.backward();
-                engine::read_grads(&self.params, first);
+        let (loss, penalty_nodes) = match (replayed, self.run) {
+            // A replayed step's L2 penalty, without its graph: the same
+            // bits, in one pass over the parameters' numbers read for the
+            // replay.
+            (true, Some(_)) if self.config.l1 == 0.0 => {
+                let loss = match self.config.l2 {
+                    0.0 => data_loss,
+                    l2 => penalty::l2_into(data_loss, l2, &self.scratch.snapshot, first),
+                };
+                if !loss.is_finite() {
+                    // Where it stopped being a number, from the graph.
+                    let _graph = Scope::new();
+                    let total = self.with_penalties(Value::new(data_loss));
+                    self.check(total, start)?;
+                }
+                (loss, 0)
             }
-            (_, false) => {}
-        }
+            // The penalties' graph; what it gives the parameters, after
+            // what the data gave them, into the same row when they are one
+            // run of nodes.
+            (_, run) => {
+                let _graph = Scope::new();
+                let first_node = tape_len();
+                let total = self.with_penalties(Value::new(data_loss));
+                let loss = self.check(total, start)?;
+                let penalised = self.penalised();
+                let first = &mut self.scratch.sums.grads[..p];
+                match (run, penalised) {
+                    (Some(run), true) => engine::backward_into(total, run, first),
+                    (None, true) => {
+                        engine::set_grads(&self.params, first);
+                        total.backward();
+                        engine::read_grads(&self.params, first);
+                    }
+                    (_, false) => {}
+                }
+                (loss, tape_len() - first_node)
+            }
+        };
+        let sums = &self.scratch.sums;
         let accuracy = self
             .task
             .is_classification()
             .then(|| sums.right.iter().sum::<usize>() as f64 / points as f64);
-        let nodes = sums.nodes.iter().sum::<usize>() + (tape_len() - first_node);
+        let nodes = sums.nodes.iter().sum::<usize>() + penalty_nodes;
         Ok((loss, accuracy, nodes))
     }
 }

@@ -8,6 +8,7 @@ mod divergence;
 mod footprint;
 mod gradients;
 mod history;
+mod penalty;
 mod preset;
 mod replay;
 mod saved;
@@ -31,7 +32,8 @@ use crate::data::Dataset;
 use crate::engine::{self, Value};
 use crate::error::{Error, Result};
 use crate::nn::loss::{self, Targets};
-use crate::nn::{MLP, Module, Optimizer, Workspace};
+use crate::nn::optim::Update;
+use crate::nn::{MLP, Module, Workspace};
 
 use crate::engine::kernels::Arith;
 use divergence::Course;
@@ -105,7 +107,7 @@ pub struct Trainer<'a> {
     params: Vec<Value>,
     /// The first parameter, if they are one run of nodes.
     run: Option<Value>,
-    optimizer: Box<dyn Optimizer>,
+    optimizer: Update,
     /// Draws the minibatches.
     rng: ChaCha8Rng,
     /// The samples' indices; a step's batch is their tail, drawn afresh.
@@ -238,7 +240,7 @@ impl<'a> Trainer<'a> {
             config: config.clone(),
             params: model.parameters(),
             run: engine::run_start(&model.parameters()),
-            optimizer: config.optimizer.build(),
+            optimizer: Update::of(config.optimizer),
             rng: ChaCha8Rng::seed_from_u64(config.seed),
             order: (0..data.len()).collect(),
             step: 0,
@@ -363,18 +365,36 @@ impl<'a> Trainer<'a> {
             fresh,
             ..
         } = &mut self.scratch;
-        if *fresh {
-            // The same numbers: taken, not read again. The two buffers
-            // trade places, each with room for every parameter (no
-            // allocation after the first step).
-            before.reserve(snapshot.len().saturating_sub(before.len()));
-            std::mem::swap(before, snapshot);
-        } else {
-            read_params(&self.params, self.run, before);
+        let grads = &sums.grads[..p];
+        match self.run {
+            // The update worked out on the numbers the step read, a
+            // vector's work, and written to the model once it is known to
+            // be numbers: the same bits as through the values.
+            Some(run) if *fresh => {
+                // The numbers before the update are taken, not copied: the
+                // two buffers trade places, each with room for every
+                // parameter (no allocation after the first step).
+                before.reserve(snapshot.len().saturating_sub(before.len()));
+                std::mem::swap(before, snapshot);
+                snapshot.resize(p, 0.0);
+                self.optimizer.step_numbers(before, grads, lr, snapshot);
+                *fresh = false;
+                self.check_update_numbers(lr)?;
+                let Scratch { sums, snapshot, .. } = &self.scratch;
+                engine::set_run(run, snapshot, &sums.grads[..p]);
+            }
+            _ => {
+                if *fresh {
+                    before.reserve(snapshot.len().saturating_sub(before.len()));
+                    std::mem::swap(before, snapshot);
+                } else {
+                    read_params(&self.params, self.run, before);
+                }
+                self.optimizer.step_with(&self.params, grads, lr);
+                self.scratch.fresh = false;
+                self.check_update(lr)?;
+            }
         }
-        self.optimizer.step_with(&self.params, &sums.grads[..p], lr);
-        self.scratch.fresh = false;
-        self.check_update(lr)?;
         self.course.record(loss);
         self.step += 1;
         Ok(StepRecord {

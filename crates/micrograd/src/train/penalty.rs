@@ -1,0 +1,94 @@
+//! The L2 penalty of a replayed step, without its graph: micrograd's
+//! `total_loss = data_loss + alpha * sum((p*p for p in
+//! model.parameters()))` and what each parameter receives from it, in one
+//! pass over the parameters' numbers.
+//!
+//! The sum is a chain of dependent additions in micrograd's order (from
+//! 0, parameter by parameter), so its latency bounds the pass; what each
+//! parameter receives rides along in the chain's shadow, where building
+//! the graph took a pass of its own for the sum, one for its backward
+//! sweep and one to add what that sweep gave. Every number is the bits
+//! the graph gives (a `SumSquares` node times the weight, plus the data
+//! loss), through the same rules; the replay's tests compare them, step
+//! after step.
+
+use crate::engine::rules;
+
+/// `data_loss + l2 · Σ pᵢ²` over `params` (the sum from 0, in order), and,
+/// added to `grads` (one per parameter, holding what the data loss gave
+/// each), what each `pᵢ` receives from the penalty.
+///
+/// The graph is `data_loss + l2 * S`, `S` one node `Σ pᵢ·pᵢ`. Backward
+/// from the root (1): the `+` passes 1 to `l2 * S`, whose `*` rule gives
+/// `S` the weight times 1; `S` gives each `pᵢ` what micrograd's `pᵢ*pᵢ`
+/// node gives it, the `*` rule once for each factor: two additions of
+/// `pᵢ · g`, after the data loss's share.
+pub(super) fn l2_into(data_loss: f64, l2: f64, params: &[f64], grads: &mut [f64]) -> f64 {
+    debug_assert_eq!(params.len(), grads.len());
+    let g_sum = rules::times(l2, 1.0);
+    let mut sum = 0.0;
+    for (&p, g) in params.iter().zip(grads) {
+        sum += p * p;
+        let (from_factor, _) = rules::mul_grad(p, p, 0.0, g_sum);
+        *g += from_factor;
+        *g += from_factor;
+    }
+    data_loss + l2 * sum
+}
+
+#[cfg(test)]
+mod tests {
+    use super::l2_into;
+    use crate::engine::{self, Scope, Value};
+
+    /// The graph's numbers, as the trainer built them: the root `data +
+    /// l2 * Σ pᵢ²` and, after what the data gave, each parameter's
+    /// gradient from a backward sweep.
+    fn built(data_loss: f64, l2: f64, params: &[f64], from_data: &[f64]) -> (f64, Vec<f64>) {
+        let _graph = Scope::new();
+        let values: Vec<Value> = params.iter().map(|&p| Value::new(p)).collect();
+        let mut total = Value::new(data_loss);
+        total += l2 * Value::sum_squares(&values);
+        let mut grads = from_data.to_vec();
+        let first = engine::run_start(&values).expect("new values are one run");
+        engine::backward_into(total, first, &mut grads);
+        (total.data(), grads)
+    }
+
+    #[test]
+    fn the_penalty_and_its_gradients_are_the_graphs_bits() {
+        // Numbers whose squares round, of every size, and sums where the
+        // order of the additions shows in the last bits.
+        let mut params: Vec<f64> = (0..1000)
+            .map(|i| {
+                let i = f64::from(i);
+                (i * 0.618_033_988_749_895).sin() * 10f64.powf((i % 13.0) - 6.0)
+            })
+            .collect();
+        params.extend([0.0, -0.0, 1e-300, -3.0e150, f64::MIN_POSITIVE]);
+        let from_data: Vec<f64> = params.iter().map(|p| 0.1 - p / 3.0).collect();
+        for l2 in [1e-4, 0.3, -2.5, 1e-300] {
+            for data_loss in [0.7, -1e-17, 1e300] {
+                let (loss, grads) = built(data_loss, l2, &params, &from_data);
+                let mut ours = from_data.clone();
+                let our_loss = l2_into(data_loss, l2, &params, &mut ours);
+                assert_eq!(
+                    our_loss.to_bits(),
+                    loss.to_bits(),
+                    "l2 {l2}, data {data_loss}"
+                );
+                for (i, (a, b)) in ours.iter().zip(&grads).enumerate() {
+                    assert_eq!(a.to_bits(), b.to_bits(), "parameter {i}, l2 {l2}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_square_past_the_largest_number_makes_the_loss_infinite() {
+        let mut grads = [0.0; 2];
+        let loss = l2_into(0.5, 1e-4, &[1.0, 1e200], &mut grads);
+        assert_eq!(loss, f64::INFINITY);
+        assert_eq!(grads[0], 2e-4);
+    }
+}
