@@ -48,7 +48,8 @@ pub struct BenchArgs {
     #[arg(long)]
     pub batched: bool,
     /// Replay the batched step with fused multiply-adds in the layers' products
-    /// (`Batching::Fused`: faster, not micrograd's bits)
+    /// and the L2 penalty in eight running sums (`Batching::Fused`: faster, not
+    /// micrograd's bits)
     #[arg(long)]
     pub fused: bool,
     /// One JSON object per workload on stdout

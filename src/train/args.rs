@@ -87,8 +87,8 @@ pub struct TrainArgs {
     #[arg(long)]
     pub no_replay: bool,
     /// Replay the step with a fused multiply-add for every term of the layers'
-    /// products: faster, the same numbers on every CPU and thread count, but not
-    /// micrograd's to the last bit
+    /// products and the L2 penalty summed in eight running sums: faster, the same
+    /// numbers on every CPU and thread count, but not micrograd's to the last bit
     #[arg(long, conflicts_with_all = ["no_replay", "per_point"])]
     pub fused: bool,
     /// Seed for the built-in data, the initial weights, the batches and the held-out points

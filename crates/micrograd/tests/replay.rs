@@ -281,3 +281,22 @@ fn fused_mode_gives_one_set_of_bits_for_any_thread_count_near_the_exact_ones() {
         "fused multiply-adds changed no bit of 10 steps' parameters"
     );
 }
+
+#[test]
+fn fused_scores_are_what_the_next_fused_step_records() {
+    // Full batches: a step's batch is every point, as the scores'. The
+    // fused penalty (eight running sums) is the same in both.
+    let data = data::moons(300, 0.1, 4);
+    let model = MLP::new(2, &[32, 32, 1]);
+    let config = TrainConfig {
+        batching: Batching::Fused,
+        ..TrainConfig::micrograd_demo(20)
+    };
+    let mut trainer = Trainer::new(&model, &data, &config).unwrap();
+    for _ in 0..5 {
+        let scores = trainer.scores();
+        let record = trainer.step().unwrap();
+        assert_eq!(scores.loss.to_bits(), record.loss.to_bits());
+        assert_eq!(scores.accuracy, record.accuracy);
+    }
+}

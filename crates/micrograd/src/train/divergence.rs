@@ -123,7 +123,7 @@ impl Trainer<'_> {
     }
 
     /// Why the run left the real numbers, judged from its losses so far.
-    fn likely_cause(&self) -> String {
+    pub(super) fn likely_cause(&self) -> String {
         self.course.likely_cause(self.step)
     }
 
@@ -133,7 +133,7 @@ impl Trainer<'_> {
             .unwrap_or_else(|| format!("parameter {i}"))
     }
 
-    fn diverged(&self, message: String) -> Error {
+    pub(super) fn diverged(&self, message: String) -> Error {
         Error::Diverged {
             step: self.step,
             message,

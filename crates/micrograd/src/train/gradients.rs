@@ -2,8 +2,9 @@
 //! point, on this thread; or the batch in lanes, chunk by chunk, over the
 //! team of threads, the chunks' sums added in chunk order.
 
+use crate::engine::kernels::Arith;
 use crate::engine::{self, Scope, Value, tape_len};
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 use super::batched_step;
 use super::penalty;
@@ -152,6 +153,7 @@ impl Trainer<'_> {
             None => sum,
         };
         let points = batch.len();
+        let without_graph = self.penalty_without_graph();
         let sums = &mut self.scratch.sums;
         // The chunks' gradients, added in chunk order.
         let (first, rest) = sums.grads.split_at_mut(p);
@@ -160,27 +162,24 @@ impl Trainer<'_> {
                 *g += c;
             }
         }
-        let (loss, penalty_nodes) = match (replayed, self.run) {
-            // A replayed step's L2 penalty, without its graph: the same
-            // bits, in one pass over the parameters' numbers read for the
-            // replay.
-            (true, Some(_)) if self.config.l1 == 0.0 => {
+        let (loss, penalty_nodes) = match without_graph {
+            // A replayed step's L2 penalty, without its graph, in one pass
+            // over the parameters' numbers read for the replay.
+            Some(arith) => {
                 let loss = match self.config.l2 {
                     0.0 => data_loss,
-                    l2 => penalty::l2_into(data_loss, l2, &self.scratch.snapshot, first),
+                    l2 => penalty::l2_into(data_loss, l2, &self.scratch.snapshot, first, arith),
                 };
                 if !loss.is_finite() {
-                    // Where it stopped being a number, from the graph.
-                    let _graph = Scope::new();
-                    let total = self.with_penalties(Value::new(data_loss));
-                    self.check(total, start)?;
+                    return Err(self.penalty_diverged(loss, data_loss, start));
                 }
                 (loss, 0)
             }
             // The penalties' graph; what it gives the parameters, after
             // what the data gave them, into the same row when they are one
             // run of nodes.
-            (_, run) => {
+            None => {
+                let run = self.run;
                 let _graph = Scope::new();
                 let first_node = tape_len();
                 let total = self.with_penalties(Value::new(data_loss));
@@ -206,5 +205,45 @@ impl Trainer<'_> {
             .then(|| sums.right.iter().sum::<usize>() as f64 / points as f64);
         let nodes = sums.nodes.iter().sum::<usize>() + penalty_nodes;
         Ok((loss, accuracy, nodes))
+    }
+
+    /// How the step's penalty is added without its graph, if it is: a
+    /// replayed step (whose parameters' numbers were read) of parameters
+    /// that are one run of nodes, with no L1 penalty.
+    pub(super) fn penalty_without_graph(&self) -> Option<Arith> {
+        let program = self.threads.program.as_ref()?;
+        (self.run.is_some() && self.config.l1 == 0.0).then(|| program.arith())
+    }
+
+    /// The total loss with the penalties of `data_loss`, as a step with the
+    /// parameters as they stand records it (their numbers in the scratch's
+    /// `snapshot` where the penalty goes without its graph).
+    pub(super) fn total_loss(&mut self, data_loss: f64) -> f64 {
+        match self.penalty_without_graph() {
+            Some(arith) => match self.config.l2 {
+                0.0 => data_loss,
+                l2 => penalty::l2_loss(data_loss, l2, &self.scratch.snapshot, arith),
+            },
+            None => {
+                let _graph = Scope::new();
+                self.with_penalties(Value::new(data_loss)).data()
+            }
+        }
+    }
+
+    /// The error of a step whose total `loss`, worked out without the
+    /// penalty's graph, is not a number: where the graph says it stopped
+    /// being one, else (the fused sum overflowed where the graph's did not)
+    /// the penalty.
+    fn penalty_diverged(&mut self, loss: f64, data_loss: f64, start: usize) -> Error {
+        let _graph = Scope::new();
+        let total = self.with_penalties(Value::new(data_loss));
+        match self.check(total, start) {
+            Err(error) => error,
+            Ok(_) => self.diverged(format!(
+                "the loss is {loss:?} (first made by the L2 penalty's sum of squares: {})",
+                self.likely_cause()
+            )),
+        }
     }
 }

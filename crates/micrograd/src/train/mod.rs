@@ -504,10 +504,7 @@ impl<'a> Trainer<'a> {
             Some(scale) => sum * scale,
             None => sum,
         };
-        let loss = {
-            let _graph = engine::Scope::new();
-            self.with_penalties(Value::new(data_loss)).data()
-        };
+        let loss = self.total_loss(data_loss);
         let accuracy = self
             .task
             .is_classification()

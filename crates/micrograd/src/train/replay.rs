@@ -90,6 +90,11 @@ impl Program {
     pub(crate) fn params(&self) -> usize {
         self.params
     }
+
+    /// How the layer products multiply and add.
+    pub(crate) fn arith(&self) -> Arith {
+        self.arith
+    }
 }
 
 /// A thread's buffers for replaying a program, kept from step to step.
