@@ -152,9 +152,8 @@ mod tests {
 
     #[test]
     fn a_square_past_the_largest_number_makes_the_loss_infinite() {
-        let mut grads = [0.0; 2];
         for arith in [Arith::Exact, Arith::Fused] {
-            grads = [0.0; 2];
+            let mut grads = [0.0; 2];
             let loss = l2_into(0.5, 1e-4, &[1.0, 1e200], &mut grads, arith);
             assert_eq!(loss, f64::INFINITY);
             assert_eq!(grads[0], 2e-4);
