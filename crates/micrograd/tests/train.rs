@@ -179,7 +179,7 @@ fn an_update_past_the_largest_float_names_the_parameter_and_undoes_itself() {
     // One linear neuron, squared error against 1000: d/dw = 2(wx + b - 1000)x
     // is about -2000, and lr = 1e306 sends w + 2e309 past f64::MAX.
     let d = Dataset::new(vec![vec![1.0]], vec![1000.0]).unwrap();
-    for batching in [Batching::Lanes, Batching::PerPoint] {
+    for batching in [Batching::Replay, Batching::Lanes, Batching::PerPoint] {
         let model = MLP::new(1, &[1]);
         let cfg = TrainConfig {
             loss: Loss::Mse,
@@ -216,7 +216,7 @@ fn an_update_past_the_largest_float_names_the_parameter_and_undoes_itself() {
 fn a_model_whose_outputs_overflow_is_caught_at_the_next_step_and_by_check_model() {
     // micrograd's demo at lr = 1e308: the update leaves weights near
     // ±1e308, finite, whose outputs are not.
-    for batching in [Batching::Lanes, Batching::PerPoint] {
+    for batching in [Batching::Replay, Batching::Lanes, Batching::PerPoint] {
         let model = MLP::new(2, &[16, 16, 1]);
         let d = data::moons(20, 0.1, 3);
         let cfg = TrainConfig {

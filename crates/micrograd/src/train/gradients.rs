@@ -107,7 +107,7 @@ impl Trainer<'_> {
         // The parameters' numbers, for the helpers' copies of the model and
         // for a replay.
         let replayed = program.is_some();
-        if replayed || (team.is_some() && shares > 1) {
+        if !*fresh && (replayed || (team.is_some() && shares > 1)) {
             super::read_params(params, *run, snapshot);
             *fresh = true;
         }
@@ -236,6 +236,9 @@ impl Trainer<'_> {
     /// being one, else (the fused sum overflowed where the graph's did not)
     /// the penalty.
     fn penalty_diverged(&mut self, loss: f64, data_loss: f64, start: usize) -> Error {
+        // The graph and the search read the model: in a loop, it is written
+        // first (the only failure of a loop step that reads it).
+        self.settle();
         let _graph = Scope::new();
         let total = self.with_penalties(Value::new(data_loss));
         match self.check(total, start) {

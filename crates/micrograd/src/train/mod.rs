@@ -119,6 +119,9 @@ pub struct Trainer<'a> {
     course: Course,
     /// The held-out points, measured at each step.
     test: Option<HeldOut<'a>>,
+    /// Whether the steps leave the parameters in the numbers rather than
+    /// writing them to the model ([`Trainer::run_loop`]).
+    defer: bool,
 }
 
 /// Points a trainer measures but does not train on.
@@ -189,6 +192,10 @@ struct Scratch {
     /// Whether `snapshot` holds the parameters as they are: read once in a
     /// step, for the replay, the held-out points and the update's undo.
     fresh: bool,
+    /// Whether the model's nodes lag `snapshot` (and their gradients the
+    /// first row of `sums`): in a [`Trainer::run_loop`], the parameters
+    /// live in the numbers from step to step and are written once.
+    pending: bool,
     /// Each chunk's sums; the first row of gradients is the step's (the
     /// only row, point by point).
     sums: batched_step::ChunkSums,
@@ -264,6 +271,7 @@ impl<'a> Trainer<'a> {
             scratch: Scratch::default(),
             course: Course::default(),
             test: None,
+            defer: false,
         })
     }
 
@@ -345,7 +353,9 @@ impl<'a> Trainer<'a> {
             let _ = self.order.partial_shuffle(&mut self.rng, n);
         }
         let p = self.params.len();
-        self.scratch.fresh = false;
+        // In a loop, the numbers are the parameters; else they are read
+        // afresh, as the user may have changed the model since.
+        self.scratch.fresh &= self.scratch.pending;
         let (loss, accuracy, nodes) = match self.config.batching {
             Batching::Lanes | Batching::Replay | Batching::Fused => self.lanes_gradients(start)?,
             Batching::PerPoint => {
@@ -378,10 +388,22 @@ impl<'a> Trainer<'a> {
                 std::mem::swap(before, snapshot);
                 snapshot.resize(p, 0.0);
                 self.optimizer.step_numbers(before, grads, lr, snapshot);
-                *fresh = false;
-                self.check_update_numbers(lr)?;
-                let Scratch { sums, snapshot, .. } = &self.scratch;
-                engine::set_run(run, snapshot, &sums.grads[..p]);
+                if let Err(error) = self.check_update_numbers(lr) {
+                    // The numbers before the update are the parameters.
+                    let Scratch {
+                        before, snapshot, ..
+                    } = &mut self.scratch;
+                    std::mem::swap(before, snapshot);
+                    return Err(error);
+                }
+                if self.defer {
+                    // The next step's parameters, kept in the numbers.
+                    self.scratch.pending = true;
+                } else {
+                    let Scratch { sums, snapshot, .. } = &mut self.scratch;
+                    engine::set_run(run, snapshot, &sums.grads[..p]);
+                    self.scratch.fresh = false;
+                }
             }
             _ => {
                 if *fresh {
@@ -544,6 +566,69 @@ impl<'a> Trainer<'a> {
             on_step(&last);
         }
         Ok(last)
+    }
+
+    /// Takes `steps` steps with nothing between them, as JAX's
+    /// `lax.fori_loop` runs a training loop compiled whole: where the steps
+    /// are replayed with the penalty worked out on the numbers (the
+    /// default [`Batching::Replay`] or [`Batching::Fused`], parameters made
+    /// by a model, no L1 penalty), the parameters stay in the trainer's
+    /// numbers from one step to the next and are written to the model once,
+    /// after the last step, with its gradients. Every step gives the same
+    /// bits as [`step`](Trainer::step); only the writes between steps are
+    /// saved (at 100 points and 128 wide, a tenth of a step). Returns the
+    /// last step's record (for 0 steps, as [`run`](Trainer::run)).
+    ///
+    /// ```
+    /// use micrograd::data::moons;
+    /// use micrograd::nn::{MLP, Module};
+    /// use micrograd::train::{TrainConfig, Trainer};
+    ///
+    /// let data = moons(100, 0.1, 1);
+    /// let (a, b) = (MLP::new(2, &[16, 16, 1]), MLP::new(2, &[16, 16, 1]));
+    /// let config = TrainConfig::micrograd_demo(100);
+    /// let looped = Trainer::new(&a, &data, &config)?.run_loop(20)?;
+    /// let stepped = Trainer::new(&b, &data, &config)?.run(20, |_| {})?;
+    /// assert_eq!(looped, stepped);
+    /// assert_eq!(a.weights(), b.weights());
+    /// # Ok::<(), micrograd::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// The first step's error, as [`step`](Trainer::step): the model is then
+    /// written as it was before that step, its gradients that step's.
+    pub fn run_loop(&mut self, steps: usize) -> Result<StepRecord> {
+        self.defer = self.penalty_without_graph().is_some();
+        let mut last = Ok(StepRecord {
+            step: self.step,
+            loss: f64::NAN,
+            accuracy: None,
+            test_loss: None,
+            test_accuracy: None,
+            lr: f64::NAN,
+            nodes: 0,
+        });
+        for _ in 0..steps {
+            last = self.step();
+            if last.is_err() {
+                break;
+            }
+        }
+        self.defer = false;
+        self.settle();
+        last
+    }
+
+    /// Writes the parameters' numbers (and the last step's gradients) to
+    /// the model, where a loop left it behind them.
+    fn settle(&mut self) {
+        if let (true, Some(run)) = (self.scratch.pending, self.run) {
+            let p = self.params.len();
+            engine::set_run(run, &self.scratch.snapshot, &self.scratch.sums.grads[..p]);
+        }
+        self.scratch.pending = false;
+        self.scratch.fresh = false;
     }
 
     /// Whether this trainer's steps are replayed
