@@ -146,11 +146,16 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     Ok(())
 }
 
+/// Steps per timed `Trainer::run_loop`.
+const LOOP: usize = 8;
+
 /// What one workload measured.
 struct Report<'s> {
     shape: &'s Shape,
     threads: usize,
     batched: Vec<Duration>,
+    /// Loops of [`LOOP`] of the same steps (`Trainer::run_loop`), whole.
+    looped: Vec<Duration>,
     /// The same step, its graph built every time (not replayed).
     built: Vec<Duration>,
     per_point: Vec<Duration>,
@@ -178,6 +183,9 @@ struct JsonReport<'s> {
     step_us_median: f64,
     /// Whether it fused its multiply-adds (`--fused`).
     fused: bool,
+    /// The same steps in the trainer's loop (`Trainer::run_loop`, JAX's
+    /// `fori_loop`), per step.
+    loop_step_us_median: f64,
     /// The step's graph as micrograd builds it (what the flat tape builds).
     nodes_per_step: usize,
     ns_per_node: f64,
@@ -217,6 +225,7 @@ struct JsonReport<'s> {
 impl Report<'_> {
     fn write(&self, out: &mut impl Write, peak: &Peak, json: bool) -> Result<()> {
         let batched = median_us(&self.batched).unwrap_or(f64::NAN);
+        let looped = median_us(&self.looped).map_or(f64::NAN, |us| us / LOOP as f64);
         let gflops = self.flop as f64 / (batched * 1e3);
         let fraction = gflops / (self.threads as f64 * peak.fma_gflops);
         let per_node = |us: f64| us * 1e3 / self.micrograd_nodes as f64;
@@ -234,6 +243,7 @@ impl Report<'_> {
                 workload: shape.name,
                 step_us_median: batched,
                 fused: self.fused,
+                loop_step_us_median: looped,
                 nodes_per_step: self.micrograd_nodes,
                 ns_per_node: per_node(batched),
                 hidden: &shape.hidden,
@@ -285,6 +295,10 @@ impl Report<'_> {
             } else {
                 ""
             }
+        )?;
+        writeln!(
+            out,
+            "  in a loop     {looped:>10.1} µs per step: the same steps, {LOOP} at a time in Trainer::run_loop (JAX's fori_loop)"
         )?;
         let cores = match self.threads {
             1 => "one core's".to_string(),
@@ -451,6 +465,7 @@ fn measure<'s>(
         shape,
         threads: threads_used,
         batched: Vec::new(),
+        looped: Vec::new(),
         built: Vec::new(),
         per_point: Vec::new(),
         node_by_node: Vec::new(),
@@ -486,6 +501,11 @@ fn measure<'s>(
         burst(
             &mut || batched.step().map(drop).map_err(Into::into),
             &mut report.batched,
+            keep,
+        )?;
+        burst(
+            &mut || batched.run_loop(LOOP).map(drop).map_err(Into::into),
+            &mut report.looped,
             keep,
         )?;
         if all_ways {

@@ -5,7 +5,8 @@ For every shape (hidden widths x points) it runs, in turn and in the same
 session, the JAX peer (tools/peers/jax_step.py: one jitted step per call with
 the loss read back, and all steps in one jitted fori_loop) and
 `micrograd bench --batched` on one thread, exact (the trainer's replayed
-step, micrograd's bits) and fused (`--fused`: a fused multiply-add per term),
+step, micrograd's bits, a step at a time and in the trainer's loop) and fused
+(`--fused`: a fused multiply-add per term, in the loop),
 all pinned to core 0 with taskset; then `micrograd bench --batched` on 2
 threads without pinning. It repeats the
 whole round `--rounds` times and prints the median of each figure, with the
@@ -41,31 +42,42 @@ def jax(width, points):
 
 
 def ours(width, points, threads, fused=False):
+    """micrograd's step (`Trainer::step`, its loss read back) and the same
+    steps in the trainer's loop (`Trainer::run_loop`), in µs per step."""
     cmd = ([] if threads > 1 else pin) + [
         args.micrograd, "bench", "--batched", "--json", "--hidden", f"{width},{width}",
         "--points", str(points), "--threads", str(threads), "--seconds", str(args.seconds)]
     out = subprocess.run(cmd + (["--fused"] if fused else []), capture_output=True, text=True, check=True).stdout
-    return json.loads(out)["step_us_median"]
+    d = json.loads(out)
+    return d["step_us_median"], d["loop_step_us_median"]
 
 
 shapes = [(w, n) for w in map(int, args.widths.split(",")) for n in map(int, args.points.split(","))]
-figures = {shape: {"jax": [], "fori": [], "one": [], "fused": [], "two": []} for shape in shapes}
+keys = ("jax", "fori", "one", "one_loop", "fused_loop", "two")
+figures = {shape: {k: [] for k in keys} for shape in shapes}
 for r in range(args.rounds):
     for shape in shapes:
         per_call, fori = jax(*shape)
         f = figures[shape]
         f["jax"].append(per_call)
         f["fori"].append(fori)
-        f["one"].append(ours(*shape, 1))
-        f["fused"].append(ours(*shape, 1, fused=True))
-        f["two"].append(ours(*shape, 2))
-        print(f"round {r + 1}: {shape}: jax {per_call} / {fori} µs, micrograd {f['one'][-1]:.1f} µs, "
-              f"fused {f['fused'][-1]:.1f} µs, 2 threads {f['two'][-1]:.1f} µs", file=sys.stderr)
+        one, one_loop = ours(*shape, 1)
+        f["one"].append(one)
+        f["one_loop"].append(one_loop)
+        f["fused_loop"].append(ours(*shape, 1, fused=True)[1])
+        f["two"].append(ours(*shape, 2)[0])
+        print(f"round {r + 1}: {shape}: jax {per_call} / {fori} µs, micrograd {one:.1f} / {one_loop:.1f} µs, "
+              f"fused {f['fused_loop'][-1]:.1f} µs, 2 threads {f['two'][-1]:.1f} µs", file=sys.stderr)
 
-print("| hidden × points | micrograd exact, 1 thread | JAX per call | ratio | JAX fori_loop | ratio "
-      "| micrograd fused, 1 thread | ratio to fori_loop | micrograd exact, 2 threads | speed-up |")
-print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+# Per call: a step with its loss read back, on both sides. In a loop: JAX's
+# fori_loop against micrograd's Trainer::run_loop, both with nothing between
+# the steps.
+print("| hidden × points | micrograd exact, a step | JAX per call | ratio "
+      "| micrograd exact, in a loop | JAX fori_loop | ratio "
+      "| micrograd fused, in a loop | ratio | micrograd exact, 2 threads | speed-up |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 for (w, n), f in figures.items():
-    one, jx, fo, fu, two = (statistics.median(f[k]) for k in ("one", "jax", "fori", "fused", "two"))
-    print(f"| {w},{w} × {n:,} | {one:,.1f} µs | {jx:,.1f} µs | {one / jx:.2f} | {fo:,.1f} µs | {one / fo:.2f} "
+    one, jx, loop, fo, fu, two = (statistics.median(f[k]) for k in ("one", "jax", "one_loop", "fori", "fused_loop", "two"))
+    print(f"| {w},{w} × {n:,} | {one:,.1f} µs | {jx:,.1f} µs | {one / jx:.2f} "
+          f"| {loop:,.1f} µs | {fo:,.1f} µs | {loop / fo:.2f} "
           f"| {fu:,.1f} µs | {fu / fo:.2f} | {two:,.1f} µs | {one / two:.2f}x |")
