@@ -119,6 +119,9 @@ pub(crate) struct Replay {
     /// The chunk's targets, as the loss reads them.
     targets: Targets,
     y: Vec<f64>,
+    /// Whose points `acts[0]` holds: the data's address and the batch, as
+    /// a full batch's steps (or a held-out set's) give them every time.
+    gathered: Option<(usize, Vec<usize>)>,
 }
 
 impl Replay {
@@ -184,6 +187,7 @@ impl Replay {
             return;
         }
         self.stride = stride;
+        self.gathered = None;
         for (l, plan) in program.layers.iter().enumerate() {
             // Zeros in the padding: its lanes stay finite, and never reach a
             // real lane.
@@ -202,10 +206,20 @@ impl Replay {
     fn forward(&mut self, program: &Program, step: &Step<'_>, batch: &[usize]) {
         let stride = self.stride;
         let n = batch.len();
-        for (k, row) in self.acts[0].chunks_exact_mut(stride).enumerate() {
-            for (lane, &i) in row.iter_mut().zip(batch) {
-                *lane = step.data.x[i][k];
+        // The same points as last time (a dataset is not changed while a
+        // trainer borrows it): their rows are already there.
+        let data = std::ptr::from_ref(step.data) as usize;
+        let same = matches!(&self.gathered, Some((d, b)) if *d == data && b == batch);
+        if !same {
+            for (k, row) in self.acts[0].chunks_exact_mut(stride).enumerate() {
+                for (lane, &i) in row.iter_mut().zip(batch) {
+                    *lane = step.data.x[i][k];
+                }
             }
+            let (whose, points) = self.gathered.get_or_insert_with(Default::default);
+            *whose = data;
+            points.clear();
+            points.extend_from_slice(batch);
         }
         for (l, plan) in program.layers.iter().enumerate() {
             let (below, above) = self.acts.split_at_mut(l + 1);
@@ -251,9 +265,10 @@ impl Replay {
             Some(scale) => rules::times(scale, 1.0),
             None => 1.0,
         };
-        self.g.clear();
-        self.g.resize(self.stride, 0.0);
-        let g = &mut self.g[..n];
+        // The padding's lanes receive 0; the loss writes every real one.
+        let g = room(&mut self.g, self.stride);
+        g[n..].fill(0.0);
+        let g = &mut g[..n];
         let mut sum = 0.0;
         match program.loss {
             // `(score * -y + 1).relu()`
@@ -324,8 +339,11 @@ impl Replay {
             Some(scale) => rules::times(scale, 1.0),
             None => 1.0,
         };
-        self.g.clear();
-        self.g.resize(k * stride, 0.0);
+        // The padding's lanes receive 0; the loop below writes every real
+        // one.
+        for row in room(&mut self.g, k * stride).chunks_exact_mut(stride) {
+            row[n..].fill(0.0);
+        }
         let mut sum = 0.0;
         for (lane, &class) in classes.iter().enumerate().take(n) {
             let z = |j: usize| logits[j * stride + lane];
@@ -421,8 +439,10 @@ impl Replay {
 }
 
 /// The first `len` numbers of `buffer`, grown to hold them: the kernels
-/// write every one, so a buffer kept from layer to layer (of other sizes)
-/// is not cleared, only grown.
+/// (and the losses) write every one, so a buffer kept from layer to layer
+/// (of other sizes) is not cleared, only grown; and never shrunk, so that
+/// buffers that trade places (`g` and `dx`) stop growing after the first
+/// step.
 fn room(buffer: &mut Vec<f64>, len: usize) -> &mut [f64] {
     if buffer.len() < len {
         buffer.resize(len, 0.0);
