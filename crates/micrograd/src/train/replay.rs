@@ -119,9 +119,13 @@ pub(crate) struct Replay {
     /// The chunk's targets, as the loss reads them.
     targets: Targets,
     y: Vec<f64>,
-    /// Whose points `acts[0]` holds: the data's address and the batch, as
-    /// a full batch's steps (or a held-out set's) give them every time.
-    gathered: Option<(usize, Vec<usize>)>,
+    /// Whose points `acts[0]` and `targets` hold: the data's and the
+    /// targets' addresses and the batch, as a full batch's steps (or a
+    /// held-out set's) give them every time.
+    gathered: Option<((usize, usize), Vec<usize>)>,
+    /// The loss `y` holds the targets' numbers for, if they are the
+    /// gathered points'.
+    y_of: Option<Loss>,
 }
 
 impl Replay {
@@ -154,8 +158,8 @@ impl Replay {
     ) -> (f64, usize) {
         let n = batch.len();
         self.lay_out(program, n);
-        self.forward(program, step, batch);
-        step.targets.gather_into(batch, &mut self.targets);
+        self.gather(step, batch);
+        self.forward(program, n);
         let sum = self.loss(program, step, n);
         let right = self.right(step, n);
         self.backward(program, n, grads);
@@ -172,8 +176,8 @@ impl Replay {
     ) -> (f64, usize) {
         let n = batch.len();
         self.lay_out(program, n);
-        self.forward(program, step, batch);
-        step.targets.gather_into(batch, &mut self.targets);
+        self.gather(step, batch);
+        self.forward(program, n);
         (self.loss(program, step, n), self.right(step, n))
     }
 
@@ -201,26 +205,37 @@ impl Replay {
         self.acts[layers].resize(last * stride, 0.0);
     }
 
+    /// The points `batch` of `step`: their inputs into the rows of
+    /// `acts[0]`, their targets as the loss reads them. A full batch's
+    /// points (and a held-out set's) are the same every step (a dataset is
+    /// not changed while a trainer borrows it): then they are already
+    /// there.
+    fn gather(&mut self, step: &Step<'_>, batch: &[usize]) {
+        // Whose: the data's and the targets' addresses.
+        let whose = (
+            std::ptr::from_ref(step.data) as usize,
+            std::ptr::from_ref(step.targets) as usize,
+        );
+        if matches!(&self.gathered, Some((w, b)) if *w == whose && b == batch) {
+            return;
+        }
+        for (k, row) in self.acts[0].chunks_exact_mut(self.stride).enumerate() {
+            for (lane, &i) in row.iter_mut().zip(batch) {
+                *lane = step.data.x[i][k];
+            }
+        }
+        step.targets.gather_into(batch, &mut self.targets);
+        self.y_of = None;
+        let (of, points) = self.gathered.get_or_insert_with(Default::default);
+        *of = whose;
+        points.clear();
+        points.extend_from_slice(batch);
+    }
+
     /// Each layer's outputs, lane by lane: `Dense`'s kernel, then the
     /// activation's rule.
-    fn forward(&mut self, program: &Program, step: &Step<'_>, batch: &[usize]) {
+    fn forward(&mut self, program: &Program, n: usize) {
         let stride = self.stride;
-        let n = batch.len();
-        // The same points as last time (a dataset is not changed while a
-        // trainer borrows it): their rows are already there.
-        let data = std::ptr::from_ref(step.data) as usize;
-        let same = matches!(&self.gathered, Some((d, b)) if *d == data && b == batch);
-        if !same {
-            for (k, row) in self.acts[0].chunks_exact_mut(stride).enumerate() {
-                for (lane, &i) in row.iter_mut().zip(batch) {
-                    *lane = step.data.x[i][k];
-                }
-            }
-            let (whose, points) = self.gathered.get_or_insert_with(Default::default);
-            *whose = data;
-            points.clear();
-            points.extend_from_slice(batch);
-        }
         for (l, plan) in program.layers.iter().enumerate() {
             let (below, above) = self.acts.split_at_mut(l + 1);
             let x = Rows {
@@ -258,7 +273,11 @@ impl Replay {
             Loss::Bce => Sign::Kept,
             _ => Sign::Negated,
         };
-        loss::target_numbers(program.loss, self.targets.read(), sign, &mut self.y);
+        // The targets' numbers, once for the points gathered.
+        if self.y_of != Some(program.loss) {
+            loss::target_numbers(program.loss, self.targets.read(), sign, &mut self.y);
+            self.y_of = Some(program.loss);
+        }
         let y = &self.y[..n];
         // `root = sum * scale`: the sum receives `scale · 1` (the `*` rule).
         let g_sum = match program.loss.scale(step.batch.len()) {
