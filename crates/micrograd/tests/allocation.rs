@@ -121,6 +121,16 @@ fn the_trainer_allocates_nothing_after_its_first_step() {
             MLP::new(2, &[16, 16, 1]),
             TrainConfig::micrograd_demo(100),
         ),
+        // Four chunks of 248 and 249 points, one after the other: rows of
+        // 248 and 256 lanes, laid out again chunk by chunk.
+        (
+            data::moons(993, 0.1, 0),
+            MLP::new(2, &[16, 16, 1]),
+            TrainConfig {
+                threads: Some(1),
+                ..TrainConfig::micrograd_demo(100)
+            },
+        ),
         // Four chunks of the batch, one after the other.
         (
             data::moons(1000, 0.1, 0),
@@ -167,6 +177,18 @@ fn the_trainer_allocates_nothing_after_its_first_step() {
             allocations() - before,
             0,
             "{:?}, {:?}, {} points: allocations in 10 steps after the first",
+            config.loss,
+            config.batching,
+            data.len()
+        );
+        // The same in the trainer's loop, after its first step.
+        trainer.run_loop(1).unwrap();
+        let before = allocations();
+        trainer.run_loop(10).unwrap();
+        assert_eq!(
+            allocations() - before,
+            0,
+            "{:?}, {:?}, {} points: allocations in a loop after its first step",
             config.loss,
             config.batching,
             data.len()

@@ -46,9 +46,9 @@ pub enum Batching {
     Replay,
     /// [`Replay`](Batching::Replay) with a fused multiply-add for every
     /// term of the layers' products (one rounding where the graph rounds
-    /// twice), and the L2 penalty's sum of squares in eight running sums
-    /// (parameter `i` into sum `i % 8`, added pairwise) rather than
-    /// micrograd's one chain: faster, and still the same bits on every CPU,
+    /// twice), and, with no L1 penalty, the L2 penalty's sum of squares in
+    /// eight running sums (parameter `i` into sum `i % 8`, added pairwise)
+    /// rather than micrograd's one chain: faster, and still the same bits on every CPU,
     /// with or without its vector units, and for any thread count, but not
     /// the graph's bits, nor micrograd's (about 1e-16 relative apart per
     /// sum).

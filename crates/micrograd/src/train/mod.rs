@@ -60,7 +60,9 @@ pub struct StepRecord {
     pub test_accuracy: Option<f64>,
     /// The learning rate the step's update used.
     pub lr: f64,
-    /// The nodes the step's graph had on the tape.
+    /// The nodes the step's graph had on the tape: 0 for a replayed step
+    /// whose penalty goes without its graph (no L1 penalty), which makes
+    /// none.
     pub nodes: usize,
 }
 
@@ -192,10 +194,13 @@ struct Scratch {
     /// Whether `snapshot` holds the parameters as they are: read once in a
     /// step, for the replay, the held-out points and the update's undo.
     fresh: bool,
-    /// Whether the model's nodes lag `snapshot` (and their gradients the
-    /// first row of `sums`): in a [`Trainer::run_loop`], the parameters
-    /// live in the numbers from step to step and are written once.
+    /// Whether the model's nodes lag `snapshot` (and their gradients
+    /// `last_grads`): in a [`Trainer::run_loop`], the parameters live in
+    /// the numbers from step to step and are written once.
     pending: bool,
+    /// While `pending`, the gradients of the last step taken (a failing
+    /// step writes its own into `sums`, so these stay the model's).
+    last_grads: Vec<f64>,
     /// Each chunk's sums; the first row of gradients is the step's (the
     /// only row, point by point).
     sums: batched_step::ChunkSums,
@@ -397,8 +402,19 @@ impl<'a> Trainer<'a> {
                     return Err(error);
                 }
                 if self.defer {
-                    // The next step's parameters, kept in the numbers.
-                    self.scratch.pending = true;
+                    // The next step's parameters, kept in the numbers, and
+                    // this step's gradients with them; the spare row (sized
+                    // once, in the loop's first step) takes the next
+                    // step's.
+                    let Scratch {
+                        sums,
+                        last_grads,
+                        pending,
+                        ..
+                    } = &mut self.scratch;
+                    last_grads.resize(sums.grads.len(), 0.0);
+                    std::mem::swap(&mut sums.grads, last_grads);
+                    *pending = true;
                 } else {
                     let Scratch { sums, snapshot, .. } = &mut self.scratch;
                     engine::set_run(run, snapshot, &sums.grads[..p]);
@@ -597,8 +613,29 @@ impl<'a> Trainer<'a> {
     /// # Errors
     ///
     /// The first step's error, as [`step`](Trainer::step): the model is then
-    /// written as it was before that step, its gradients that step's.
+    /// written as it was before that step, its parameters and their
+    /// gradients (the last step's taken), as `step` leaves it.
     pub fn run_loop(&mut self, steps: usize) -> Result<StepRecord> {
+        // A panic out of a step (a helper thread's) leaves the model as it
+        // was last written, and the next steps read it again.
+        struct Unwind<'t, 'a>(&'t mut Trainer<'a>);
+        impl Drop for Unwind<'_, '_> {
+            fn drop(&mut self) {
+                let trainer = &mut *self.0;
+                trainer.defer = false;
+                trainer.scratch.pending = false;
+                trainer.scratch.fresh = false;
+            }
+        }
+        let this = Unwind(self);
+        let last = this.0.loop_steps(steps);
+        this.0.defer = false;
+        this.0.settle();
+        last
+    }
+
+    /// `steps` steps, kept in the numbers where they can be.
+    fn loop_steps(&mut self, steps: usize) -> Result<StepRecord> {
         self.defer = self.penalty_without_graph().is_some();
         let mut last = Ok(StepRecord {
             step: self.step,
@@ -615,8 +652,6 @@ impl<'a> Trainer<'a> {
                 break;
             }
         }
-        self.defer = false;
-        self.settle();
         last
     }
 
@@ -625,7 +660,7 @@ impl<'a> Trainer<'a> {
     fn settle(&mut self) {
         if let (true, Some(run)) = (self.scratch.pending, self.run) {
             let p = self.params.len();
-            engine::set_run(run, &self.scratch.snapshot, &self.scratch.sums.grads[..p]);
+            engine::set_run(run, &self.scratch.snapshot, &self.scratch.last_grads[..p]);
         }
         self.scratch.pending = false;
         self.scratch.fresh = false;

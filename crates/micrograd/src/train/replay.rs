@@ -120,9 +120,12 @@ pub(crate) struct Replay {
     targets: Targets,
     y: Vec<f64>,
     /// Whose points `acts[0]` and `targets` hold: the data's and the
-    /// targets' addresses and the batch, as a full batch's steps (or a
-    /// held-out set's) give them every time.
-    gathered: Option<((usize, usize), Vec<usize>)>,
+    /// targets' addresses (`None` when they hold none), and the batch, as a
+    /// full batch's steps (or a held-out set's) give them every time. The
+    /// batch's buffer is kept when the rows are laid out again: no
+    /// allocation after the first step.
+    gathered: Option<(usize, usize)>,
+    gathered_batch: Vec<usize>,
     /// The loss `y` holds the targets' numbers for, if they are the
     /// gathered points'.
     y_of: Option<Loss>,
@@ -216,7 +219,7 @@ impl Replay {
             std::ptr::from_ref(step.data) as usize,
             std::ptr::from_ref(step.targets) as usize,
         );
-        if matches!(&self.gathered, Some((w, b)) if *w == whose && b == batch) {
+        if self.gathered == Some(whose) && self.gathered_batch == batch {
             return;
         }
         for (k, row) in self.acts[0].chunks_exact_mut(self.stride).enumerate() {
@@ -226,10 +229,9 @@ impl Replay {
         }
         step.targets.gather_into(batch, &mut self.targets);
         self.y_of = None;
-        let (of, points) = self.gathered.get_or_insert_with(Default::default);
-        *of = whose;
-        points.clear();
-        points.extend_from_slice(batch);
+        self.gathered = Some(whose);
+        self.gathered_batch.clear();
+        self.gathered_batch.extend_from_slice(batch);
     }
 
     /// Each layer's outputs, lane by lane: `Dense`'s kernel, then the
