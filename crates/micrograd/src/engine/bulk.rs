@@ -3,7 +3,7 @@
 
 use super::lane_slab::SINGLE;
 use super::node::Node;
-use super::tape::{Tape, with_tape};
+use super::tape::{Tape, consecutive, with_tape};
 use super::value::{Value, batch_misuse};
 
 /// A layer over a batch, neuron by neuron `(weights, bias)`, pushed onto
@@ -28,11 +28,8 @@ pub(crate) fn backward_into(root: Value, first: Value, out: &mut [f64]) {
 /// [`backward_into`] can collect their gradients.
 pub(crate) fn run_start(values: &[Value]) -> Option<Value> {
     let first = *values.first()?;
-    let consecutive = values.iter().enumerate().all(|(i, v)| {
-        v.generation == first.generation && v.index as usize == first.index as usize + i
-    });
     let single = with_tape(|t| values.iter().all(|&v| t.node(v).lanes == SINGLE));
-    (consecutive && single).then_some(first)
+    (consecutive(values) && single).then_some(first)
 }
 
 /// The forward values of the `len` single values of the run that starts at
@@ -241,19 +238,16 @@ fn each(values: &[Value], method: &str, mut f: impl FnMut(usize, &mut Node)) {
 /// nodes of one generation whose first and last are live (so every node
 /// between them is: nodes are only ever freed from the end of the tape);
 /// `None` for any other list, or an empty one. Every handle is looked at
-/// with no branch on it (a model's parameters are thousands).
+/// with no branch on it.
 #[inline]
 fn run_of(t: &Tape, values: &[Value]) -> Option<usize> {
     let (&first, &last) = (values.first()?, values.last()?);
-    let consecutive = values.iter().enumerate().fold(true, |run, (i, v)| {
-        run & (v.generation == first.generation) & (v.index as usize == first.index as usize + i)
-    });
     let live = |v: Value| {
         t.nodes
             .get(v.index as usize)
             .is_some_and(|node| node.generation == v.generation)
     };
-    (consecutive && live(first) && live(last)).then_some(first.index as usize)
+    (consecutive(values) && live(first) && live(last)).then_some(first.index as usize)
 }
 
 /// `v`'s node, mutably, which must hold one number for `method`.

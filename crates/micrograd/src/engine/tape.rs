@@ -608,13 +608,7 @@ impl Tape {
         let len = u32::try_from(values.len())
             .unwrap_or_else(|_| misuse("micrograd: too many operands for one node".into()));
         let first = values[0];
-        // Every handle looked at, with no branch a handle (a model's
-        // parameters are thousands).
-        let consecutive = values.iter().enumerate().fold(true, |run, (i, v)| {
-            run & (v.generation == first.generation)
-                & (v.index as usize == first.index as usize + i)
-        });
-        if consecutive {
+        if consecutive(values) {
             // The run's first and last nodes are live and of one generation,
             // so every node between them is too.
             let first = self.index(first);
@@ -881,6 +875,20 @@ fn check_weights(j: usize, weights: usize, inputs: usize) {
         weights, inputs,
         "micrograd: neuron {j} of the layer has {weights} weights for {inputs} inputs"
     );
+}
+
+/// Whether `values` are consecutive handles of one generation, as a
+/// model's parameters are made (true for none): every handle looked at,
+/// with no branch on each (a model's parameters are thousands). Says
+/// nothing of whether their nodes are still live.
+#[inline]
+pub(crate) fn consecutive(values: &[Value]) -> bool {
+    let Some(&first) = values.first() else {
+        return true;
+    };
+    values.iter().enumerate().fold(true, |run, (i, v)| {
+        run & (v.generation == first.generation) & (v.index as usize == first.index as usize + i)
+    })
 }
 
 /// The index of `v`'s node in `nodes`, after checking the handle is live.

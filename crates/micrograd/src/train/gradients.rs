@@ -166,10 +166,8 @@ impl Trainer<'_> {
             // A replayed step's L2 penalty, without its graph, in one pass
             // over the parameters' numbers read for the replay.
             Some(arith) => {
-                let loss = match self.config.l2 {
-                    0.0 => data_loss,
-                    l2 => penalty::l2_into(data_loss, l2, &self.scratch.snapshot, first, arith),
-                };
+                let (l2, params) = (self.config.l2, &self.scratch.snapshot);
+                let loss = penalty::l2_into(data_loss, l2, params, first, arith);
                 if !loss.is_finite() {
                     return Err(self.penalty_diverged(loss, data_loss, start));
                 }
@@ -220,10 +218,9 @@ impl Trainer<'_> {
     /// `snapshot` where the penalty goes without its graph).
     pub(super) fn total_loss(&mut self, data_loss: f64) -> f64 {
         match self.penalty_without_graph() {
-            Some(arith) => match self.config.l2 {
-                0.0 => data_loss,
-                l2 => penalty::l2_loss(data_loss, l2, &self.scratch.snapshot, arith),
-            },
+            Some(arith) => {
+                penalty::l2_loss(data_loss, self.config.l2, &self.scratch.snapshot, arith)
+            }
             None => {
                 let _graph = Scope::new();
                 self.with_penalties(Value::new(data_loss)).data()

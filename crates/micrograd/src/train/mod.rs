@@ -637,22 +637,7 @@ impl<'a> Trainer<'a> {
     /// `steps` steps, kept in the numbers where they can be.
     fn loop_steps(&mut self, steps: usize) -> Result<StepRecord> {
         self.defer = self.penalty_without_graph().is_some();
-        let mut last = Ok(StepRecord {
-            step: self.step,
-            loss: f64::NAN,
-            accuracy: None,
-            test_loss: None,
-            test_accuracy: None,
-            lr: f64::NAN,
-            nodes: 0,
-        });
-        for _ in 0..steps {
-            last = self.step();
-            if last.is_err() {
-                break;
-            }
-        }
-        last
+        self.run(steps, |_| {})
     }
 
     /// Writes the parameters' numbers (and the last step's gradients) to

@@ -24,8 +24,12 @@ use crate::engine::rules;
 /// How many running sums the fused penalty keeps.
 const SUMS: usize = 8;
 
-/// `data_loss + l2 · Σ pᵢ²` over `params`, the sum as `arith` says.
+/// `data_loss + l2 · Σ pᵢ²` over `params`, the sum as `arith` says; a
+/// weight of 0 adds nothing, as it adds no node to the graph.
 pub(super) fn l2_loss(data_loss: f64, l2: f64, params: &[f64], arith: Arith) -> f64 {
+    if l2 == 0.0 {
+        return data_loss;
+    }
     let sum = match arith {
         Arith::Exact => params.iter().fold(0.0, |sum, &p| sum + p * p),
         Arith::Fused => running_sums(params),
@@ -34,7 +38,8 @@ pub(super) fn l2_loss(data_loss: f64, l2: f64, params: &[f64], arith: Arith) -> 
 }
 
 /// [`l2_loss`], and, added to `grads` (one per parameter, holding what the
-/// data loss gave each), what each `pᵢ` receives from the penalty.
+/// data loss gave each), what each `pᵢ` receives from the penalty (nothing
+/// for a weight of 0).
 ///
 /// The graph is `data_loss + l2 * S`, `S` one node `Σ pᵢ·pᵢ`. Backward
 /// from the root (1): the `+` passes 1 to `l2 * S`, whose `*` rule gives
@@ -49,6 +54,9 @@ pub(super) fn l2_into(
     arith: Arith,
 ) -> f64 {
     debug_assert_eq!(params.len(), grads.len());
+    if l2 == 0.0 {
+        return data_loss;
+    }
     let g_sum = rules::times(l2, 1.0);
     let from_sum = |p: f64, g: &mut f64| {
         let (from_factor, _) = rules::mul_grad(p, p, 0.0, g_sum);
@@ -157,6 +165,17 @@ mod tests {
             let loss = l2_into(0.5, 1e-4, &[1.0, 1e200], &mut grads, arith);
             assert_eq!(loss, f64::INFINITY);
             assert_eq!(grads[0], 2e-4);
+        }
+    }
+
+    #[test]
+    fn a_weight_of_zero_adds_nothing_as_no_node() {
+        // 0 · inf would be NaN: the graph has no penalty node at all.
+        for arith in [Arith::Exact, Arith::Fused] {
+            let mut grads = [0.5, -1.0];
+            assert_eq!(l2_into(0.25, 0.0, &[1.0, 1e200], &mut grads, arith), 0.25);
+            assert_eq!(grads, [0.5, -1.0]);
+            assert_eq!(l2_loss(0.25, 0.0, &[1e200], arith), 0.25);
         }
     }
 
