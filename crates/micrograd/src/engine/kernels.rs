@@ -1192,6 +1192,9 @@ fn input_grads_blocked<V: Vector, T: Term>(
     mask: Option<Rows<'_>>,
 ) {
     let k_count = dx.len() / n;
+    if g.len() / n == 1 {
+        return input_grads_one::<V, T>(v, w, g, n, dx, mask);
+    }
     let rows = block_rows::<V>();
     let full = k_count - k_count % rows;
     for k0 in (0..full).step_by(rows) {
@@ -1204,6 +1207,49 @@ fn input_grads_blocked<V: Vector, T: Term>(
         k_count - full,
         input_grads_block(v, w, g, n, dx, full, mask)
     );
+}
+
+/// [`input_grads_blocked`] for one neuron (an output layer): each input's
+/// lanes are `0 + w[k]·g`, masked, a stream with no sums to keep in
+/// registers.
+#[inline(always)]
+fn input_grads_one<V: Vector, T: Term>(
+    v: V,
+    w: &[f64],
+    g: &[f64],
+    n: usize,
+    dx: &mut [f64],
+    mask: Option<Rows<'_>>,
+) {
+    let g = &g[..n];
+    let full = n - n % V::LANES;
+    let zero = v.splat(0.0);
+    for (k, (&wk, out)) in w.iter().zip(dx.chunks_exact_mut(n)).enumerate() {
+        let wv = v.splat(wk);
+        match mask {
+            None => {
+                for l in (0..full).step_by(V::LANES) {
+                    v.store(&mut out[l..], T::term(v, zero, wv, v.load(&g[l..])));
+                }
+                for l in full..n {
+                    out[l] = T::scalar(0.0, wk, g[l]);
+                }
+            }
+            Some(mask) => {
+                let m = &mask.row(k)[..n];
+                for l in (0..full).step_by(V::LANES) {
+                    let on = v.step(v.load(&m[l..]));
+                    v.store(
+                        &mut out[l..],
+                        v.mul(on, T::term(v, zero, wv, v.load(&g[l..]))),
+                    );
+                }
+                for l in full..n {
+                    out[l] = math::step(m[l]) * T::scalar(0.0, wk, g[l]);
+                }
+            }
+        }
+    }
 }
 
 /// Inputs `k0..k0 + R` of [`input_grads_blocked`]: lanes in blocks as
@@ -1319,11 +1365,11 @@ fn weight_grads_blocked<V: Vector, T: Term>(
         scratch.resize(n * cols, 0.0);
         transpose(v, |k| x.row(k), k_count, n, scratch, cols);
         let g_row = |j: usize| &g[j * stride..j * stride + n];
-        outer_sums::<V, T>(v, g_row, j_count, scratch, cols, n, &mut |j, k, value| {
-            if k < k_count {
-                dw[j * k_count + k] = value;
-            }
-        });
+        let mut out = RowMajor {
+            out: dw,
+            width: k_count,
+        };
+        outer_sums::<V, T>(v, g_row, j_count, scratch, cols, n, &mut out);
         lane_sums(v, g, stride, n, db);
     } else {
         // The bias is the weight of an input that is 1 in every lane: one
@@ -1342,7 +1388,7 @@ fn weight_grads_blocked<V: Vector, T: Term>(
         ones.fill(1.0);
         let ones = &*ones;
         let x_row = |k: usize| if k < k_count { &x.row(k)[..n] } else { ones };
-        outer_sums::<V, T>(v, x_row, k_count + 1, gt, cols, n, &mut |k, j, value| {
+        let mut out = Each(|k: usize, j: usize, value| {
             if j < j_count {
                 if k < k_count {
                     dw[j * k_count + k] = value;
@@ -1351,6 +1397,7 @@ fn weight_grads_blocked<V: Vector, T: Term>(
                 }
             }
         });
+        outer_sums::<V, T>(v, x_row, k_count + 1, gt, cols, n, &mut out);
     }
 }
 
@@ -1384,7 +1431,52 @@ fn transpose<'r, V: Vector>(
     }
 }
 
-/// `out(r, c, Σₙ a(r)[n]·bt[n][c])` for every row `r < rows` and column
+/// Where [`outer_sums`] puts its sums.
+trait SumsOut {
+    /// Row `r`'s sums of columns `c0..c0 + 2·LANES`, two vectors.
+    fn row<V: Vector>(&mut self, v: V, r: usize, c0: usize, sums: [V::V; 2]);
+}
+
+/// Rows of `width` sums, row `r` from `out[r·width]`; the columns from
+/// `width` on (padding) are dropped.
+struct RowMajor<'a> {
+    out: &'a mut [f64],
+    width: usize,
+}
+
+impl SumsOut for RowMajor<'_> {
+    #[inline(always)]
+    fn row<V: Vector>(&mut self, v: V, r: usize, c0: usize, sums: [V::V; 2]) {
+        let at = r * self.width + c0;
+        if c0 + 2 * V::LANES <= self.width {
+            v.store(&mut self.out[at..], sums[0]);
+            v.store(&mut self.out[at + V::LANES..], sums[1]);
+        } else if c0 < self.width {
+            let mut spill = [0.0; 16];
+            v.store(&mut spill, sums[0]);
+            v.store(&mut spill[V::LANES..], sums[1]);
+            let here = self.width - c0;
+            self.out[at..at + here].copy_from_slice(&spill[..here]);
+        }
+    }
+}
+
+/// Each sum through `set(r, c, sum)`.
+struct Each<F>(F);
+
+impl<F: FnMut(usize, usize, f64)> SumsOut for Each<F> {
+    #[inline(always)]
+    fn row<V: Vector>(&mut self, v: V, r: usize, c0: usize, sums: [V::V; 2]) {
+        let mut spill = [0.0; 16];
+        v.store(&mut spill, sums[0]);
+        v.store(&mut spill[V::LANES..], sums[1]);
+        for (c, &sum) in spill[..2 * V::LANES].iter().enumerate() {
+            (self.0)(r, c0 + c, sum);
+        }
+    }
+}
+
+/// `Σₙ a(r)[n]·bt[n][c]` into `out` for every row `r < rows` and column
 /// `c < cols` of `bt` (lane-major, `cols` a multiple of two vectors), each
 /// sum in lane order from 0.
 #[inline(always)]
@@ -1395,7 +1487,7 @@ fn outer_sums<'r, V: Vector, T: Term>(
     bt: &[f64],
     cols: usize,
     n: usize,
-    out: &mut impl FnMut(usize, usize, f64),
+    out: &mut impl SumsOut,
 ) {
     let block = block_rows::<V>();
     let full = rows - rows % block;
@@ -1418,20 +1510,13 @@ fn outer_sums_block<'r, V: Vector, T: Term, const R: usize>(
     bt: &[f64],
     cols: usize,
     n: usize,
-    out: &mut impl FnMut(usize, usize, f64),
+    out: &mut impl SumsOut,
 ) {
     let a_rows: [&[f64]; R] = std::array::from_fn(|r| &a(r0 + r)[..n]);
-    let block = 2 * V::LANES;
-    // Two vectors of sums, spilled for `out`; at most 2 × 8 lanes.
-    let mut spill = [0.0; 16];
-    for c0 in (0..cols).step_by(block) {
+    for c0 in (0..cols).step_by(2 * V::LANES) {
         let acc = outer_sums_lanes::<V, T, R>(v, &a_rows, bt, cols, c0, n);
-        for (r, acc) in acc.iter().enumerate() {
-            v.store(&mut spill, acc[0]);
-            v.store(&mut spill[V::LANES..], acc[1]);
-            for (c, &value) in spill[..block].iter().enumerate() {
-                out(r0 + r, c0 + c, value);
-            }
+        for (r, &acc) in acc.iter().enumerate() {
+            out.row(v, r0 + r, c0, acc);
         }
     }
 }
