@@ -11,7 +11,7 @@
 //! `parameters()` order).
 
 use super::grads::{GradSink, Grads, Part, Scratch, give};
-use super::kernels::{self, Arith, Epilogue, Rows};
+use super::kernels::{self, Arith, Epilogue, Rows, Weights};
 use super::lane_slab::{LaneSlab, SINGLE, Shape};
 use super::node::{Instr, Node};
 
@@ -151,9 +151,9 @@ pub(crate) fn forward(
         width: shape.stride,
     };
     let layer = DenseOperands::at(edges, start);
+    let (j_count, k_count) = (kernel.b.len(), kernel.starts.len());
     kernels::dense_forward(
-        layer.saved_weights(saved),
-        &kernel.b,
+        Weights::apart(layer.saved_weights(saved), &kernel.b, j_count, k_count),
         x,
         rows,
         Epilogue::None,
@@ -219,6 +219,7 @@ pub(crate) fn backward(
 
     // Every entry is written by the kernel.
     dx.resize(k_count * stride, 0.0);
+    let w = Weights::apart(w, &[], j_count, k_count);
     kernels::dense_input_grads(w, g, stride, dx, None, Arith::Exact);
     for (k, &xk) in layer.inputs().iter().enumerate() {
         give(t, lanes, sink, xk, &dx[k * stride..k * stride + width]);

@@ -569,21 +569,91 @@ thread_local! {
     static PACKS: RefCell<(Vec<f64>, Vec<f64>)> = const { RefCell::new((Vec::new(), Vec::new())) };
 }
 
+/// A layer's weights and biases where they lie: neuron `j`'s `K` weights
+/// from `w[j·stride]`, its bias at `b[j·b_stride]`. The engine's layers
+/// keep them apart ([`apart`](Weights::apart)); a model's parameters,
+/// neuron by neuron, interleave them ([`interleaved`](Weights::interleaved)),
+/// and the trainer's replay reads them there, with no copy.
+#[derive(Clone, Copy)]
+pub(crate) struct Weights<'a> {
+    w: &'a [f64],
+    stride: usize,
+    b: &'a [f64],
+    b_stride: usize,
+    j: usize,
+    k: usize,
+}
+
+impl<'a> Weights<'a> {
+    /// `J×K` weights, row-major, and `b`'s `J` biases (none where only
+    /// the input gradients read them).
+    ///
+    /// # Panics
+    ///
+    /// If `w` is shorter than `J×K`, or `b` is neither empty nor `J` long.
+    pub(crate) fn apart(w: &'a [f64], b: &'a [f64], j: usize, k: usize) -> Self {
+        assert!(w.len() >= j * k && (b.is_empty() || b.len() == j));
+        Weights {
+            w,
+            stride: k,
+            b,
+            b_stride: 1,
+            j,
+            k,
+        }
+    }
+
+    /// `J` neurons, each `K` weights then its bias, as a model's
+    /// `parameters()` lists them.
+    ///
+    /// # Panics
+    ///
+    /// If `params` is shorter than `J×(K + 1)`.
+    pub(crate) fn interleaved(params: &'a [f64], j: usize, k: usize) -> Self {
+        let params = &params[..j * (k + 1)];
+        Weights {
+            w: params,
+            stride: k + 1,
+            b: params.get(k..).unwrap_or(&[]),
+            b_stride: k + 1,
+            j,
+            k,
+        }
+    }
+
+    /// Neuron `j`'s weights.
+    #[inline(always)]
+    fn row(&self, j: usize) -> &'a [f64] {
+        &self.w[j * self.stride..][..self.k]
+    }
+
+    /// Neuron `j`'s weight of input `k`.
+    #[inline(always)]
+    fn at(&self, j: usize, k: usize) -> f64 {
+        self.row(j)[k]
+    }
+
+    /// Neuron `j`'s bias.
+    #[inline(always)]
+    fn bias(&self, j: usize) -> f64 {
+        self.b[j * self.b_stride]
+    }
+}
+
 /// `out[j] = epilogue(b[j] + Σₖ w[j][k]·x[k])` lane by lane, the sum in `k`
 /// order starting from the bias: micrograd's
 /// `sum((wi*xi for wi, xi in zip(self.w, x)), self.b)`, for every point at
-/// once. `w` is `J×K` row-major, `out` is `J` rows of `x.width` lanes.
+/// once. `out` is `J` rows of `x.width` lanes.
 pub(crate) fn dense_forward(
-    w: &[f64],
-    b: &[f64],
+    weights: Weights<'_>,
     x: Rows<'_>,
     out: &mut [f64],
     epilogue: Epilogue,
     arith: Arith,
 ) {
+    assert_eq!(weights.k, x.starts.len(), "dense_forward: K");
     Forward {
-        w,
-        b,
+        weights,
         x,
         out,
         epilogue,
@@ -593,8 +663,7 @@ pub(crate) fn dense_forward(
 }
 
 struct Forward<'a> {
-    w: &'a [f64],
-    b: &'a [f64],
+    weights: Weights<'a>,
     x: Rows<'a>,
     out: &'a mut [f64],
     epilogue: Epilogue,
@@ -605,7 +674,7 @@ dispatch!(Forward);
 
 /// Where [`dense_forward`]'s tiles go: rows are neurons, from their bias.
 struct ForwardTiles<'a> {
-    b: &'a [f64],
+    weights: Weights<'a>,
     out: &'a mut [f64],
     n: usize,
     relu: bool,
@@ -615,7 +684,14 @@ impl<V: Vector> Tiles<V> for ForwardTiles<'_> {
     #[inline(always)]
     fn init<const R: usize, const C: usize>(&self, v: V, r0: usize, _: usize) -> [[V::V; C]; R] {
         // The biases first, then a loop with no closure: see [`tile`].
-        let bias: [f64; R] = std::array::from_fn(|r| self.b.get(r0 + r).copied().unwrap_or(0.0));
+        let j_count = self.weights.j;
+        let bias: [f64; R] = std::array::from_fn(|r| {
+            if r0 + r < j_count {
+                self.weights.bias(r0 + r)
+            } else {
+                0.0
+            }
+        });
         let mut acc = [[v.splat(0.0); C]; R];
         for r in 0..R {
             acc[r] = [v.splat(bias[r]); C];
@@ -631,7 +707,7 @@ impl<V: Vector> Tiles<V> for ForwardTiles<'_> {
         acc: [[V::V; C]; R],
     ) {
         let (n, relu) = (self.n, self.relu);
-        for (j, acc) in (r0..self.b.len()).zip(&acc) {
+        for (j, acc) in (r0..self.weights.j).zip(&acc) {
             let row = &mut self.out[j * n..(j + 1) * n];
             for (c, &acc) in acc.iter().enumerate() {
                 let lane = c0 + c * V::LANES;
@@ -647,17 +723,15 @@ impl Forward<'_> {
     #[inline(always)]
     fn run<V: Vector, T: Term>(self, v: V) {
         let Forward {
-            w,
-            b,
+            weights,
             x,
             out,
             epilogue,
             ..
         } = self;
-        let (j_count, k_count, n) = (b.len(), x.starts.len(), x.width);
-        let w = &w[..j_count * k_count];
+        let (j_count, k_count, n) = (weights.j, x.starts.len(), x.width);
         if path(forward_path(j_count, k_count, n, V::LANES)) != Path::Tiled {
-            forward_blocked::<V, T>(v, w, b, x, out, epilogue == Epilogue::Relu);
+            forward_blocked::<V, T>(v, weights, x, out, epilogue == Epilogue::Relu);
             return;
         }
         // Taken out, not borrowed in a closure: code in a closure that is not
@@ -667,9 +741,9 @@ impl Forward<'_> {
         {
             with_tile!(V, |R, C| {
                 let width = C * V::LANES;
-                pack_rows::<R>(j_count, k_count, |j, k| w[j * k_count + k], a);
+                pack_rows::<R>(j_count, k_count, |j, k| weights.at(j, k), a);
                 let mut tiles = ForwardTiles {
-                    b,
+                    weights,
                     out,
                     n,
                     relu: epilogue == Epilogue::Relu,
@@ -699,7 +773,7 @@ impl Forward<'_> {
 /// `width` lanes each) each is stored as `step(mask[k]) * dx[k]`
 /// ([`math::step`]), what a ReLU before the layer passes back.
 pub(crate) fn dense_input_grads(
-    w: &[f64],
+    w: Weights<'_>,
     g: &[f64],
     width: usize,
     dx: &mut [f64],
@@ -718,7 +792,7 @@ pub(crate) fn dense_input_grads(
 }
 
 struct InputGrads<'a> {
-    w: &'a [f64],
+    w: Weights<'a>,
     g: &'a [f64],
     width: usize,
     dx: &'a mut [f64],
@@ -800,7 +874,12 @@ impl InputGrads<'_> {
                 mask.width
             );
         }
-        let w = &w[..j_count * k_count];
+        assert!(
+            w.j == j_count && w.k == k_count,
+            "dense_input_grads: the weights are {}x{}, not {j_count}x{k_count}",
+            w.j,
+            w.k
+        );
         if path(input_grads_path(j_count, k_count, n, V::LANES)) != Path::Tiled {
             input_grads_blocked::<V, T>(v, w, g, n, dx, mask);
             return;
@@ -813,7 +892,7 @@ impl InputGrads<'_> {
             with_tile!(V, |R, C| {
                 // Term `t` is neuron `J - 1 - t`: the last first.
                 let neuron = |t: usize| j_count - 1 - t;
-                pack_rows::<R>(k_count, j_count, |k, t| w[neuron(t) * k_count + k], a);
+                pack_rows::<R>(k_count, j_count, |k, t| w.at(neuron(t), k), a);
                 let width = C * V::LANES;
                 let mut tiles = InputTiles { dx, n, mask };
                 // Whole blocks read from the rows, or none; the rest packed.
@@ -1081,22 +1160,24 @@ fn block_rows<V: Vector>() -> usize {
 #[inline(always)]
 fn forward_blocked<V: Vector, T: Term>(
     v: V,
-    w: &[f64],
-    b: &[f64],
+    weights: Weights<'_>,
     x: Rows<'_>,
     out: &mut [f64],
     relu: bool,
 ) {
-    let j_count = b.len();
+    let j_count = weights.j;
     let rows = block_rows::<V>();
     let full = j_count - j_count % rows;
     for j0 in (0..full).step_by(rows) {
         match rows {
-            8 => forward_block::<V, T, 8>(v, w, b, x, out, j0, relu),
-            _ => forward_block::<V, T, 4>(v, w, b, x, out, j0, relu),
+            8 => forward_block::<V, T, 8>(v, weights, x, out, j0, relu),
+            _ => forward_block::<V, T, 4>(v, weights, x, out, j0, relu),
         }
     }
-    last_rows!(j_count - full, forward_block(v, w, b, x, out, full, relu));
+    last_rows!(
+        j_count - full,
+        forward_block(v, weights, x, out, full, relu)
+    );
 }
 
 /// Neurons `j0..j0 + R` of [`forward_blocked`]: a block of lanes `C`
@@ -1107,26 +1188,26 @@ fn forward_blocked<V: Vector, T: Term>(
 #[inline(always)]
 fn forward_block<V: Vector, T: Term, const R: usize>(
     v: V,
-    w: &[f64],
-    b: &[f64],
+    weights: Weights<'_>,
     x: Rows<'_>,
     out: &mut [f64],
     j0: usize,
     relu: bool,
 ) {
-    let (k_count, n) = (x.starts.len(), x.width);
-    let w_rows: [&[f64]; R] = std::array::from_fn(|r| &w[(j0 + r) * k_count..][..k_count]);
+    let n = x.width;
+    let w_rows: [&[f64]; R] = std::array::from_fn(|r| weights.row(j0 + r));
+    let b: [f64; R] = std::array::from_fn(|r| weights.bias(j0 + r));
     let mut lane = 0;
     match R {
-        1 => lane = forward_lanes::<V, T, R, 8>(v, &w_rows, b, x, out, j0, relu, lane),
-        2 => lane = forward_lanes::<V, T, R, 4>(v, &w_rows, b, x, out, j0, relu, lane),
+        1 => lane = forward_lanes::<V, T, R, 8>(v, &w_rows, &b, x, out, j0, relu, lane),
+        2 => lane = forward_lanes::<V, T, R, 4>(v, &w_rows, &b, x, out, j0, relu, lane),
         _ => {}
     }
-    lane = forward_lanes::<V, T, R, 2>(v, &w_rows, b, x, out, j0, relu, lane);
-    lane = forward_lanes::<V, T, R, 1>(v, &w_rows, b, x, out, j0, relu, lane);
+    lane = forward_lanes::<V, T, R, 2>(v, &w_rows, &b, x, out, j0, relu, lane);
+    lane = forward_lanes::<V, T, R, 1>(v, &w_rows, &b, x, out, j0, relu, lane);
     for (r, w_row) in w_rows.iter().enumerate() {
         for l in lane..n {
-            let mut acc = b[j0 + r];
+            let mut acc = b[r];
             for (k, &wjk) in w_row.iter().enumerate() {
                 acc = T::scalar(acc, wjk, x.row(k)[l]);
             }
@@ -1142,7 +1223,7 @@ fn forward_block<V: Vector, T: Term, const R: usize>(
 fn forward_lanes<V: Vector, T: Term, const R: usize, const C: usize>(
     v: V,
     w_rows: &[&[f64]; R],
-    b: &[f64],
+    b: &[f64; R],
     x: Rows<'_>,
     out: &mut [f64],
     j0: usize,
@@ -1154,7 +1235,7 @@ fn forward_lanes<V: Vector, T: Term, const R: usize, const C: usize>(
     while lane + step <= n {
         let mut acc: [[V::V; C]; R] = [[v.splat(0.0); C]; R];
         for r in 0..R {
-            acc[r] = [v.splat(b[j0 + r]); C];
+            acc[r] = [v.splat(b[r]); C];
         }
         for k in 0..k_count {
             let xk = &x.row(k)[lane..lane + step];
@@ -1185,7 +1266,7 @@ fn forward_lanes<V: Vector, T: Term, const R: usize, const C: usize>(
 #[inline(always)]
 fn input_grads_blocked<V: Vector, T: Term>(
     v: V,
-    w: &[f64],
+    w: Weights<'_>,
     g: &[f64],
     n: usize,
     dx: &mut [f64],
@@ -1215,7 +1296,7 @@ fn input_grads_blocked<V: Vector, T: Term>(
 #[inline(always)]
 fn input_grads_one<V: Vector, T: Term>(
     v: V,
-    w: &[f64],
+    w: Weights<'_>,
     g: &[f64],
     n: usize,
     dx: &mut [f64],
@@ -1224,7 +1305,7 @@ fn input_grads_one<V: Vector, T: Term>(
     let g = &g[..n];
     let full = n - n % V::LANES;
     let zero = v.splat(0.0);
-    for (k, (&wk, out)) in w.iter().zip(dx.chunks_exact_mut(n)).enumerate() {
+    for (k, (&wk, out)) in w.row(0).iter().zip(dx.chunks_exact_mut(n)).enumerate() {
         let wv = v.splat(wk);
         match mask {
             None => {
@@ -1258,14 +1339,14 @@ fn input_grads_one<V: Vector, T: Term>(
 #[allow(clippy::too_many_arguments, reason = "the block's parts")]
 fn input_grads_block<V: Vector, T: Term, const R: usize>(
     v: V,
-    w: &[f64],
+    w: Weights<'_>,
     g: &[f64],
     n: usize,
     dx: &mut [f64],
     k0: usize,
     mask: Option<Rows<'_>>,
 ) {
-    let (j_count, k_count) = (g.len() / n, dx.len() / n);
+    let j_count = g.len() / n;
     let mut lane = 0;
     match R {
         1 => lane = input_grads_lanes::<V, T, R, 8>(v, w, g, n, dx, k0, mask, lane),
@@ -1278,7 +1359,7 @@ fn input_grads_block<V: Vector, T: Term, const R: usize>(
         for l in lane..n {
             let mut acc = 0.0;
             for j in (0..j_count).rev() {
-                acc = T::scalar(acc, w[j * k_count + k0 + r], g[j * n + l]);
+                acc = T::scalar(acc, w.at(j, k0 + r), g[j * n + l]);
             }
             if let Some(mask) = mask {
                 acc *= math::step(mask.row(k0 + r)[l]);
@@ -1294,7 +1375,7 @@ fn input_grads_block<V: Vector, T: Term, const R: usize>(
 #[allow(clippy::too_many_arguments, reason = "the block's parts")]
 fn input_grads_lanes<V: Vector, T: Term, const R: usize, const C: usize>(
     v: V,
-    w: &[f64],
+    w: Weights<'_>,
     g: &[f64],
     n: usize,
     dx: &mut [f64],
@@ -1302,7 +1383,7 @@ fn input_grads_lanes<V: Vector, T: Term, const R: usize, const C: usize>(
     mask: Option<Rows<'_>>,
     mut lane: usize,
 ) -> usize {
-    let (j_count, k_count) = (g.len() / n, dx.len() / n);
+    let j_count = g.len() / n;
     let step = C * V::LANES;
     while lane + step <= n {
         let mut acc: [[V::V; C]; R] = [[v.splat(0.0); C]; R];
@@ -1312,7 +1393,7 @@ fn input_grads_lanes<V: Vector, T: Term, const R: usize, const C: usize>(
             for (c, at) in loaded.iter_mut().enumerate() {
                 *at = v.load(&gj[c * V::LANES..]);
             }
-            let w_row = &w[j * k_count + k0..j * k_count + k0 + R];
+            let w_row = &w.row(j)[k0..k0 + R];
             for (acc, &wjk) in acc.iter_mut().zip(w_row) {
                 let wjk = v.splat(wjk);
                 for (acc, &gv) in acc.iter_mut().zip(&loaded) {
@@ -1677,6 +1758,15 @@ mod tests {
         }
     }
 
+    /// A layer's weights (`J×K`) and biases as a model's parameters list
+    /// them: each neuron's `K` weights, then its bias.
+    fn interleave(w: &[f64], b: &[f64], k: usize) -> Vec<f64> {
+        b.iter()
+            .enumerate()
+            .flat_map(|(j, &bias)| w[j * k..(j + 1) * k].iter().copied().chain([bias]))
+            .collect()
+    }
+
     /// One term of a reference sum, in the mode's arithmetic.
     fn term(arith: Arith, acc: f64, w: f64, x: f64) -> f64 {
         match arith {
@@ -1790,15 +1880,22 @@ mod tests {
                             want[j * n + l] = acc;
                         }
                     }
-                    for force in PATHS {
+                    let params = interleave(&w, &b, k_count);
+                    let layouts = [
+                        Weights::apart(&w, &b, j_count, k_count),
+                        Weights::interleaved(&params, j_count, k_count),
+                    ];
+                    for (force, weights) in PATHS.into_iter().flat_map(|f| layouts.map(|l| (f, l)))
+                    {
                         FORCE.set(force);
                         // A longer output than the rows need keeps its tail.
                         let mut got = vec![7.0; j_count * n + 3];
-                        dense_forward(&w, &b, x, &mut got, epilogue, arith);
+                        dense_forward(weights, x, &mut got, epilogue, arith);
                         FORCE.set(None);
                         assert_same(&got[j_count * n..], &[7.0; 3], "forward's tail");
                         let what = format!(
-                            "forward {j_count}x{k_count}x{n} {arith:?} {epilogue:?} {force:?}"
+                            "forward {j_count}x{k_count}x{n} {arith:?} {epilogue:?} {force:?} stride {}",
+                            weights.stride
                         );
                         assert_same(&got[..j_count * n], &want, &what);
                     }
@@ -1840,13 +1937,21 @@ mod tests {
                         }
                     }
                     let mask = masked.then_some(mask);
-                    for force in PATHS {
+                    // The biases are not read: NaN in the interleaved ones.
+                    let params = interleave(&w, &vec![f64::NAN; j_count], k_count);
+                    let layouts = [
+                        Weights::apart(&w, &[], j_count, k_count),
+                        Weights::interleaved(&params, j_count, k_count),
+                    ];
+                    for (force, weights) in PATHS.into_iter().flat_map(|f| layouts.map(|l| (f, l)))
+                    {
                         FORCE.set(force);
                         let mut got = vec![7.0; k_count * n];
-                        dense_input_grads(&w, &g, n, &mut got, mask, arith);
+                        dense_input_grads(weights, &g, n, &mut got, mask, arith);
                         FORCE.set(None);
                         let what = format!(
-                            "input grads {j_count}x{k_count}x{n} {arith:?} mask {masked} {force:?}"
+                            "input grads {j_count}x{k_count}x{n} {arith:?} mask {masked} {force:?} stride {}",
+                            weights.stride
                         );
                         assert_same(&got, &want, &what);
                     }
@@ -1907,12 +2012,22 @@ mod tests {
             starts: &[],
             width: 5,
         };
-        let mut out = vec![7.0; 10];
-        dense_forward(&[], &[-1.5, 2.0], x, &mut out, Epilogue::Relu, Arith::Fused);
-        assert_eq!(out, [0.0, 0.0, 0.0, 0.0, 0.0, 2.0, 2.0, 2.0, 2.0, 2.0]);
-        let mut dx = vec![7.0; 10];
-        dense_input_grads(&[], &[], 5, &mut dx, None, Arith::Exact);
-        assert_eq!(dx, [0.0; 10]);
+        for weights in [
+            Weights::apart(&[], &[-1.5, 2.0], 2, 0),
+            Weights::interleaved(&[-1.5, 2.0], 2, 0),
+        ] {
+            let mut out = vec![7.0; 10];
+            dense_forward(weights, x, &mut out, Epilogue::Relu, Arith::Fused);
+            assert_eq!(out, [0.0, 0.0, 0.0, 0.0, 0.0, 2.0, 2.0, 2.0, 2.0, 2.0]);
+        }
+        for weights in [
+            Weights::apart(&[], &[], 0, 2),
+            Weights::interleaved(&[], 0, 2),
+        ] {
+            let mut dx = vec![7.0; 10];
+            dense_input_grads(weights, &[], 5, &mut dx, None, Arith::Exact);
+            assert_eq!(dx, [0.0; 10]);
+        }
     }
 
     /// The GFLOP/s of each kernel at the layer shapes, beside the peak of
@@ -1997,10 +2112,12 @@ mod tests {
                 {
                     FORCE.set(force);
                     let forward = median(|| {
-                        dense_forward(&w, &b, x, black_box(&mut out), Epilogue::None, arith)
+                        let weights = Weights::apart(&w, &b, j_count, k_count);
+                        dense_forward(weights, x, black_box(&mut out), Epilogue::None, arith)
                     });
                     let input = median(|| {
-                        dense_input_grads(&w, &g, stride, black_box(&mut dx), None, arith)
+                        let weights = Weights::apart(&w, &[], j_count, k_count);
+                        dense_input_grads(weights, &g, stride, black_box(&mut dx), None, arith)
                     });
                     let weight = median(|| {
                         dense_weight_grads(

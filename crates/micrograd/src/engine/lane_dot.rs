@@ -13,7 +13,7 @@
 //! block's `j·K + k`-th, consecutive from the first.
 
 use super::grads::{GradSink, Grads, Part, Scratch, give};
-use super::kernels::{self, Arith, Epilogue, Rows};
+use super::kernels::{self, Arith, Epilogue, Rows, Weights};
 use super::lane_slab::{LaneSlab, Shape};
 use super::node::{Instr, Node};
 
@@ -189,7 +189,8 @@ pub(crate) fn backward(t: &mut Grads<'_>, sink: &mut impl GradSink, i: usize, st
         };
         let rows = weights.len() / inputs.len();
         out.resize(rows * shape.stride, 0.0);
-        kernels::dense_forward(weights, &b[..rows], x, out, Epilogue::None, Arith::Exact);
+        let weights = Weights::apart(weights, &b[..rows], rows, inputs.len());
+        kernels::dense_forward(weights, x, out, Epilogue::None, Arith::Exact);
     };
     // a[j] ← Σₖ ĝ[j][k]·b[k]
     product(dw, block.b, dx);

@@ -207,11 +207,10 @@ pub(crate) fn run_chunks(
         Graph::Build { model, params, run } => (model, params, run),
         Graph::Replay { program, params } => {
             let p = program.params();
-            buffers.replay.load(program, params);
             for (i, c) in chunks.enumerate() {
                 let batch = &step.batch[chunk(step.batch.len(), count, c)];
                 let grads = &mut sums.grads[i * p..(i + 1) * p];
-                let (loss, right) = buffers.replay.chunk(program, step, batch, grads);
+                let (loss, right) = buffers.replay.chunk(program, params, step, batch, grads);
                 sums.losses[i] = loss;
                 sums.right[i] = right;
                 sums.nodes[i] = 0;
@@ -376,13 +375,10 @@ pub(crate) fn evaluate(
     let count = chunk_count(step.batch.len());
     let mut sum = None;
     let mut right = 0;
-    if let Some((program, params)) = program {
-        buffers.replay.load(program, params);
-    }
     for c in 0..count {
         let batch = &step.batch[chunk(step.batch.len(), count, c)];
         let (chunk_sum, chunk_right) = match program {
-            Some((program, _)) => buffers.replay.measure(program, step, batch),
+            Some((program, params)) => buffers.replay.measure(program, params, step, batch),
             None => {
                 let _graph = Scope::new();
                 let (chunk_sum, _) = chunk_loss(step, model, buffers, batch);

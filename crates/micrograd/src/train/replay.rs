@@ -20,7 +20,7 @@
 //! neurons within a layer differ (in inputs or activation). See
 //! [`Trainer::replays`](super::Trainer::replays).
 
-use crate::engine::kernels::{self, Arith, Epilogue, Rows};
+use crate::engine::kernels::{self, Arith, Epilogue, Rows, Weights};
 use crate::engine::rules::{self, Apply, Functions, Local, Unary};
 use crate::nn::loss::{self, Sign, Targets};
 use crate::nn::{Activation, Loss};
@@ -100,10 +100,6 @@ impl Program {
 /// A thread's buffers for replaying a program, kept from step to step.
 #[derive(Default)]
 pub(crate) struct Replay {
-    /// Each layer's weights (`J×K`, row-major) and biases, from the step's
-    /// parameters.
-    w: Vec<Vec<f64>>,
-    b: Vec<Vec<f64>>,
     /// The rows of each layer's inputs (`acts[0]`, the points) and outputs
     /// (`acts[l + 1]`), `stride` apart.
     acts: Vec<Vec<f64>>,
@@ -132,29 +128,16 @@ pub(crate) struct Replay {
 }
 
 impl Replay {
-    /// Takes the step's parameters (`parameters()` order).
-    pub(crate) fn load(&mut self, program: &Program, params: &[f64]) {
-        self.w.resize_with(program.layers.len(), Vec::new);
-        self.b.resize_with(program.layers.len(), Vec::new);
-        for ((plan, w), b) in program.layers.iter().zip(&mut self.w).zip(&mut self.b) {
-            w.clear();
-            b.clear();
-            let layer = &params[plan.first..plan.first + plan.j * (plan.k + 1)];
-            for neuron in layer.chunks_exact(plan.k + 1) {
-                w.extend_from_slice(&neuron[..plan.k]);
-                b.push(neuron[plan.k]);
-            }
-        }
-    }
-
-    /// One chunk: the points `batch` of `step` through the program with the
-    /// parameters last [loaded](Replay::load). Returns the sum of their loss
-    /// terms and how many of them the outputs classify right, and writes
-    /// d(loss)/d(parameter) from them (the batch's scale included) to
-    /// `grads`: the bits of the chunk's built graph.
+    /// One chunk: the points `batch` of `step` through the program with
+    /// the parameters `params` (`parameters()` order, read where they lie).
+    /// Returns the sum of their loss terms and how many of them the outputs
+    /// classify right, and writes d(loss)/d(parameter) from them (the
+    /// batch's scale included) to `grads`: the bits of the chunk's built
+    /// graph.
     pub(crate) fn chunk(
         &mut self,
         program: &Program,
+        params: &[f64],
         step: &Step<'_>,
         batch: &[usize],
         grads: &mut [f64],
@@ -162,10 +145,10 @@ impl Replay {
         let n = batch.len();
         self.lay_out(program, n);
         self.gather(step, batch);
-        self.forward(program, n);
+        self.forward(program, params, n);
         let sum = self.loss(program, step, n);
         let right = self.right(step, n);
-        self.backward(program, n, grads);
+        self.backward(program, params, n, grads);
         (sum, right)
     }
 
@@ -174,13 +157,14 @@ impl Replay {
     pub(crate) fn measure(
         &mut self,
         program: &Program,
+        params: &[f64],
         step: &Step<'_>,
         batch: &[usize],
     ) -> (f64, usize) {
         let n = batch.len();
         self.lay_out(program, n);
         self.gather(step, batch);
-        self.forward(program, n);
+        self.forward(program, params, n);
         (self.loss(program, step, n), self.right(step, n))
     }
 
@@ -236,7 +220,7 @@ impl Replay {
 
     /// Each layer's outputs, lane by lane: `Dense`'s kernel, then the
     /// activation's rule.
-    fn forward(&mut self, program: &Program, n: usize) {
+    fn forward(&mut self, program: &Program, params: &[f64], n: usize) {
         let stride = self.stride;
         for (l, plan) in program.layers.iter().enumerate() {
             let (below, above) = self.acts.split_at_mut(l + 1);
@@ -252,7 +236,8 @@ impl Replay {
                 Some(Unary::Relu) => (Epilogue::Relu, None),
                 op => (Epilogue::None, op),
             };
-            kernels::dense_forward(&self.w[l], &self.b[l], x, out, epilogue, program.arith);
+            let weights = Weights::interleaved(&params[plan.first..], plan.j, plan.k);
+            kernels::dense_forward(weights, x, out, epilogue, program.arith);
             if let Some(op) = op {
                 for row in out.chunks_exact_mut(stride) {
                     for z in &mut row[..n] {
@@ -410,7 +395,7 @@ impl Replay {
     /// its kernels; the weights' and biases' gradients into `grads`. A
     /// ReLU below a layer is that layer's input gradients' mask, applied
     /// as they are stored.
-    fn backward(&mut self, program: &Program, n: usize, grads: &mut [f64]) {
+    fn backward(&mut self, program: &Program, params: &[f64], n: usize, grads: &mut [f64]) {
         let stride = self.stride;
         let arith = program.arith;
         // Whether `g` already went through the layer's activation.
@@ -452,7 +437,8 @@ impl Replay {
                 let below = program.layers[l - 1].activation;
                 masked = below == Activation::Relu;
                 let mask = masked.then_some(x);
-                kernels::dense_input_grads(&self.w[l], g, stride, dx, mask, arith);
+                let weights = Weights::interleaved(&params[plan.first..], plan.j, plan.k);
+                kernels::dense_input_grads(weights, g, stride, dx, mask, arith);
                 std::mem::swap(&mut self.g, &mut self.dx);
             }
         }
