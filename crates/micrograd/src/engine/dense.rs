@@ -11,7 +11,7 @@
 //! `parameters()` order).
 
 use super::grads::{GradSink, Grads, Part, Scratch, give};
-use super::kernels::{self, Arith, Epilogue, Rows, Weights};
+use super::kernels::{self, Arith, Epilogue, GradsOut, Rows, Weights};
 use super::lane_slab::{LaneSlab, SINGLE, Shape};
 use super::node::{Instr, Node};
 
@@ -232,7 +232,8 @@ pub(crate) fn backward(
         starts,
         width: stride,
     };
-    kernels::dense_weight_grads(g, x, width, dw, db, transposed, Arith::Exact);
+    let out = GradsOut::apart(dw, db, k_count);
+    kernels::dense_weight_grads(g, x, width, out, transposed, Arith::Exact);
     let neurons = taking
         .iter()
         .enumerate()

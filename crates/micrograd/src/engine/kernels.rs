@@ -609,6 +609,10 @@ impl<'a> Weights<'a> {
     /// # Panics
     ///
     /// If `params` is shorter than `J×(K + 1)`.
+    #[cfg_attr(
+        not(feature = "nn"),
+        allow(dead_code, reason = "the trainer's replay is its user")
+    )]
     pub(crate) fn interleaved(params: &'a [f64], j: usize, k: usize) -> Self {
         let params = &params[..j * (k + 1)];
         Weights {
@@ -918,27 +922,95 @@ impl InputGrads<'_> {
     }
 }
 
+/// Where a layer's weight gradients go: neuron `j`'s `K` from `dw[j·K]`,
+/// its bias's at `db[j]` ([`apart`](GradsOut::apart), as the engine's
+/// layers keep them); or each neuron's `K` then its bias's, as a model's
+/// parameters list them ([`interleaved`](GradsOut::interleaved)): the
+/// trainer's replay writes its gradient row so, with no copy.
+pub(crate) struct GradsOut<'a> {
+    /// `dw`, or the whole row when interleaved.
+    w: &'a mut [f64],
+    /// `db`, or `None` when interleaved.
+    b: Option<&'a mut [f64]>,
+    j: usize,
+    k: usize,
+}
+
+impl<'a> GradsOut<'a> {
+    /// `J×K` weights' gradients, row-major, and `db`'s `J` biases'.
+    ///
+    /// # Panics
+    ///
+    /// If `dw` is shorter than `J×K`.
+    pub(crate) fn apart(dw: &'a mut [f64], db: &'a mut [f64], k: usize) -> Self {
+        let j = db.len();
+        GradsOut {
+            w: &mut dw[..j * k],
+            b: Some(db),
+            j,
+            k,
+        }
+    }
+
+    /// `J` neurons' gradients, each `K` weights' then the bias's.
+    ///
+    /// # Panics
+    ///
+    /// If `row` is shorter than `J×(K + 1)`.
+    #[cfg_attr(
+        not(feature = "nn"),
+        allow(dead_code, reason = "the trainer's replay is its user")
+    )]
+    pub(crate) fn interleaved(row: &'a mut [f64], j: usize, k: usize) -> Self {
+        GradsOut {
+            w: &mut row[..j * (k + 1)],
+            b: None,
+            j,
+            k,
+        }
+    }
+
+    /// Neuron `j`'s weights' gradients.
+    #[inline(always)]
+    fn row(&mut self, j: usize) -> &mut [f64] {
+        let stride = if self.b.is_some() { self.k } else { self.k + 1 };
+        &mut self.w[j * stride..][..self.k]
+    }
+
+    #[inline(always)]
+    fn set(&mut self, j: usize, k: usize, sum: f64) {
+        self.row(j)[k] = sum;
+    }
+
+    #[inline(always)]
+    fn set_bias(&mut self, j: usize, sum: f64) {
+        match &mut self.b {
+            Some(b) => b[j] = sum,
+            None => self.w[j * (self.k + 1) + self.k] = sum,
+        }
+    }
+}
+
 /// What the weights and biases receive: `dw[j][k] = Σₙ g[j][n]·x[k][n]` and
 /// `db[j] = Σₙ g[j][n]` over the first `lanes` lanes, each summed in lane
-/// order from 0. Every sum runs on its own, so the work is vectorized
-/// across weights: the longer side is packed transposed (lane-major) into
-/// `scratch` and loaded as vectors, the other broadcast. `g` is `J` rows of
-/// `x.width` lanes.
+/// order from 0, into `out`. Every sum runs on its own, so the work is
+/// vectorized across weights: the longer side is packed transposed
+/// (lane-major) into `scratch` and loaded as vectors, the other broadcast.
+/// `g` is `J` rows of `x.width` lanes.
 pub(crate) fn dense_weight_grads(
     g: &[f64],
     x: Rows<'_>,
     lanes: usize,
-    dw: &mut [f64],
-    db: &mut [f64],
+    out: GradsOut<'_>,
     scratch: &mut Vec<f64>,
     arith: Arith,
 ) {
+    assert_eq!(out.k, x.starts.len(), "dense_weight_grads: K");
     WeightGrads {
         g,
         x,
         lanes,
-        dw,
-        db,
+        out,
         scratch,
         arith,
     }
@@ -949,8 +1021,7 @@ struct WeightGrads<'a> {
     g: &'a [f64],
     x: Rows<'a>,
     lanes: usize,
-    dw: &'a mut [f64],
-    db: &'a mut [f64],
+    out: GradsOut<'a>,
     scratch: &'a mut Vec<f64>,
     arith: Arith,
 }
@@ -998,23 +1069,23 @@ impl WeightGrads<'_> {
             g,
             x,
             lanes: n,
-            dw,
-            db,
+            mut out,
             scratch,
             ..
         } = self;
         let stride = x.width;
-        let (j_count, k_count) = (db.len(), x.starts.len());
+        let (j_count, k_count) = (out.j, out.k);
+        let out = &mut out;
         match path(weight_grads_path(j_count, k_count, n, V::LANES)) {
-            Path::Blocked => return weight_grads_blocked::<V, T>(v, g, x, n, dw, db, scratch),
+            Path::Blocked => return weight_grads_blocked::<V, T>(v, g, x, n, out, scratch),
             Path::Dots => {
                 #[cfg(all(feature = "simd", target_arch = "x86_64"))]
                 if let Some(simd) = v.avx512()
-                    && transposed::weight_grads::<T>(simd, g, x, n, dw, db)
+                    && transposed::weight_grads::<T>(simd, g, x, n, out)
                 {
                     return;
                 }
-                return weight_grads_dots::<T>(g, x, n, dw, db);
+                return weight_grads_dots::<T>(g, x, n, out);
             }
             Path::Tiled => {}
         }
@@ -1031,7 +1102,7 @@ impl WeightGrads<'_> {
                 if k_count >= j_count {
                     pack_rows::<R>(j_count, n, |j, l| g[j * stride + l], a);
                     pack_columns(k_count, width, n, |k| x.row(k), scratch);
-                    let set = |j: usize, k: usize, sum: f64| dw[j * k_count + k] = sum;
+                    let set = |j: usize, k: usize, sum: f64| out.set(j, k, sum);
                     let mut tiles = WeightTiles {
                         rows: j_count,
                         columns: k_count,
@@ -1041,7 +1112,7 @@ impl WeightGrads<'_> {
                     product::<V, T, R, C, _>(v, a, j_count, 0..k_count, n, columns, &mut tiles);
                     // The biases: each neuron's lanes summed in lane order,
                     // the neurons side by side.
-                    lane_sums(v, g, stride, n, db);
+                    lane_sums(v, g, stride, n, out);
                 } else {
                     // The bias is the weight of an input that is 1 in every
                     // lane (`1·g` is `g`, fused or not): one more row, of
@@ -1057,9 +1128,9 @@ impl WeightGrads<'_> {
                     pack_columns(j_count, width, n, g_row, scratch);
                     let set = |k: usize, j: usize, sum: f64| {
                         if k < k_count {
-                            dw[j * k_count + k] = sum;
+                            out.set(j, k, sum);
                         } else {
-                            db[j] = sum;
+                            out.set_bias(j, sum);
                         }
                     };
                     let mut tiles = WeightTiles {
@@ -1080,16 +1151,17 @@ impl WeightGrads<'_> {
 /// apart), each in lane order from 0: eight rows side by side, so that
 /// eight sums advance at once (on AVX-512, as one vector).
 #[inline(always)]
-fn lane_sums<V: Vector>(v: V, rows: &[f64], stride: usize, n: usize, sums: &mut [f64]) {
+fn lane_sums<V: Vector>(v: V, rows: &[f64], stride: usize, n: usize, out: &mut GradsOut<'_>) {
     #[cfg(all(feature = "simd", target_arch = "x86_64"))]
     if let Some(simd) = v.avx512() {
-        return transposed::lane_sums(simd, rows, stride, n, sums);
+        return transposed::lane_sums(simd, rows, stride, n, out);
     }
     let _ = v;
     const SIDE: usize = 8;
+    let count = out.j;
     let mut j0 = 0;
-    while j0 < sums.len() {
-        let side = SIDE.min(sums.len() - j0);
+    while j0 < count {
+        let side = SIDE.min(count - j0);
         let block: [&[f64]; SIDE] =
             std::array::from_fn(|r| &rows[(j0 + r.min(side - 1)) * stride..][..n]);
         let mut acc = [0.0; SIDE];
@@ -1098,7 +1170,9 @@ fn lane_sums<V: Vector>(v: V, rows: &[f64], stride: usize, n: usize, sums: &mut 
                 *a += row[l];
             }
         }
-        sums[j0..j0 + side].copy_from_slice(&acc[..side]);
+        for (r, &sum) in acc[..side].iter().enumerate() {
+            out.set_bias(j0 + r, sum);
+        }
         j0 += side;
     }
 }
@@ -1433,12 +1507,11 @@ fn weight_grads_blocked<V: Vector, T: Term>(
     g: &[f64],
     x: Rows<'_>,
     n: usize,
-    dw: &mut [f64],
-    db: &mut [f64],
+    out: &mut GradsOut<'_>,
     scratch: &mut Vec<f64>,
 ) {
     let stride = x.width;
-    let (j_count, k_count) = (db.len(), x.starts.len());
+    let (j_count, k_count) = (out.j, out.k);
     let block = 2 * V::LANES;
     if k_count >= j_count {
         let cols = k_count.next_multiple_of(block);
@@ -1446,12 +1519,8 @@ fn weight_grads_blocked<V: Vector, T: Term>(
         scratch.resize(n * cols, 0.0);
         transpose(v, |k| x.row(k), k_count, n, scratch, cols);
         let g_row = |j: usize| &g[j * stride..j * stride + n];
-        let mut out = RowMajor {
-            out: dw,
-            width: k_count,
-        };
-        outer_sums::<V, T>(v, g_row, j_count, scratch, cols, n, &mut out);
-        lane_sums(v, g, stride, n, db);
+        outer_sums::<V, T>(v, g_row, j_count, scratch, cols, n, out);
+        lane_sums(v, g, stride, n, out);
     } else {
         // The bias is the weight of an input that is 1 in every lane: one
         // more row, of ones, after the inputs'.
@@ -1472,9 +1541,9 @@ fn weight_grads_blocked<V: Vector, T: Term>(
         let mut out = Each(|k: usize, j: usize, value| {
             if j < j_count {
                 if k < k_count {
-                    dw[j * k_count + k] = value;
+                    out.set(j, k, value);
                 } else {
-                    db[j] = value;
+                    out.set_bias(j, value);
                 }
             }
         });
@@ -1515,29 +1584,24 @@ fn transpose<'r, V: Vector>(
 /// Where [`outer_sums`] puts its sums.
 trait SumsOut {
     /// Row `r`'s sums of columns `c0..c0 + 2·LANES`, two vectors.
-    fn row<V: Vector>(&mut self, v: V, r: usize, c0: usize, sums: [V::V; 2]);
+    fn put<V: Vector>(&mut self, v: V, r: usize, c0: usize, sums: [V::V; 2]);
 }
 
-/// Rows of `width` sums, row `r` from `out[r·width]`; the columns from
-/// `width` on (padding) are dropped.
-struct RowMajor<'a> {
-    out: &'a mut [f64],
-    width: usize,
-}
-
-impl SumsOut for RowMajor<'_> {
+/// Rows are neurons, columns their weights; the columns from `K` on
+/// (padding) are dropped.
+impl SumsOut for GradsOut<'_> {
     #[inline(always)]
-    fn row<V: Vector>(&mut self, v: V, r: usize, c0: usize, sums: [V::V; 2]) {
-        let at = r * self.width + c0;
-        if c0 + 2 * V::LANES <= self.width {
-            v.store(&mut self.out[at..], sums[0]);
-            v.store(&mut self.out[at + V::LANES..], sums[1]);
-        } else if c0 < self.width {
+    fn put<V: Vector>(&mut self, v: V, r: usize, c0: usize, sums: [V::V; 2]) {
+        let width = self.k;
+        let row = self.row(r);
+        if c0 + 2 * V::LANES <= width {
+            v.store(&mut row[c0..], sums[0]);
+            v.store(&mut row[c0 + V::LANES..], sums[1]);
+        } else if c0 < width {
             let mut spill = [0.0; 16];
             v.store(&mut spill, sums[0]);
             v.store(&mut spill[V::LANES..], sums[1]);
-            let here = self.width - c0;
-            self.out[at..at + here].copy_from_slice(&spill[..here]);
+            row[c0..].copy_from_slice(&spill[..width - c0]);
         }
     }
 }
@@ -1547,7 +1611,7 @@ struct Each<F>(F);
 
 impl<F: FnMut(usize, usize, f64)> SumsOut for Each<F> {
     #[inline(always)]
-    fn row<V: Vector>(&mut self, v: V, r: usize, c0: usize, sums: [V::V; 2]) {
+    fn put<V: Vector>(&mut self, v: V, r: usize, c0: usize, sums: [V::V; 2]) {
         let mut spill = [0.0; 16];
         v.store(&mut spill, sums[0]);
         v.store(&mut spill[V::LANES..], sums[1]);
@@ -1597,7 +1661,7 @@ fn outer_sums_block<'r, V: Vector, T: Term, const R: usize>(
     for c0 in (0..cols).step_by(2 * V::LANES) {
         let acc = outer_sums_lanes::<V, T, R>(v, &a_rows, bt, cols, c0, n);
         for (r, &acc) in acc.iter().enumerate() {
-            out.row(v, r0 + r, c0, acc);
+            out.put(v, r0 + r, c0, acc);
         }
     }
 }
@@ -1633,9 +1697,9 @@ fn outer_sums_lanes<V: Vector, T: Term, const R: usize>(
 /// layer) or one or two inputs (a first layer on points in the plane),
 /// where the transpose would cost more than the sums.
 #[inline(always)]
-fn weight_grads_dots<T: Term>(g: &[f64], x: Rows<'_>, n: usize, dw: &mut [f64], db: &mut [f64]) {
-    let (j_count, k_count) = (db.len(), x.starts.len());
-    let mut out = DotsOut { g, x, n, dw, db };
+fn weight_grads_dots<T: Term>(g: &[f64], x: Rows<'_>, n: usize, out: &mut GradsOut<'_>) {
+    let (j_count, k_count) = (out.j, out.k);
+    let mut out = DotsOut { g, x, n, out };
     if k_count <= 2 {
         // Every input at once, four neurons at a time.
         let mut j0 = 0;
@@ -1680,20 +1744,19 @@ fn weight_grads_dots<T: Term>(g: &[f64], x: Rows<'_>, n: usize, dw: &mut [f64], 
 }
 
 /// What [`weight_grads_dots`] reads and writes.
-struct DotsOut<'a> {
+struct DotsOut<'a, 'b> {
     g: &'a [f64],
     x: Rows<'a>,
     n: usize,
-    dw: &'a mut [f64],
-    db: &'a mut [f64],
+    out: &'a mut GradsOut<'b>,
 }
 
-impl DotsOut<'_> {
+impl DotsOut<'_, '_> {
     /// The weights of neurons `j0..j0 + RA` and inputs `k0..k0 + RB`, and,
     /// from the block at input 0, the neurons' biases.
     #[inline(always)]
     fn block<T: Term, const RA: usize, const RB: usize>(&mut self, j0: usize, k0: usize) {
-        let (n, stride, k_count) = (self.n, self.x.width, self.x.starts.len());
+        let (n, stride) = (self.n, self.x.width);
         let g = self.g;
         let a: [&[f64]; RA] = std::array::from_fn(|r| &g[(j0 + r) * stride..][..n]);
         let b: [&[f64]; RB] = std::array::from_fn(|r| &self.x.row(k0 + r)[..n]);
@@ -1709,9 +1772,9 @@ impl DotsOut<'_> {
             }
         }
         for r in 0..RA {
-            self.dw[(j0 + r) * k_count + k0..][..RB].copy_from_slice(&acc[r]);
+            self.out.row(j0 + r)[k0..][..RB].copy_from_slice(&acc[r]);
             if k0 == 0 {
-                self.db[j0 + r] = bias[r];
+                self.out.set_bias(j0 + r, bias[r]);
             }
         }
     }
@@ -1994,12 +2057,28 @@ mod tests {
                     FORCE.set(force);
                     let mut dw = vec![7.0; j_count * k_count];
                     let mut db = vec![7.0; j_count];
-                    dense_weight_grads(&g, x, lanes, &mut dw, &mut db, &mut scratch, arith);
+                    let out = GradsOut::apart(&mut dw, &mut db, k_count);
+                    dense_weight_grads(&g, x, lanes, out, &mut scratch, arith);
+                    // As a model's gradient row, with a number past it.
+                    let mut row = vec![7.0; j_count * (k_count + 1) + 1];
+                    let out = GradsOut::interleaved(&mut row, j_count, k_count);
+                    dense_weight_grads(&g, x, lanes, out, &mut scratch, arith);
                     FORCE.set(None);
                     let what =
                         format!("weight grads {j_count}x{k_count}x{lanes} {arith:?} {force:?}");
                     assert_same(&dw, &want_dw, &what);
                     assert_same(&db, &want_db, &format!("bias grads of {what}"));
+                    let want_row = interleave(&want_dw, &want_db, k_count);
+                    assert_same(
+                        &row[..want_row.len()],
+                        &want_row,
+                        &format!("{what}, interleaved"),
+                    );
+                    assert_same(
+                        &row[want_row.len()..],
+                        &[7.0],
+                        &format!("{what}: past the row"),
+                    );
                 }
             }
         }
@@ -2120,15 +2199,8 @@ mod tests {
                         dense_input_grads(weights, &g, stride, black_box(&mut dx), None, arith)
                     });
                     let weight = median(|| {
-                        dense_weight_grads(
-                            &g,
-                            x,
-                            lanes,
-                            black_box(&mut dw),
-                            &mut db,
-                            &mut scratch,
-                            arith,
-                        )
+                        let out = GradsOut::apart(black_box(&mut dw), &mut db, k_count);
+                        dense_weight_grads(&g, x, lanes, out, &mut scratch, arith)
                     });
                     FORCE.set(None);
                     let force = match force {

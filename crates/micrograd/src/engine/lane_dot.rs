@@ -13,7 +13,7 @@
 //! block's `j·K + k`-th, consecutive from the first.
 
 use super::grads::{GradSink, Grads, Part, Scratch, give};
-use super::kernels::{self, Arith, Epilogue, Rows, Weights};
+use super::kernels::{self, Arith, Epilogue, GradsOut, Rows, Weights};
 use super::lane_slab::{LaneSlab, Shape};
 use super::node::{Instr, Node};
 
@@ -122,7 +122,8 @@ fn compute(
     values.clear();
     values.resize(a.len() * b.len(), 0.0);
     db.resize(a.len(), 0.0);
-    kernels::dense_weight_grads(g, x, shape.width, values, db, transposed, Arith::Exact);
+    let out = GradsOut::apart(values, db, b.len());
+    kernels::dense_weight_grads(g, x, shape.width, out, transposed, Arith::Exact);
 }
 
 /// Batched node `i`'s whole padded row.

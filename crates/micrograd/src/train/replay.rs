@@ -20,7 +20,7 @@
 //! neurons within a layer differ (in inputs or activation). See
 //! [`Trainer::replays`](super::Trainer::replays).
 
-use crate::engine::kernels::{self, Arith, Epilogue, Rows, Weights};
+use crate::engine::kernels::{self, Arith, Epilogue, GradsOut, Rows, Weights};
 use crate::engine::rules::{self, Apply, Functions, Local, Unary};
 use crate::nn::loss::{self, Sign, Targets};
 use crate::nn::{Activation, Loss};
@@ -109,8 +109,6 @@ pub(crate) struct Replay {
     /// What a layer's outputs receive, and what its inputs do.
     g: Vec<f64>,
     dx: Vec<f64>,
-    dw: Vec<f64>,
-    db: Vec<f64>,
     transposed: Vec<f64>,
     /// The chunk's targets, as the loss reads them.
     targets: Targets,
@@ -420,18 +418,9 @@ impl Replay {
                 width: stride,
             };
             let g = &self.g[..plan.j * stride];
-            let dw = room(&mut self.dw, plan.j * plan.k);
-            let db = room(&mut self.db, plan.j);
-            kernels::dense_weight_grads(g, x, n, dw, db, &mut self.transposed, arith);
-            let layer = &mut grads[plan.first..plan.first + plan.j * (plan.k + 1)];
-            for ((neuron, dw), &db) in layer
-                .chunks_exact_mut(plan.k + 1)
-                .zip(dw.chunks_exact(plan.k))
-                .zip(&*db)
-            {
-                neuron[..plan.k].copy_from_slice(dw);
-                neuron[plan.k] = db;
-            }
+            // Straight into the gradient row, neuron by neuron.
+            let out = GradsOut::interleaved(&mut grads[plan.first..], plan.j, plan.k);
+            kernels::dense_weight_grads(g, x, n, out, &mut self.transposed, arith);
             if l > 0 {
                 let dx = room(&mut self.dx, plan.k * stride);
                 let below = program.layers[l - 1].activation;

@@ -20,7 +20,7 @@ use std::arch::x86_64::__m512d;
 use pulp::f64x8;
 use pulp::x86::V4;
 
-use super::{Pulp, Rows, Term, Vector};
+use super::{GradsOut, Pulp, Rows, Term, Vector};
 
 /// Lanes, and rows, in a block.
 const SIDE: usize = 8;
@@ -125,21 +125,20 @@ pub(super) fn weight_grads<T: Term>(
     g: &[f64],
     x: Rows<'_>,
     n: usize,
-    dw: &mut [f64],
-    db: &mut [f64],
+    out: &mut GradsOut<'_>,
 ) -> bool {
-    let (j_count, k_count) = (db.len(), x.starts.len());
+    let (j_count, k_count) = (out.j, out.k);
     match k_count {
-        1 if j_count >= SIDE => across_neurons::<T, 1>(simd, g, x, n, dw, db),
-        2 if j_count >= SIDE => across_neurons::<T, 2>(simd, g, x, n, dw, db),
+        1 if j_count >= SIDE => across_neurons::<T, 1>(simd, g, x, n, out),
+        2 if j_count >= SIDE => across_neurons::<T, 2>(simd, g, x, n, out),
         k if k >= SIDE => {
             let mut j0 = 0;
             while j0 < j_count {
                 if j_count - j0 >= 2 {
-                    across_inputs::<T, 2>(simd, g, x, n, dw, db, j0);
+                    across_inputs::<T, 2>(simd, g, x, n, out, j0);
                     j0 += 2;
                 } else {
-                    across_inputs::<T, 1>(simd, g, x, n, dw, db, j0);
+                    across_inputs::<T, 1>(simd, g, x, n, out, j0);
                     j0 += 1;
                 }
             }
@@ -158,13 +157,12 @@ fn across_neurons<T: Term, const K: usize>(
     g: &[f64],
     x: Rows<'_>,
     n: usize,
-    dw: &mut [f64],
-    db: &mut [f64],
+    out: &mut GradsOut<'_>,
 ) {
     const BLOCKS: usize = 2;
     let v = Pulp(simd);
     let stride = x.width;
-    let j_count = db.len();
+    let j_count = out.j;
     let xs: [&[f64]; K] = std::array::from_fn(|k| &x.row(k)[..n]);
     let g_row = |j: usize| &g[j * stride..j * stride + n];
     let full = n - n % SIDE;
@@ -202,12 +200,12 @@ fn across_neurons<T: Term, const K: usize>(
             for (k, &acc) in acc[b].iter().enumerate() {
                 v.store(&mut spill, acc);
                 for (r, &sum) in spill[..here].iter().enumerate() {
-                    dw[(first + r) * K + k] = sum;
+                    out.set(first + r, k, sum);
                 }
             }
             v.store(&mut spill, bias[b]);
             for (r, &sum) in spill[..here].iter().enumerate() {
-                db[first + r] = sum;
+                out.set_bias(first + r, sum);
             }
         }
     }
@@ -243,8 +241,7 @@ fn across_inputs<T: Term, const R: usize>(
     g: &[f64],
     x: Rows<'_>,
     n: usize,
-    dw: &mut [f64],
-    db: &mut [f64],
+    out: &mut GradsOut<'_>,
     j0: usize,
 ) {
     const BLOCKS: usize = 4;
@@ -254,7 +251,7 @@ fn across_inputs<T: Term, const R: usize>(
     let gs: [&[f64]; R] = std::array::from_fn(|r| &g[(j0 + r) * stride..][..n]);
     // The biases: each neuron's lanes in lane order, as the sums below.
     for (r, g) in gs.iter().enumerate() {
-        db[j0 + r] = g.iter().fold(0.0, |sum, &g| sum + g);
+        out.set_bias(j0 + r, g.iter().fold(0.0, |sum, &g| sum + g));
     }
     let x_row = |k: usize| &x.row(k)[..n];
     let full = n - n % SIDE;
@@ -287,7 +284,7 @@ fn across_inputs<T: Term, const R: usize>(
                 let first = k0 + b * SIDE;
                 v.store(&mut spill, acc);
                 let columns = SIDE.min(k_count - first);
-                dw[(j0 + r) * k_count + first..][..columns].copy_from_slice(&spill[..columns]);
+                out.row(j0 + r)[first..][..columns].copy_from_slice(&spill[..columns]);
             }
         }
     }
@@ -346,9 +343,9 @@ pub(super) fn transpose<'r>(
 /// apart), each in lane order from 0: eight rows a vector, their lanes
 /// transposed in registers.
 #[inline(always)]
-pub(super) fn lane_sums(simd: V4, rows: &[f64], stride: usize, n: usize, sums: &mut [f64]) {
+pub(super) fn lane_sums(simd: V4, rows: &[f64], stride: usize, n: usize, out: &mut GradsOut<'_>) {
     let v = Pulp(simd);
-    let count = sums.len();
+    let count = out.j;
     let full = n - n % SIDE;
     for j0 in (0..count).step_by(SIDE) {
         let block = block_rows(|j| &rows[j * stride..j * stride + n], j0, count);
@@ -365,7 +362,8 @@ pub(super) fn lane_sums(simd: V4, rows: &[f64], stride: usize, n: usize, sums: &
         }
         let mut spill = [0.0; SIDE];
         v.store(&mut spill, acc);
-        let here = SIDE.min(count - j0);
-        sums[j0..j0 + here].copy_from_slice(&spill[..here]);
+        for (r, &sum) in spill[..SIDE.min(count - j0)].iter().enumerate() {
+            out.set_bias(j0 + r, sum);
+        }
     }
 }
