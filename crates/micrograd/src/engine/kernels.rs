@@ -1028,15 +1028,50 @@ struct WeightGrads<'a> {
 
 dispatch!(WeightGrads);
 
-/// Where [`dense_weight_grads`]' tiles go: `set(row, column, sum)` for the
-/// rows and columns that exist.
-struct WeightTiles<F> {
+/// Where [`dense_weight_grads`]' tiles go: into `out`, for the rows and
+/// columns that exist.
+struct WeightTiles<S> {
     rows: usize,
     columns: usize,
-    set: F,
+    out: S,
 }
 
-impl<V: Vector, F: FnMut(usize, usize, f64)> Tiles<V> for WeightTiles<F> {
+/// Where a tile's vectors of sums go.
+trait TileOut {
+    /// Row `r`'s sums of columns `first..first + LANES`, those below
+    /// `columns`.
+    fn put_vector<V: Vector>(&mut self, v: V, r: usize, first: usize, columns: usize, sums: V::V);
+}
+
+/// Rows are neurons, columns their weights: a vector's sums are stored
+/// whole.
+impl TileOut for &mut GradsOut<'_> {
+    #[inline(always)]
+    fn put_vector<V: Vector>(&mut self, v: V, r: usize, first: usize, columns: usize, sums: V::V) {
+        let row = self.row(r);
+        if first + V::LANES <= columns {
+            v.store(&mut row[first..], sums);
+        } else {
+            let mut spill = [0.0; 16];
+            v.store(&mut spill, sums);
+            row[first..columns].copy_from_slice(&spill[..columns - first]);
+        }
+    }
+}
+
+/// Each sum through `set(r, c, sum)`.
+impl<F: FnMut(usize, usize, f64)> TileOut for Each<F> {
+    #[inline(always)]
+    fn put_vector<V: Vector>(&mut self, v: V, r: usize, first: usize, columns: usize, sums: V::V) {
+        let mut spill = [0.0; 16];
+        v.store(&mut spill, sums);
+        for (column, &sum) in (first..columns).zip(&spill[..V::LANES]) {
+            (self.0)(r, column, sum);
+        }
+    }
+}
+
+impl<V: Vector, S: TileOut> Tiles<V> for WeightTiles<S> {
     #[inline(always)]
     fn init<const R: usize, const C: usize>(&self, v: V, _: usize, _: usize) -> [[V::V; C]; R] {
         [[v.splat(0.0); C]; R]
@@ -1049,13 +1084,11 @@ impl<V: Vector, F: FnMut(usize, usize, f64)> Tiles<V> for WeightTiles<F> {
         c0: usize,
         acc: [[V::V; C]; R],
     ) {
-        let mut spill = [0.0; 16];
         for (r, acc) in (r0..self.rows).zip(&acc) {
             for (c, &acc) in acc.iter().enumerate() {
-                v.store(&mut spill, acc);
                 let first = c0 + c * V::LANES;
-                for (column, &sum) in (first..self.columns).zip(&spill[..V::LANES]) {
-                    (self.set)(r, column, sum);
+                if first < self.columns {
+                    self.out.put_vector(v, r, first, self.columns, acc);
                 }
             }
         }
@@ -1102,11 +1135,10 @@ impl WeightGrads<'_> {
                 if k_count >= j_count {
                     pack_rows::<R>(j_count, n, |j, l| g[j * stride + l], a);
                     pack_columns(k_count, width, n, |k| x.row(k), scratch);
-                    let set = |j: usize, k: usize, sum: f64| out.set(j, k, sum);
                     let mut tiles = WeightTiles {
                         rows: j_count,
                         columns: k_count,
-                        set,
+                        out: &mut *out,
                     };
                     let columns = packed(scratch, 0, n, width);
                     product::<V, T, R, C, _>(v, a, j_count, 0..k_count, n, columns, &mut tiles);
@@ -1136,7 +1168,7 @@ impl WeightGrads<'_> {
                     let mut tiles = WeightTiles {
                         rows: k_count + 1,
                         columns: j_count,
-                        set,
+                        out: Each(set),
                     };
                     let columns = packed(scratch, 0, n, width);
                     product::<V, T, R, C, _>(v, a, k_count + 1, 0..j_count, n, columns, &mut tiles);
