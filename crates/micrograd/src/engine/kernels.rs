@@ -1045,7 +1045,7 @@ trait TileOut {
 
 /// Rows are neurons, columns their weights: a vector's sums are stored
 /// whole.
-impl TileOut for &mut GradsOut<'_> {
+impl TileOut for GradsOut<'_> {
     #[inline(always)]
     fn put_vector<V: Vector>(&mut self, v: V, r: usize, first: usize, columns: usize, sums: V::V) {
         let row = self.row(r);
@@ -1059,7 +1059,16 @@ impl TileOut for &mut GradsOut<'_> {
     }
 }
 
+impl<T: TileOut> TileOut for &mut T {
+    #[inline(always)]
+    fn put_vector<V: Vector>(&mut self, v: V, r: usize, first: usize, columns: usize, sums: V::V) {
+        (**self).put_vector(v, r, first, columns, sums);
+    }
+}
+
 /// Each sum through `set(r, c, sum)`.
+struct Each<F>(F);
+
 impl<F: FnMut(usize, usize, f64)> TileOut for Each<F> {
     #[inline(always)]
     fn put_vector<V: Vector>(&mut self, v: V, r: usize, first: usize, columns: usize, sums: V::V) {
@@ -1551,7 +1560,7 @@ fn weight_grads_blocked<V: Vector, T: Term>(
         scratch.resize(n * cols, 0.0);
         transpose(v, |k| x.row(k), k_count, n, scratch, cols);
         let g_row = |j: usize| &g[j * stride..j * stride + n];
-        outer_sums::<V, T>(v, g_row, j_count, scratch, cols, n, out);
+        outer_sums::<V, T>(v, g_row, j_count, scratch, cols, k_count, n, out);
         lane_sums(v, g, stride, n, out);
     } else {
         // The bias is the weight of an input that is 1 in every lane: one
@@ -1571,15 +1580,13 @@ fn weight_grads_blocked<V: Vector, T: Term>(
         let ones = &*ones;
         let x_row = |k: usize| if k < k_count { &x.row(k)[..n] } else { ones };
         let mut out = Each(|k: usize, j: usize, value| {
-            if j < j_count {
-                if k < k_count {
-                    out.set(j, k, value);
-                } else {
-                    out.set_bias(j, value);
-                }
+            if k < k_count {
+                out.set(j, k, value);
+            } else {
+                out.set_bias(j, value);
             }
         });
-        outer_sums::<V, T>(v, x_row, k_count + 1, gt, cols, n, &mut out);
+        outer_sums::<V, T>(v, x_row, k_count + 1, gt, cols, j_count, n, &mut out);
     }
 }
 
@@ -1613,87 +1620,56 @@ fn transpose<'r, V: Vector>(
     }
 }
 
-/// Where [`outer_sums`] puts its sums.
-trait SumsOut {
-    /// Row `r`'s sums of columns `c0..c0 + 2·LANES`, two vectors.
-    fn put<V: Vector>(&mut self, v: V, r: usize, c0: usize, sums: [V::V; 2]);
-}
-
-/// Rows are neurons, columns their weights; the columns from `K` on
-/// (padding) are dropped.
-impl SumsOut for GradsOut<'_> {
-    #[inline(always)]
-    fn put<V: Vector>(&mut self, v: V, r: usize, c0: usize, sums: [V::V; 2]) {
-        let width = self.k;
-        let row = self.row(r);
-        if c0 + 2 * V::LANES <= width {
-            v.store(&mut row[c0..], sums[0]);
-            v.store(&mut row[c0 + V::LANES..], sums[1]);
-        } else if c0 < width {
-            let mut spill = [0.0; 16];
-            v.store(&mut spill, sums[0]);
-            v.store(&mut spill[V::LANES..], sums[1]);
-            row[c0..].copy_from_slice(&spill[..width - c0]);
-        }
-    }
-}
-
-/// Each sum through `set(r, c, sum)`.
-struct Each<F>(F);
-
-impl<F: FnMut(usize, usize, f64)> SumsOut for Each<F> {
-    #[inline(always)]
-    fn put<V: Vector>(&mut self, v: V, r: usize, c0: usize, sums: [V::V; 2]) {
-        let mut spill = [0.0; 16];
-        v.store(&mut spill, sums[0]);
-        v.store(&mut spill[V::LANES..], sums[1]);
-        for (c, &sum) in spill[..2 * V::LANES].iter().enumerate() {
-            (self.0)(r, c0 + c, sum);
-        }
-    }
-}
-
 /// `Σₙ a(r)[n]·bt[n][c]` into `out` for every row `r < rows` and column
-/// `c < cols` of `bt` (lane-major, `cols` a multiple of two vectors), each
-/// sum in lane order from 0.
+/// `c < columns` of `bt` (lane-major, `cols` wide: `columns` padded to a
+/// multiple of two vectors), each sum in lane order from 0.
 #[inline(always)]
+#[allow(clippy::too_many_arguments, reason = "the product's parts")]
 fn outer_sums<'r, V: Vector, T: Term>(
     v: V,
     a: impl Fn(usize) -> &'r [f64],
     rows: usize,
     bt: &[f64],
     cols: usize,
+    columns: usize,
     n: usize,
-    out: &mut impl SumsOut,
+    out: &mut impl TileOut,
 ) {
     let block = block_rows::<V>();
     let full = rows - rows % block;
     for r0 in (0..full).step_by(block) {
         match block {
-            8 => outer_sums_block::<V, T, 8>(v, &a, r0, bt, cols, n, out),
-            _ => outer_sums_block::<V, T, 4>(v, &a, r0, bt, cols, n, out),
+            8 => outer_sums_block::<V, T, 8>(v, &a, r0, bt, cols, columns, n, out),
+            _ => outer_sums_block::<V, T, 4>(v, &a, r0, bt, cols, columns, n, out),
         }
     }
     // The last rows together, so that their sums interleave.
-    last_rows!(rows - full, outer_sums_block(v, &a, full, bt, cols, n, out));
+    last_rows!(
+        rows - full,
+        outer_sums_block(v, &a, full, bt, cols, columns, n, out)
+    );
 }
 
 /// Rows `r0..r0 + R` of [`outer_sums`].
 #[inline(always)]
+#[allow(clippy::too_many_arguments, reason = "the product's parts")]
 fn outer_sums_block<'r, V: Vector, T: Term, const R: usize>(
     v: V,
     a: &impl Fn(usize) -> &'r [f64],
     r0: usize,
     bt: &[f64],
     cols: usize,
+    columns: usize,
     n: usize,
-    out: &mut impl SumsOut,
+    out: &mut impl TileOut,
 ) {
     let a_rows: [&[f64]; R] = std::array::from_fn(|r| &a(r0 + r)[..n]);
-    for c0 in (0..cols).step_by(2 * V::LANES) {
+    for c0 in (0..columns).step_by(2 * V::LANES) {
         let acc = outer_sums_lanes::<V, T, R>(v, &a_rows, bt, cols, c0, n);
-        for (r, &acc) in acc.iter().enumerate() {
-            out.put(v, r0 + r, c0, acc);
+        for (r, acc) in acc.iter().enumerate() {
+            for (first, &sums) in (c0..columns).step_by(V::LANES).zip(acc) {
+                out.put_vector(v, r0 + r, first, columns, sums);
+            }
         }
     }
 }
