@@ -104,6 +104,72 @@ fn a_graph_of_single_values_replays_node_by_node() {
     assert_eq!(neuron.traces(), 1);
 }
 
+/// The gradients of every node the function made, in creation order,
+/// found from `out` through the operands (its inputs and constants among
+/// them); batches as their lanes.
+fn made_grads(out: Value) -> Vec<u64> {
+    let mut seen = Vec::new();
+    let mut stack = vec![out];
+    while let Some(v) = stack.pop() {
+        if !seen.contains(&v) {
+            seen.push(v);
+            stack.extend(v.children());
+        }
+    }
+    seen.iter()
+        .flat_map(|v| {
+            if v.is_batch() {
+                v.grad_lanes()
+            } else {
+                vec![v.grad()]
+            }
+        })
+        .map(f64::to_bits)
+        .collect()
+}
+
+#[test]
+fn a_replay_starts_the_functions_gradients_at_zero_as_a_new_trace_does() {
+    // x·c + c, c a constant made inside; and a batch's lanes times a
+    // parameter, summed.
+    let w = Value::new(0.5);
+    let f = |x: &[Value]| {
+        let c = Value::new(3.0);
+        let one = x[0] * c + c;
+        let unused = one * 2.0; // a node the root does not reach
+        let _ = unused;
+        (x[1] * w).sum_lanes() + one
+    };
+    let mut replayed = Recording::new(f);
+    let mut traced = Recording::new(f);
+    traced.set_replay(false);
+    for (step, x) in [2.0, -1.0, 0.5].into_iter().enumerate() {
+        let lanes = [x, 2.0 * x, -3.0];
+        let inputs = [Input::One(x), Input::Lanes(&lanes)];
+        let (r, t) = (replayed.call(&inputs), traced.call(&inputs));
+        r.backward();
+        t.backward();
+        assert_eq!(made_grads(r), made_grads(t), "step {step}");
+        // By hand: d/dx = c = 3, d/dc = x + 1, each lane's d/dx = w.
+        let [sum, one] = r.children()[..] else {
+            panic!()
+        };
+        let [product, c] = one.children()[..] else {
+            panic!()
+        };
+        let x_node = product.children()[0];
+        assert_eq!((x_node.grad(), c.grad()), (3.0, x + 1.0), "step {step}");
+        let lanes_node = sum.children()[0].children()[0];
+        assert_eq!(lanes_node.grad_lanes(), [0.5; 3], "step {step}");
+    }
+    assert_eq!(replayed.traces(), 1);
+    assert_eq!(traced.traces(), 3);
+    // The parameter, made outside, accumulates as it would with no
+    // recording: each call of both recordings adds its lanes' sum.
+    let sums: f64 = [2.0f64, -1.0, 0.5].iter().map(|&x| x + 2.0 * x - 3.0).sum();
+    assert_eq!(w.grad(), 2.0 * sums);
+}
+
 #[test]
 fn the_lectures_first_neuron_replayed_is_the_lectures_number() {
     // tanh(2·-3 + 0·1 + 6.8813735870195432) = 0.7071067811865476 in the

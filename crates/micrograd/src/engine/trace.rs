@@ -11,7 +11,12 @@
 //! `data_lanes`, a loss reading its logits) is a guard, checked after each
 //! replay, and a guard that no longer holds (a branch on a value would now
 //! go another way) traces the function again; writing a value's data
-//! while tracing makes the trace one that is never replayed.
+//! while tracing makes the trace one that is never replayed. A replay also
+//! sets every gradient of the trace's nodes back to 0, as a new trace's
+//! nodes start: an input's or a constant's gradient is then the latest
+//! call's alone, not the sum over the calls.
+
+use std::ops::Range;
 
 use super::dense;
 use super::forward;
@@ -28,8 +33,13 @@ use super::value::Value;
 impl Tape {
     /// Recomputes nodes `first..end` in creation order, each from its
     /// operands as they are now, by the rule that made it; leaves keep
-    /// their numbers. `single`: none of them holds a batch.
-    fn reforward(&mut self, first: usize, end: usize, single: bool) {
+    /// their numbers. Every one's gradient starts at 0 again (a batch's
+    /// rows: `rows`), as a new node's does. `single`: none of them holds a
+    /// batch.
+    fn reforward(&mut self, first: usize, end: usize, rows: Range<u32>, single: bool) {
+        let shape = self.slab.shape;
+        let lanes = shape.start(rows.start)..shape.start(rows.end);
+        self.slab.grad[lanes].fill(0.0);
         // A graph of single values, as a user's graph built value by value
         // is, skips the question per node.
         if single {
@@ -53,6 +63,7 @@ impl Tape {
                 let data = match node.instr {
                     _ if !SINGLE_ONLY && node.lanes != SINGLE => break,
                     Instr::Leaf => {
+                        nodes[i].grad = 0.0;
                         i += 1;
                         continue;
                     }
@@ -65,10 +76,15 @@ impl Tape {
                     _ => break,
                 };
                 nodes[i].data = data;
+                nodes[i].grad = 0.0;
                 i += 1;
             }
             if i < end {
-                i += self.reforward_node(i);
+                let count = self.reforward_node(i);
+                for node in &mut self.nodes[i..i + count] {
+                    node.grad = 0.0;
+                }
+                i += count;
             }
         }
     }
@@ -207,6 +223,11 @@ impl Input<'_> {
 /// counts the traces); a function that writes a value's data while traced
 /// is traced on every call.
 ///
+/// A replay gives what tracing anew would, gradients included: the
+/// gradients of the nodes the function makes (its inputs and constants
+/// too) start at 0 on every call, while values made before it (the
+/// parameters) accumulate across calls, as they would without a recording.
+///
 /// The trace lives in a [`Scope`] of its own: a new trace frees the old
 /// one, and with it anything built after it on this thread's tape; the
 /// recording's end frees its trace. Gradient graphs
@@ -226,9 +247,11 @@ struct Trace {
     inputs: Vec<Value>,
     shapes: Vec<Option<usize>>,
     output: Value,
-    /// The trace's nodes: `first..end` of the tape.
+    /// The trace's nodes: `first..end` of the tape, and their batches'
+    /// rows of lanes.
     first: usize,
     end: usize,
+    rows: Range<u32>,
     /// The trace's last node, if it has any.
     last: Option<Value>,
     /// Whether none of its nodes holds a batch.
@@ -295,6 +318,7 @@ impl<F: FnMut(&[Value]) -> Value> Recording<F> {
         self.trace = None;
         let scope = Scope::new();
         let first = super::value::tape_len();
+        let first_row = with_tape(|t| t.slab.rows());
         let values: Vec<Value> = inputs
             .iter()
             .map(|&input| match input {
@@ -318,6 +342,7 @@ impl<F: FnMut(&[Value]) -> Value> Recording<F> {
         drop(tracing);
         self.traces += 1;
         let end = super::value::tape_len();
+        let rows = first_row..with_tape(|t| t.slab.rows());
         let last = (end > first).then(|| with_tape(|t| t.handle((end - 1) as u32)));
         let single = with_tape(|t| t.nodes[first..end].iter().all(|n| n.lanes == SINGLE));
         self.trace = Some(Trace {
@@ -326,6 +351,7 @@ impl<F: FnMut(&[Value]) -> Value> Recording<F> {
             output,
             first,
             end,
+            rows,
             last,
             single,
             replayable: !log.wrote(),
@@ -370,7 +396,7 @@ impl Trace {
                     }
                 }
             }
-            t.reforward(self.first, self.end, self.single);
+            t.reforward(self.first, self.end, self.rows.clone(), self.single);
             self.reads.holds(&t.nodes, &t.slab)
         })
     }
