@@ -62,11 +62,8 @@ impl Tape {
                 let node = &nodes[i];
                 let data = match node.instr {
                     _ if !SINGLE_ONLY && node.lanes != SINGLE => break,
-                    Instr::Leaf => {
-                        nodes[i].grad = 0.0;
-                        i += 1;
-                        continue;
-                    }
+                    // A leaf keeps its number.
+                    Instr::Leaf => node.data,
                     Instr::Add(a, b) => nodes[a as usize].data + nodes[b as usize].data,
                     Instr::Mul(a, b) => nodes[a as usize].data * nodes[b as usize].data,
                     // micrograd's activation, inline (its rule folds to a
